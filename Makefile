@@ -1,0 +1,35 @@
+# Palimpsest: `make run` to use it, `make test` to check it. Both install what is missing
+# (apt packages, .venv) and start Postgres and Redis when they are stopped.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test check lint setup system venv services migrate clean
+
+run: setup services migrate
+	scripts/run.sh
+
+test: setup services lint
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+setup: system venv
+
+system:
+	scripts/setup.sh system
+
+venv:
+	scripts/setup.sh venv
+
+services:
+	scripts/setup.sh services
+
+migrate: venv services
+	$(BIN)/palimpsest migrate
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,76 @@
+"""Typed settings shared by the web app, workers, CLI and Alembic."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, PostgresDsn, RedisDsn, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+BackendChoice = Literal["auto", "ollama", "embedded"]
+
+
+class Settings(BaseSettings):
+    """Configuration read from `PALIMPSEST_*` environment variables (and `.env`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PALIMPSEST_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    database_url: PostgresDsn = Field(
+        PostgresDsn("postgresql+psycopg://palimpsest:palimpsest@127.0.0.1:5432/palimpsest")
+    )
+    redis_url: RedisDsn = Field(RedisDsn("redis://127.0.0.1:6379/0"))
+    data_dir: Path = Field(PROJECT_ROOT / "var")
+    storage_dir: Path | None = None
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    ocr_dpi: int = Field(300, ge=72, le=1200)
+    ocr_timeout_s: int = Field(300, ge=10)
+    max_upload_bytes: int = Field(200 * 1024 * 1024, ge=1024)
+
+    default_backend: BackendChoice = "auto"
+    ollama_host: str = Field(
+        "http://127.0.0.1:11434",
+        validation_alias=AliasChoices("PALIMPSEST_OLLAMA_HOST", "OLLAMA_HOST"),
+    )
+    ollama_model: str = "llama3.2:3b"
+    ollama_timeout_s: float = Field(600.0, gt=0)
+    ollama_probe_timeout_s: float = Field(2.0, gt=0)
+    embedded_model_path: Path | None = None
+    embedded_n_ctx: int = Field(4096, ge=512)
+    embedded_threads: int = Field(max(1, os.cpu_count() or 1), ge=1)
+    translation_token_budget: int = Field(1200, ge=64)
+
+    @field_validator("ollama_host")
+    @classmethod
+    def _with_scheme(cls, value: str) -> str:
+        return value if "://" in value else f"http://{value}"
+
+    @property
+    def storage_path(self) -> Path:
+        """Directory holding uploads and page images."""
+        return self.storage_dir or self.data_dir / "storage"
+
+    @property
+    def embedded_model_file(self) -> Path:
+        """GGUF file of the embedded model (the bundled Gemma 3 270M by default)."""
+        return self.embedded_model_path or self.data_dir / "models" / "gemma-3-270m-q4_k_m.gguf"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """Database URL as a plain string."""
+        return str(self.database_url)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings (tests clear the cache to override)."""
+    return Settings()

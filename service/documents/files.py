@@ -1,0 +1,160 @@
+"""Recognising uploaded files by their bytes, counting their pages and rendering one page.
+
+Sniffing is cheap and runs in the web process; counting and rendering run in workers.
+A PDF is never rendered whole: each page is rasterised on its own at the chosen DPI.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from service.errors import UnreadableFile
+
+SNIFF_BYTES = 1024
+
+
+class MediaType(StrEnum):
+    """File types accepted for upload."""
+
+    PNG = "image/png"
+    JPEG = "image/jpeg"
+    TIFF = "image/tiff"
+    PDF = "application/pdf"
+
+
+BROWSER_IMAGES = {MediaType.PNG, MediaType.JPEG}
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """One page as an image ready for OCR and display."""
+
+    image: Image.Image
+    dpi: int | None
+
+
+def sniff(head: bytes) -> MediaType:
+    """Return the media type from a file's first bytes, or raise with a readable reason."""
+    if not head:
+        raise UnreadableFile("The file is empty.")
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return MediaType.PNG
+    if head.startswith(b"\xff\xd8\xff"):
+        return MediaType.JPEG
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return MediaType.TIFF
+    if b"%PDF-" in head[:SNIFF_BYTES]:
+        return MediaType.PDF
+    raise UnreadableFile(
+        f"Not a supported file type ({_describe(head)}); upload PNG, JPEG, TIFF or PDF scans."
+    )
+
+
+def _describe(head: bytes) -> str:
+    sample = head[:SNIFF_BYTES]
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unrecognised binary content"
+    return "it looks like text"
+
+
+def count_pages(path: Path, media_type: MediaType) -> int:
+    """Return how many pages the file has, or raise UnreadableFile saying why."""
+    if media_type is MediaType.PDF:
+        return _count_pdf_pages(path)
+    with _open_image(path) as image:
+        return int(getattr(image, "n_frames", 1))
+
+
+def _count_pdf_pages(path: Path) -> int:
+    from pdf2image import pdfinfo_from_path
+    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
+
+    try:
+        info = pdfinfo_from_path(str(path), timeout=60)
+    except PDFInfoNotInstalledError as exc:
+        raise RuntimeError("poppler-utils (pdfinfo) is not installed") from exc
+    except (PDFPageCountError, PDFSyntaxError) as exc:
+        raise UnreadableFile(f"The PDF cannot be read: {_first_line(exc)}") from exc
+    pages = int(info.get("Pages", 0))
+    if pages < 1:
+        raise UnreadableFile("The PDF has no pages.")
+    return pages
+
+
+def render_page(path: Path, media_type: MediaType, index: int, dpi: int) -> RenderedPage:
+    """Render page `index` (0-based) of a file as an upright RGB or grayscale image."""
+    if media_type is MediaType.PDF:
+        return _render_pdf_page(path, index, dpi)
+    with _open_image(path) as image:
+        try:
+            image.seek(index)
+            image.load()
+        except (OSError, EOFError, ValueError) as exc:
+            raise UnreadableFile(f"Page {index + 1} of the image cannot be decoded: {exc}") from exc
+        page_dpi = _image_dpi(image)
+        upright = ImageOps.exif_transpose(image) or image
+        return RenderedPage(_normalise_mode(upright), page_dpi)
+
+
+def _render_pdf_page(path: Path, index: int, dpi: int) -> RenderedPage:
+    from pdf2image import convert_from_path
+    from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
+
+    try:
+        images = convert_from_path(
+            str(path), dpi=dpi, first_page=index + 1, last_page=index + 1, timeout=300
+        )
+    except (PDFPageCountError, PDFSyntaxError) as exc:
+        raise UnreadableFile(
+            f"PDF page {index + 1} cannot be rendered: {_first_line(exc)}"
+        ) from exc
+    if not images:
+        raise UnreadableFile(f"PDF page {index + 1} cannot be rendered (poppler gave no image).")
+    return RenderedPage(_normalise_mode(images[0]), dpi)
+
+
+def _open_image(path: Path) -> Image.Image:
+    try:
+        return Image.open(path)
+    except UnidentifiedImageError as exc:
+        raise UnreadableFile("The image cannot be decoded (corrupt or truncated file).") from exc
+    except Image.DecompressionBombError as exc:
+        raise UnreadableFile(f"The image is too large to process safely: {exc}") from exc
+
+
+def _image_dpi(image: Image.Image) -> int | None:
+    dpi = image.info.get("dpi")
+    if not dpi:
+        return None
+    value = round(float(dpi[0]))
+    return value if value > 1 else None
+
+
+def _normalise_mode(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGB", "L"):
+        return image
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode.startswith("I"):
+        # 16-bit scans: scale to 8 bits rather than letting convert() clip at 255.
+        return image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    return image.convert("RGB")
+
+
+def encode_png(image: Image.Image) -> bytes:
+    """Encode an image as PNG for storage and display."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False, compress_level=3)
+    return buffer.getvalue()
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1] if text else exc.__class__.__name__

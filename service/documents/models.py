@@ -1,0 +1,169 @@
+"""Documents, their uploaded files, pages and OCR segments."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import Base, TimestampMixin
+
+
+def enum_column(enum: type[StrEnum], name: str) -> Enum:
+    """Store a StrEnum by value in a VARCHAR, so new values need no type migration."""
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class DocumentStatus(StrEnum):
+    """Where a document is in the pipeline."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class FileStatus(StrEnum):
+    """What happened to one uploaded file."""
+
+    ACCEPTED = "accepted"
+    INGESTED = "ingested"
+    FAILED = "failed"
+
+
+class OcrStatus(StrEnum):
+    """OCR state of one page."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Document(TimestampMixin, Base):
+    """An uploaded work: one or more files, read page by page, translated segment by segment."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    source_lang: Mapped[str] = mapped_column(String(35))
+    target_lang: Mapped[str] = mapped_column(String(35))
+    status: Mapped[DocumentStatus] = mapped_column(
+        enum_column(DocumentStatus, "document_status"), default=DocumentStatus.PENDING
+    )
+    backend: Mapped[str | None] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(255))
+    translate: Mapped[bool] = mapped_column(default=True)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    files: Mapped[list[SourceFile]] = relationship(
+        back_populates="document", order_by="SourceFile.position", passive_deletes=True
+    )
+    pages: Mapped[list[Page]] = relationship(
+        back_populates="document", order_by="Page.number", passive_deletes=True
+    )
+
+
+class SourceFile(TimestampMixin, Base):
+    """One uploaded file, stored by content hash; the client's name is metadata only."""
+
+    __tablename__ = "source_files"
+    __table_args__ = (UniqueConstraint("document_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    media_type: Mapped[str | None] = mapped_column(String(100))
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[FileStatus] = mapped_column(enum_column(FileStatus, "file_status"))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    document: Mapped[Document] = relationship(back_populates="files")
+
+
+class Page(TimestampMixin, Base):
+    """One page image of a document, numbered across all its files."""
+
+    __tablename__ = "pages"
+    __table_args__ = (
+        UniqueConstraint("document_id", "number"),
+        UniqueConstraint("file_id", "file_index"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    file_id: Mapped[int] = mapped_column(ForeignKey("source_files.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    file_index: Mapped[int] = mapped_column(Integer)
+    image_sha256: Mapped[str | None] = mapped_column(String(64))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    dpi: Mapped[int | None] = mapped_column(Integer)
+    ocr_status: Mapped[OcrStatus] = mapped_column(
+        enum_column(OcrStatus, "ocr_status"), default=OcrStatus.PENDING
+    )
+    ocr_error: Mapped[str | None] = mapped_column(Text)
+    ocr_engine: Mapped[str | None] = mapped_column(String(100))
+    ocr_languages: Mapped[str | None] = mapped_column(String(100))
+    mean_confidence: Mapped[float | None] = mapped_column(Float)
+
+    document: Mapped[Document] = relationship(back_populates="pages")
+    file: Mapped[SourceFile] = relationship()
+    segments: Mapped[list[Segment]] = relationship(
+        back_populates="page", order_by="Segment.position", passive_deletes=True
+    )
+
+
+class Segment(TimestampMixin, Base):
+    """A paragraph-sized block of OCR text: the unit of alignment with its translation."""
+
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("page_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    normalized: Mapped[str] = mapped_column(Text)
+    x0: Mapped[int] = mapped_column(Integer)
+    y0: Mapped[int] = mapped_column(Integer)
+    x1: Mapped[int] = mapped_column(Integer)
+    y1: Mapped[int] = mapped_column(Integer)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    confidence: Mapped[float | None] = mapped_column(Float)
+
+    page: Mapped[Page] = relationship(back_populates="segments")
+
+    @property
+    def bbox(self) -> tuple[int, int, int, int]:
+        """Bounding box as (left, top, right, bottom) in page pixels."""
+        return (self.x0, self.y0, self.x1, self.y1)

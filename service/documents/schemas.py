@@ -1,0 +1,125 @@
+"""Pydantic shapes of the documents API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from service.documents.models import DocumentStatus, FileStatus, OcrStatus
+from service.jobs.models import JobStage, JobStatus
+from service.translation.models import TranslationStatus
+
+
+class FileRead(BaseModel):
+    """One uploaded file and what became of it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    filename: str
+    media_type: str | None
+    size: int
+    sha256: str | None
+    page_count: int | None
+    status: FileStatus
+    error: str | None
+
+
+class FileRejected(BaseModel):
+    """A file refused at upload, with the reason."""
+
+    filename: str
+    error: str
+
+
+class JobRead(BaseModel):
+    """Progress of one pipeline stage."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    stage: JobStage
+    status: JobStatus
+    done: int
+    failed: int
+    total: int
+    error: str | None
+    detail: str | None
+
+
+class PageRead(BaseModel):
+    """A page and its OCR outcome."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    number: int
+    width: int | None
+    height: int | None
+    dpi: int | None
+    ocr_status: OcrStatus
+    ocr_error: str | None
+    mean_confidence: float | None
+    image_url: str | None = None
+
+
+class DocumentSummary(BaseModel):
+    """A document in the list."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    source_lang: str
+    target_lang: str
+    status: DocumentStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentRead(DocumentSummary):
+    """A document with its files, pages and per-stage progress."""
+
+    backend: str | None
+    model: str | None
+    error: str | None
+    files: list[FileRead]
+    pages: list[PageRead]
+    jobs: list[JobRead]
+
+
+class DocumentCreated(BaseModel):
+    """Answer to an upload: the new document and any files refused."""
+
+    id: int
+    status: DocumentStatus
+    url: str
+    files: list[FileRead]
+    rejected: list[FileRejected]
+
+
+class TranslationRead(BaseModel):
+    """A segment's translation by one model."""
+
+    text: str
+    backend: str
+    model: str
+    status: TranslationStatus
+    stale: bool
+    error: str | None
+    tokens_in: int | None
+    tokens_out: int | None
+    duration_ms: float | None
+
+
+class SegmentRead(BaseModel):
+    """One aligned unit: the OCR text, its place on the page and its translation."""
+
+    id: int
+    page: int
+    position: int
+    bbox: tuple[int, int, int, int]
+    confidence: float | None
+    source: str
+    normalized: str
+    translation: TranslationRead | None

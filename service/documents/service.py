@@ -1,0 +1,285 @@
+"""Every query and mutation of documents, files, pages and segments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from service.documents.files import SNIFF_BYTES, MediaType, count_pages, sniff
+from service.documents.models import (
+    Document,
+    DocumentStatus,
+    FileStatus,
+    OcrStatus,
+    Page,
+    Segment,
+    SourceFile,
+)
+from service.errors import (
+    DocumentNotFound,
+    InvalidInput,
+    NoUsableFile,
+    PageNotFound,
+    UnreadableFile,
+)
+from service.jobs import service as jobs
+from service.ocr.languages import normalise_tag
+from service.ocr.text import source_hash, storable
+from service.storage import Storage, TooLarge
+from service.translation.models import Translation, TranslationStatus
+
+BACKENDS = ("auto", "ollama", "embedded")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as the client sent it: its name (metadata only) and a readable stream."""
+
+    filename: str
+    stream: BinaryIO
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """What the user chose on upload."""
+
+    title: str | None
+    source_lang: str
+    target_lang: str
+    backend: str | None = None
+    model: str | None = None
+    translate: bool = True
+
+
+def create(
+    session: Session, storage: Storage, spec: NewDocument, uploads: Sequence[Upload], max_bytes: int
+) -> Document:
+    """Store the uploads and create the document; each refused file records its reason."""
+    source_lang, target_lang = _languages(spec)
+    backend = _backend(spec.backend)
+    files = [_store_upload(storage, i, upload, max_bytes) for i, upload in enumerate(uploads)]
+    if not any(f.status is FileStatus.ACCEPTED for f in files):
+        rejected = [(f.filename, f.error or "") for f in files]
+        raise NoUsableFile("None of the uploaded files can be processed.", rejected)
+    document = Document(
+        title=storable(spec.title or "").strip()[:500] or _default_title(uploads),
+        source_lang=source_lang,
+        target_lang=target_lang,
+        status=DocumentStatus.PENDING,
+        backend=backend,
+        model=(spec.model or "").strip() or None,
+        translate=spec.translate,
+        files=files,
+    )
+    session.add(document)
+    session.flush()
+    jobs.create_for_document(session, document.id, spec.translate)
+    return document
+
+
+def _languages(spec: NewDocument) -> tuple[str, str]:
+    source = normalise_tag(spec.source_lang)
+    target = normalise_tag(spec.target_lang)
+    if source.split("-")[0] == target.split("-")[0] and spec.translate:
+        raise InvalidInput(f"Source and target language are both {target!r}.")
+    return source, target
+
+
+def _backend(backend: str | None) -> str | None:
+    if backend in (None, "", "auto"):
+        return None
+    if backend not in BACKENDS:
+        raise InvalidInput(f"Unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
+    return backend
+
+
+def _default_title(uploads: Sequence[Upload]) -> str:
+    names = [Path(u.filename).stem for u in uploads if u.filename]
+    return names[0] if names else "Untitled document"
+
+
+def _store_upload(storage: Storage, position: int, upload: Upload, max_bytes: int) -> SourceFile:
+    filename = storable(Path(upload.filename or f"file-{position + 1}").name)[:500]
+    head = upload.stream.read(SNIFF_BYTES)
+    upload.stream.seek(0)
+    row = SourceFile(position=position, filename=filename, size=0)
+    try:
+        row.media_type = sniff(head)
+    except UnreadableFile as exc:
+        return _refused(row, exc.message)
+    try:
+        row.sha256, row.size = storage.put_stream(upload.stream, max_bytes)
+    except TooLarge:
+        return _refused(row, f"The file is larger than the {max_bytes // (1024 * 1024)} MB limit.")
+    row.status = FileStatus.ACCEPTED
+    return row
+
+
+def _refused(row: SourceFile, reason: str) -> SourceFile:
+    row.status = FileStatus.FAILED
+    row.error = reason
+    return row
+
+
+def ingest(session: Session, document: Document, storage: Storage) -> list[Page]:
+    """Count each accepted file's pages and create their rows; a bad file fails alone."""
+    number = _last_page_number(session, document.id)
+    for source in document.files:
+        if source.status is not FileStatus.ACCEPTED:
+            continue
+        try:
+            pages = count_pages(storage.path(_sha(source)), MediaType(source.media_type or ""))
+        except UnreadableFile as exc:
+            _refused(source, exc.message)
+            continue
+        for index in range(pages):
+            number += 1
+            session.add(
+                Page(
+                    document_id=document.id,
+                    file_id=source.id,
+                    number=number,
+                    file_index=index,
+                    ocr_status=OcrStatus.PENDING,
+                )
+            )
+        source.page_count = pages
+        source.status = FileStatus.INGESTED
+    session.flush()
+    return list(
+        session.scalars(select(Page).where(Page.document_id == document.id).order_by(Page.number))
+    )
+
+
+def _sha(source: SourceFile) -> str:
+    if source.sha256 is None:
+        raise UnreadableFile("The file was not stored.")
+    return source.sha256
+
+
+def _last_page_number(session: Session, document_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.coalesce(func.max(Page.number), 0)).where(Page.document_id == document_id)
+        )
+        or 0
+    )
+
+
+def get(session: Session, document_id: int) -> Document | None:
+    """Return a document or None."""
+    return session.get(Document, document_id)
+
+
+def get_or_raise(session: Session, document_id: int) -> Document:
+    """Return a document with its files and pages, or raise DocumentNotFound."""
+    document = session.scalars(
+        select(Document)
+        .where(Document.id == document_id)
+        .options(selectinload(Document.files), selectinload(Document.pages))
+    ).one_or_none()
+    if document is None:
+        raise DocumentNotFound(f"Document {document_id} does not exist.")
+    return document
+
+
+def get_page_or_raise(session: Session, page_id: int) -> Page:
+    """Return a page or raise PageNotFound."""
+    page = session.get(Page, page_id)
+    if page is None:
+        raise PageNotFound(f"Page {page_id} does not exist.")
+    return page
+
+
+def page_image(session: Session, storage: Storage, page_id: int) -> tuple[Path, str]:
+    """Path and media type of a page's display image, or raise PageNotFound."""
+    page = get_page_or_raise(session, page_id)
+    if not page.image_sha256:
+        raise PageNotFound(f"Page {page_id} has no image yet.")
+    path = storage.path(page.image_sha256)
+    with path.open("rb") as stored:
+        return path, sniff(stored.read(SNIFF_BYTES)).value
+
+
+def list_documents(session: Session, limit: int = 100, offset: int = 0) -> Sequence[Document]:
+    """Documents, newest first."""
+    return session.scalars(
+        select(Document)
+        .order_by(Document.created_at.desc(), Document.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+
+
+@dataclass(frozen=True)
+class AlignedSegment:
+    """A segment, its page number, and its current translation if any."""
+
+    segment: Segment
+    page_number: int
+    translation: Translation | None
+
+    @property
+    def stale(self) -> bool:
+        """True when the source changed after the translation was made."""
+        t = self.translation
+        return (
+            t is not None
+            and t.status is not TranslationStatus.FAILED
+            and (t.source_hash != source_hash(self.segment.normalized))
+        )
+
+
+def aligned_segments(
+    session: Session, document_id: int, page_number: int | None = None
+) -> list[AlignedSegment]:
+    """Segments in reading order with their most recent translation (two queries, no N+1)."""
+    query = (
+        select(Segment, Page.number)
+        .join(Page, Page.id == Segment.page_id)
+        .where(Segment.document_id == document_id)
+        .order_by(Page.number, Segment.position)
+    )
+    if page_number is not None:
+        query = query.where(Page.number == page_number)
+    rows = session.execute(query).all()
+    latest = _latest_translations(session, [seg.id for seg, _ in rows])
+    return [AlignedSegment(seg, number, latest.get(seg.id)) for seg, number in rows]
+
+
+def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, Translation]:
+    if not segment_ids:
+        return {}
+    rows = session.scalars(
+        select(Translation)
+        .where(Translation.segment_id.in_(segment_ids))
+        .order_by(Translation.segment_id, Translation.updated_at.desc(), Translation.id.desc())
+        .distinct(Translation.segment_id)
+    )
+    return {t.segment_id: t for t in rows}
+
+
+def mark_processing(document: Document) -> None:
+    """Record that the pipeline has started on the document."""
+    if document.status is DocumentStatus.PENDING:
+        document.status = DocumentStatus.PROCESSING
+
+
+def page_failures(session: Session, document_id: int) -> list[str]:
+    """Readable reasons of every failed file and page of a document."""
+    files = session.scalars(
+        select(SourceFile).where(
+            SourceFile.document_id == document_id, SourceFile.status == FileStatus.FAILED
+        )
+    )
+    pages = session.scalars(
+        select(Page).where(Page.document_id == document_id, Page.ocr_status == OcrStatus.FAILED)
+    )
+    return [f"{f.filename}: {f.error}" for f in files] + [
+        f"page {p.number}: {p.ocr_error}" for p in pages
+    ]

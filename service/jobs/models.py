@@ -1,0 +1,52 @@
+"""Pipeline progress: one row per document and stage, read by the UI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import DateTime, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, TimestampMixin
+from service.documents.models import enum_column
+
+
+class JobStage(StrEnum):
+    """Pipeline stages in the order they run."""
+
+    INGEST = "ingest"
+    OCR = "ocr"
+    TRANSLATE = "translate"
+    FINALIZE = "finalize"
+
+
+class JobStatus(StrEnum):
+    """State of one stage of one document."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Job(TimestampMixin, Base):
+    """Progress of one stage of one document: done of total, and the error if any."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("document_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    stage: Mapped[JobStage] = mapped_column(enum_column(JobStage, "job_stage"))
+    status: Mapped[JobStatus] = mapped_column(
+        enum_column(JobStatus, "job_status"), default=JobStatus.PENDING
+    )
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,283 @@
+"""The pipeline's steps: ingest → OCR each page → plan batches → translate each → finalize.
+
+Each step loads by id, guards against work already done, does its work through the domain
+services and returns the steps to run next. Celery tasks and the synchronous CLI runner
+both execute these same functions; the caller commits, then enqueues what was returned.
+Fan-in is decided in the database: the row of the stage's job is locked while its
+progress is counted, so exactly one finishing task advances the document.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.config import Settings, get_settings
+from service.documents import service as documents
+from service.documents.models import Document, DocumentStatus, OcrStatus, Page
+from service.errors import PermanentError
+from service.jobs import service as jobs
+from service.jobs.models import JobStage, JobStatus
+from service.jobs.steps import Step, TaskName
+from service.ocr import service as ocr
+from service.ocr.engines.base import OcrEngine
+from service.storage import Storage
+from service.translation import backends
+from service.translation import service as translation
+from service.translation.backends.base import TranslationBackend
+from service.translation.models import Translation, TranslationStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    """What steps need from their process: settings, storage, and engines made on first use."""
+
+    settings: Settings
+    storage: Storage
+    make_engine: Callable[[], OcrEngine] | None = None
+    make_backend: Callable[[backends.BackendChoice], TranslationBackend] | None = None
+    _engine: OcrEngine | None = field(default=None, repr=False)
+
+    def engine(self) -> OcrEngine:
+        """The OCR engine, created once per process."""
+        if self._engine is None:
+            factory = self.make_engine or (lambda: ocr.get_engine(self.settings.ocr_timeout_s))
+            self._engine = factory()
+        return self._engine
+
+    def backend(self, choice: backends.BackendChoice) -> TranslationBackend:
+        """A backend for the resolved choice."""
+        if self.make_backend is not None:
+            return self.make_backend(choice)
+        return backends.create(self.settings, choice)
+
+
+@lru_cache
+def default_context() -> Context:
+    """The process-wide context from settings."""
+    settings = get_settings()
+    return Context(settings=settings, storage=Storage(settings.storage_path))
+
+
+def start(document_id: int) -> list[Step]:
+    """The first step of a new document."""
+    return [Step(TaskName.INGEST_DOCUMENT, (document_id,))]
+
+
+def ingest_document(session: Session, ctx: Context, document_id: int) -> list[Step]:
+    """Count pages of every file and create page rows; then OCR every pending page."""
+    document = session.get(Document, document_id)
+    if document is None:
+        log.info("document %s is gone; nothing to ingest", document_id)
+        return []
+    job = jobs.get_locked(session, document_id, JobStage.INGEST)
+    if job.status not in jobs.TERMINAL:
+        documents.mark_processing(document)
+        jobs.start(job, total=len(document.files))
+        pages = documents.ingest(session, document, ctx.storage)
+        failed = sum(1 for f in document.files if f.error)
+        jobs.record_progress(job, done=len(document.files) - failed, failed=failed)
+        ocr_job = jobs.get_locked(session, document_id, JobStage.OCR)
+        jobs.start(ocr_job, total=len(pages))
+        if not pages:
+            jobs.finish(ocr_job, error="No page could be read from the upload.")
+            return [Step(TaskName.FINALIZE_DOCUMENT, (document_id,))]
+    # A redelivered ingest re-sends only pages still unread; ocr_page guards each one.
+    page_ids = session.scalars(
+        select(Page.id)
+        .where(Page.document_id == document_id, Page.ocr_status == OcrStatus.PENDING)
+        .order_by(Page.number)
+    ).all()
+    return [Step(TaskName.OCR_PAGE, (page_id,)) for page_id in page_ids]
+
+
+def ocr_page(session: Session, ctx: Context, page_id: int) -> list[Step]:
+    """Read one page (skipped when already read), then check whether OCR is complete."""
+    # The row lock makes a duplicate delivery wait, then find the page already read.
+    page = session.get(Page, page_id, with_for_update=True)
+    if page is None:
+        log.info("page %s is gone; nothing to read", page_id)
+        return []
+    if page.ocr_status is OcrStatus.PENDING:
+        ocr.read_page(session, page, ctx.storage, ctx.engine(), ctx.settings.ocr_dpi)
+    return _after_ocr(session, page.document_id)
+
+
+def fail_page(session: Session, page_id: int, reason: str) -> list[Step]:
+    """Give up on a page after transient errors persisted."""
+    page = session.get(Page, page_id)
+    if page is None:
+        return []
+    if page.ocr_status is OcrStatus.PENDING:
+        ocr.mark_failed(page, reason)
+    return _after_ocr(session, page.document_id)
+
+
+def _after_ocr(session: Session, document_id: int) -> list[Step]:
+    job = jobs.get_locked(session, document_id, JobStage.OCR)
+    counts = _count_by(session, Page.ocr_status, Page.document_id == document_id)
+    done, failed = counts.get(OcrStatus.DONE, 0), counts.get(OcrStatus.FAILED, 0)
+    if not jobs.record_progress(job, done, failed):
+        return []
+    document = session.get(Document, document_id)
+    if document is not None and document.translate and done:
+        return [Step(TaskName.PLAN_TRANSLATION, (document_id,))]
+    return [Step(TaskName.FINALIZE_DOCUMENT, (document_id,))]
+
+
+def _count_by(session: Session, column: Any, *where: Any) -> dict[Any, int]:
+    rows = session.execute(select(column, func.count()).where(*where).group_by(column))
+    return {key: int(n) for key, n in rows}
+
+
+def plan_translation(session: Session, ctx: Context, document_id: int) -> list[Step]:
+    """Choose the backend once for the document and fan out one step per batch."""
+    document = session.get(Document, document_id)
+    if document is None:
+        return []
+    job = jobs.get_locked(session, document_id, JobStage.TRANSLATE)
+    if job.status in jobs.TERMINAL:
+        return []
+    choice = _choose_backend(ctx, document, job)
+    batches = translation.plan(session, document_id, ctx.settings.translation_token_budget)
+    jobs.start(job, total=sum(len(b) for b in batches))
+    steps = [
+        Step(TaskName.TRANSLATE_BATCH, (document_id, batch, choice.backend.value, choice.model))
+        for batch in batches
+    ]
+    return steps or _after_translate(session, document_id, choice.backend.value, choice.model)
+
+
+def _choose_backend(ctx: Context, document: Document, job: Any) -> backends.BackendChoice:
+    if job.status is JobStatus.RUNNING and document.backend and document.model:
+        return backends.BackendChoice(backends.BackendName(document.backend), document.model)
+    choice = backends.resolve(ctx.settings, document.backend, document.model)
+    document.backend, document.model = choice.backend.value, choice.model
+    job.detail = choice.reason or None
+    return choice
+
+
+def translate_batch(
+    session: Session,
+    ctx: Context,
+    document_id: int,
+    segment_ids: list[int],
+    backend: str,
+    model: str,
+) -> list[Step]:
+    """Translate a batch's untranslated segments; a permanent error fails the batch alone."""
+    document = session.get(Document, document_id)
+    if document is None:
+        return []
+    engine = ctx.backend(backends.BackendChoice(backends.BackendName(backend), model))
+    try:
+        translation.translate_batch(
+            session, document_id, segment_ids, engine, (document.source_lang, document.target_lang)
+        )
+    except PermanentError as exc:
+        return fail_batch(session, document_id, segment_ids, engine.name, engine.model, exc.message)
+    return _after_translate(session, document_id, engine.name, engine.model)
+
+
+def fail_batch(
+    session: Session,
+    document_id: int,
+    segment_ids: list[int],
+    backend: str,
+    model: str,
+    reason: str,
+) -> list[Step]:
+    """Record the batch's untranslated segments as failed with the reason."""
+    name = _stored_model_name(backend, model)
+    translation.record_failure(session, document_id, segment_ids, (backend, name), reason)
+    job = jobs.get_locked(session, document_id, JobStage.TRANSLATE)
+    job.error = reason
+    return _after_translate(session, document_id, backend, name)
+
+
+def _stored_model_name(backend: str, model: str) -> str:
+    # The embedded backend records the GGUF file name, not its full path.
+    return model.rsplit("/", 1)[-1] if backend == backends.BackendName.EMBEDDED else model
+
+
+def _after_translate(session: Session, document_id: int, backend: str, model: str) -> list[Step]:
+    job = jobs.get_locked(session, document_id, JobStage.TRANSLATE)
+    name = _stored_model_name(backend, model)
+    counts = _count_by(
+        session,
+        Translation.status,
+        Translation.document_id == document_id,
+        Translation.backend == backend,
+        Translation.model == name,
+    )
+    failed = counts.pop(TranslationStatus.FAILED, 0)
+    if jobs.record_progress(job, sum(counts.values()), failed):
+        return [Step(TaskName.FINALIZE_DOCUMENT, (document_id,))]
+    return []
+
+
+def finalize_document(session: Session, _ctx: Context, document_id: int) -> list[Step]:
+    """Set the document's final status from its pages and translations."""
+    document = session.get(Document, document_id)
+    if document is None:
+        return []
+    job = jobs.get_locked(session, document_id, JobStage.FINALIZE)
+    if job.status in jobs.TERMINAL:
+        return []
+    problems = documents.page_failures(session, document_id)
+    failed_translations = _count_by(
+        session, Translation.status, Translation.document_id == document_id
+    ).get(TranslationStatus.FAILED, 0)
+    if failed_translations:
+        problems.append(f"{failed_translations} segment(s) could not be translated")
+    read_pages = _count_by(session, Page.ocr_status, Page.document_id == document_id).get(
+        OcrStatus.DONE, 0
+    )
+    document.status = (
+        DocumentStatus.FAILED
+        if not read_pages
+        else DocumentStatus.PARTIAL
+        if problems
+        else DocumentStatus.DONE
+    )
+    document.error = "; ".join(problems) or None
+    jobs.start(job, total=1)
+    jobs.record_progress(job, done=1, failed=0)
+    return []
+
+
+RUNNERS: dict[TaskName, Callable[..., list[Step]]] = {
+    TaskName.INGEST_DOCUMENT: ingest_document,
+    TaskName.OCR_PAGE: ocr_page,
+    TaskName.PLAN_TRANSLATION: plan_translation,
+    TaskName.TRANSLATE_BATCH: translate_batch,
+    TaskName.FINALIZE_DOCUMENT: finalize_document,
+}
+
+
+def run(session: Session, ctx: Context, step: Step) -> list[Step]:
+    """Execute one step in the caller's unit of work."""
+    return RUNNERS[step.task](session, ctx, *step.args)
+
+
+def give_up(session: Session, step: Step, reason: str) -> list[Step]:
+    """Record a step's final failure after its retries ran out, and move the document on."""
+    log.warning("giving up on %s%s: %s", step.task, step.args, reason)
+    if step.task is TaskName.OCR_PAGE:
+        return fail_page(session, step.args[0], reason)
+    if step.task is TaskName.TRANSLATE_BATCH:
+        document_id, segment_ids, backend, model = step.args
+        return fail_batch(session, document_id, segment_ids, backend, model, reason)
+    document = session.get(Document, step.args[0])
+    if document is not None:
+        document.status = DocumentStatus.FAILED
+        document.error = reason
+    return []

@@ -1,0 +1,70 @@
+"""Queries and updates of the jobs table: one row per document and stage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.jobs.models import Job, JobStage, JobStatus
+
+TERMINAL = (JobStatus.DONE, JobStatus.FAILED, JobStatus.SKIPPED)
+
+
+def create_for_document(session: Session, document_id: int, translate: bool) -> list[Job]:
+    """Create the pending job rows of a new document."""
+    jobs = [
+        Job(
+            document_id=document_id,
+            stage=stage,
+            status=JobStatus.SKIPPED
+            if stage is JobStage.TRANSLATE and not translate
+            else JobStatus.PENDING,
+        )
+        for stage in JobStage
+    ]
+    session.add_all(jobs)
+    session.flush()
+    return jobs
+
+
+def get_locked(session: Session, document_id: int, stage: JobStage) -> Job:
+    """Return the stage's job row locked FOR UPDATE, serialising fan-in checks."""
+    return session.scalars(
+        select(Job).where(Job.document_id == document_id, Job.stage == stage).with_for_update()
+    ).one()
+
+
+def for_document(session: Session, document_id: int) -> list[Job]:
+    """Every job of a document in pipeline order."""
+    jobs = session.scalars(select(Job).where(Job.document_id == document_id)).all()
+    order = list(JobStage)
+    return sorted(jobs, key=lambda j: order.index(j.stage))
+
+
+def start(job: Job, total: int, detail: str | None = None) -> None:
+    """Mark a stage running with its amount of work."""
+    if job.status is JobStatus.PENDING or job.started_at is None:
+        job.started_at = datetime.now(UTC)
+    job.status = JobStatus.RUNNING
+    job.total = total
+    if detail is not None:
+        job.detail = detail
+
+
+def record_progress(job: Job, done: int, failed: int) -> bool:
+    """Update counts; return True exactly once, when a running stage completes."""
+    job.done, job.failed = done, failed
+    if job.status is not JobStatus.RUNNING or done + failed < job.total:
+        return False
+    finish(job, failed_all=job.total > 0 and done == 0)
+    return True
+
+
+def finish(job: Job, failed_all: bool = False, error: str | None = None) -> None:
+    """Close a stage as done, or failed when nothing in it succeeded."""
+    job.status = JobStatus.FAILED if failed_all or error else JobStatus.DONE
+    if error:
+        job.error = error
+    job.finished_at = datetime.now(UTC)

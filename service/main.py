@@ -1,0 +1,101 @@
+"""The FastAPI application: routers, error handlers, templates and static files."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from kombu.exceptions import OperationalError as BrokerError
+from sqlalchemy.exc import OperationalError as DatabaseError
+
+from service import health
+from service.config import PROJECT_ROOT
+from service.documents import router as documents_api
+from service.documents import views as documents_views
+from service.errors import (
+    ErrorCode,
+    InvalidInput,
+    NotFound,
+    NoUsableFile,
+    PalimpsestError,
+    ServiceUnavailable,
+)
+from service.templating import templates
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: list[tuple[type[PalimpsestError], int]] = [
+    (NotFound, 404),
+    (InvalidInput, 422),
+    (ServiceUnavailable, 503),
+]
+
+
+def create_app() -> FastAPI:
+    """Build the web application."""
+    app = FastAPI(
+        title="Palimpsest",
+        summary="OCR and translation of historical documents, reviewed side by side.",
+        version="0.1.0",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "service" / "static"), name="static")
+    app.include_router(health.router)
+    app.include_router(documents_api.router)
+    app.include_router(documents_views.router)
+    app.add_exception_handler(PalimpsestError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DatabaseError, _database_down)
+    app.add_exception_handler(BrokerError, _broker_down)
+    return app
+
+
+def _status(exc: PalimpsestError) -> int:
+    return next((code for cls, code in STATUS_BY_ERROR if isinstance(exc, cls)), 500)
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def _error_response(
+    request: Request, status: int, code: str, message: str, extra: dict[str, object] | None = None
+) -> Response:
+    if _wants_html(request):
+        return templates().TemplateResponse(
+            request, "error.html", {"status": status, "message": message}, status_code=status
+        )
+    return JSONResponse({"error": code, "message": message} | (extra or {}), status_code=status)
+
+
+async def _domain_error(request: Request, exc: PalimpsestError) -> Response:
+    extra: dict[str, object] = {}
+    if isinstance(exc, NoUsableFile):
+        extra["rejected"] = [{"filename": name, "error": why} for name, why in exc.rejected]
+    return _error_response(request, _status(exc), exc.code.value, exc.message, extra)
+
+
+async def _database_down(request: Request, exc: Exception) -> Response:
+    log.error("database unavailable: %s", exc)
+    return _error_response(
+        request,
+        503,
+        ErrorCode.UNAVAILABLE.value,
+        "The database is not reachable; try again in a moment.",
+    )
+
+
+async def _broker_down(request: Request, exc: Exception) -> Response:
+    log.error("task queue unavailable: %s", exc)
+    return _error_response(
+        request,
+        503,
+        ErrorCode.UNAVAILABLE.value,
+        "The task queue (Redis) is not reachable; try again in a moment.",
+    )
+
+
+app = create_app()

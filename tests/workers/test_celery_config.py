@@ -1,0 +1,70 @@
+"""The effective Celery configuration: misspelled options would fail silently."""
+
+from celery import Celery
+
+from service.jobs.steps import Queue, TaskName, queue_for
+
+
+def worker_app() -> Celery:
+    from workers.celery_app import app
+
+    app.loader.import_default_modules()
+    return app
+
+
+def test_tasks_are_json_late_acked_and_fairly_prefetched() -> None:
+    conf = worker_app().conf
+    assert conf.task_serializer == "json"
+    assert conf.accept_content == ["json"]
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_ignore_result is True
+    assert conf.broker_url == "redis://127.0.0.1:6379/15"
+    assert conf.broker_transport_options["visibility_timeout"] >= 600
+
+
+def test_every_pipeline_step_is_a_registered_task_on_its_queue() -> None:
+    app = worker_app()
+    registered = {name for name in app.tasks if name.startswith("palimpsest.")}
+    assert registered == {t.value for t in TaskName}
+    for task in TaskName:
+        assert app.tasks[task.value].acks_late is True
+        route = app.amqp.router.route({}, task.value)
+        assert route["queue"].name == queue_for(task).value
+    assert queue_for(TaskName.OCR_PAGE) is Queue.OCR
+    assert queue_for(TaskName.TRANSLATE_BATCH) is Queue.LLM
+    assert {q.name for q in app.conf.task_queues} == {q.value for q in Queue}
+
+
+def test_the_worker_limits_tesseract_to_one_thread() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, workers.celery_app; print(os.environ['OMP_THREAD_LIMIT'])",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "1"
+
+
+def test_the_web_app_never_loads_tesseract_or_a_model_client() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, service.main; "
+        "heavy = ('pytesseract', 'ollama', 'llama_cpp', 'workers'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

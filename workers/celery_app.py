@@ -1,0 +1,25 @@
+"""The Celery application of the workers: configuration from settings, one module per stage."""
+
+from __future__ import annotations
+
+import os
+
+# Tesseract must not spread one page over every core: we run one process per core.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+from celery import Celery
+
+from service.config import get_settings
+from service.jobs.queue import celery_config
+
+app = Celery(
+    "palimpsest",
+    include=[
+        "workers.signals",
+        "workers.ingest",
+        "workers.ocr",
+        "workers.translate",
+        "workers.finalize",
+    ],
+)
+app.conf.update(celery_config(get_settings()))
