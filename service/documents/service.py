@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, selectinload
 
 from service.documents.files import SNIFF_BYTES, MediaType, count_pages, sniff
@@ -259,7 +260,7 @@ def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, 
         select(Translation)
         .where(Translation.segment_id.in_(segment_ids))
         .order_by(Translation.segment_id, Translation.updated_at.desc(), Translation.id.desc())
-        .distinct(Translation.segment_id)
+        .ext(distinct_on(Translation.segment_id))
     )
     return {t.segment_id: t for t in rows}
 
