@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     port: int = 8000
 
     ocr_dpi: int = Field(300, ge=72, le=1200)
+    low_confidence: float = Field(60.0, ge=0, le=100)
     ocr_timeout_s: int = Field(300, ge=10)
     max_upload_bytes: int = Field(200 * 1024 * 1024, ge=1024)
 

@@ -1,9 +1,19 @@
 """Every ORM model, imported so that `Base.metadata` is complete (Alembic, tests)."""
 
 from service.db import Base
-from service.documents.models import Document, Page, Segment, SourceFile
+from service.documents.models import Collection, Document, Page, Segment, SourceFile
 from service.jobs.models import Job
 from service.review.models import Annotation
 from service.translation.models import Translation
 
-__all__ = ["Annotation", "Base", "Document", "Job", "Page", "Segment", "SourceFile", "Translation"]
+__all__ = [
+    "Annotation",
+    "Base",
+    "Collection",
+    "Document",
+    "Job",
+    "Page",
+    "Segment",
+    "SourceFile",
+    "Translation",
+]

@@ -58,6 +58,37 @@ class OcrStatus(StrEnum):
     FAILED = "failed"
 
 
+class SegmentKind(StrEnum):
+    """Role of a text block on the page; only prose kinds are translated as running text."""
+
+    PARAGRAPH = "paragraph"
+    HEADING = "heading"
+    FOOTNOTE = "footnote"
+    MARGINALIA = "marginalia"
+    RUNNING_HEAD = "running_head"
+    PAGE_NUMBER = "page_number"
+    CATCHWORD = "catchword"
+
+
+# Page furniture is kept and exported but neither merged into the text flow nor translated.
+PROSE_KINDS = (
+    SegmentKind.PARAGRAPH,
+    SegmentKind.HEADING,
+    SegmentKind.FOOTNOTE,
+    SegmentKind.MARGINALIA,
+)
+
+
+class Collection(TimestampMixin, Base):
+    """A group of documents sharing a glossary (and, later, members)."""
+
+    __tablename__ = "collections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
 class Document(TimestampMixin, Base):
     """An uploaded work: one or more files, read page by page, translated segment by segment."""
 
@@ -65,6 +96,9 @@ class Document(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(500))
+    collection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("collections.id", ondelete="SET NULL"), index=True
+    )
     source_lang: Mapped[str] = mapped_column(String(35))
     target_lang: Mapped[str] = mapped_column(String(35))
     status: Mapped[DocumentStatus] = mapped_column(
@@ -152,6 +186,11 @@ class Segment(TimestampMixin, Base):
     )
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[SegmentKind] = mapped_column(
+        enum_column(SegmentKind, "segment_kind"),
+        default=SegmentKind.PARAGRAPH,
+        server_default=SegmentKind.PARAGRAPH.value,
+    )
     text: Mapped[str] = mapped_column(Text)
     normalized: Mapped[str] = mapped_column(Text)
     x0: Mapped[int] = mapped_column(Integer)
@@ -160,6 +199,7 @@ class Segment(TimestampMixin, Base):
     y1: Mapped[int] = mapped_column(Integer)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     confidence: Mapped[float | None] = mapped_column(Float)
+    min_confidence: Mapped[float | None] = mapped_column(Float)
 
     page: Mapped[Page] = relationship(back_populates="segments")
 

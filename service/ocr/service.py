@@ -111,6 +111,7 @@ def _segment(page: Page, position: int, block: Block) -> Segment:
         y1=y1,
         lines=[_line_json(line) for line in block.lines],
         confidence=block.confidence,
+        min_confidence=block.min_confidence,
     )
 
 

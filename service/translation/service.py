@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from service.documents.models import Page, Segment
+from service.documents.models import PROSE_KINDS, Page, Segment
 from service.ocr.text import source_hash, storable
 from service.translation.backends.base import BatchRequest, BatchResult, TranslationBackend
 from service.translation.chunking import SegmentText, plan_batches
@@ -26,7 +26,7 @@ def document_segments(session: Session, document_id: int) -> list[SegmentText]:
     rows = session.execute(
         select(Segment.id, Segment.normalized)
         .join(Page, Page.id == Segment.page_id)
-        .where(Segment.document_id == document_id)
+        .where(Segment.document_id == document_id, Segment.kind.in_(PROSE_KINDS))
         .order_by(Page.number, Segment.position)
     )
     return [SegmentText(id=row.id, text=row.normalized) for row in rows]

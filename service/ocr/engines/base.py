@@ -55,6 +55,11 @@ class Block:
         words = self.words
         return sum(w.confidence for w in words) / len(words) if words else None
 
+    @property
+    def min_confidence(self) -> float | None:
+        """Confidence of the least certain word, or None for a block without words."""
+        return min((w.confidence for w in self.words), default=None)
+
 
 @dataclass
 class PageLayout:
