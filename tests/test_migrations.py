@@ -6,7 +6,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from service.migrate import alembic_config, check
-from tests.conftest import BASE_URL
+from tests.conftest import BASE_URL, TEST_DB
 
 
 def test_models_match_the_migrated_schema(database: str) -> None:
@@ -16,7 +16,7 @@ def test_models_match_the_migrated_schema(database: str) -> None:
 def test_migrations_run_down_and_up_on_an_empty_database() -> None:
     from alembic import command
 
-    scratch = "palimpsest_migration_check"
+    scratch = f"{TEST_DB}_migrations"
     admin = make_url(BASE_URL).set(drivername="postgresql", database="postgres")
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')

@@ -3,6 +3,7 @@
 from celery import Celery
 
 from service.jobs.steps import Queue, TaskName, queue_for
+from tests.conftest import TEST_REDIS
 
 
 def worker_app() -> Celery:
@@ -20,7 +21,7 @@ def test_tasks_are_json_late_acked_and_fairly_prefetched() -> None:
     assert conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
     assert conf.task_ignore_result is True
-    assert conf.broker_url == "redis://127.0.0.1:6379/15"
+    assert conf.broker_url == TEST_REDIS
     assert conf.broker_transport_options["visibility_timeout"] >= 600
 
 
