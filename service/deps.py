@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
+from urllib.parse import unquote
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from service.config import Settings, get_settings
@@ -28,6 +29,13 @@ def get_storage(settings: Annotated[Settings, Depends(get_settings)]) -> Storage
     return Storage(settings.storage_path)
 
 
+def current_reviewer(request: Request) -> str:
+    """Who is editing: the name the reviewer gave (a cookie) until accounts exist."""
+    name = unquote(request.cookies.get("reviewer", "")).strip()
+    return name[:200] or "anonymous"
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+ReviewerDep = Annotated[str, Depends(current_reviewer)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StorageDep = Annotated[Storage, Depends(get_storage)]

@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     BACKEND_OVERLOADED = "backend_overloaded"
     BACKEND_FAILED = "backend_failed"
     TRANSLATION_FAILED = "translation_failed"
+    CONFLICT = "edit_conflict"
 
 
 class PalimpsestError(Exception):
@@ -64,6 +65,21 @@ class NoUsableFile(InvalidInput):
     def __init__(self, message: str, rejected: list[tuple[str, str]]) -> None:
         super().__init__(message)
         self.rejected = rejected
+
+
+class SegmentNotFound(NotFound):
+    """No segment with that id."""
+
+
+class EditConflict(PalimpsestError):
+    """Someone saved the same text since the editor loaded it; nothing was overwritten."""
+
+    code = ErrorCode.CONFLICT
+
+    def __init__(self, message: str, current_text: str, current_version: int) -> None:
+        super().__init__(message)
+        self.current_text = current_text
+        self.current_version = current_version
 
 
 class ServiceUnavailable(PalimpsestError):

@@ -15,6 +15,7 @@ from service.config import PROJECT_ROOT
 from service.documents import router as documents_api
 from service.documents import views as documents_views
 from service.errors import (
+    EditConflict,
     ErrorCode,
     InvalidInput,
     NotFound,
@@ -22,12 +23,14 @@ from service.errors import (
     PalimpsestError,
     ServiceUnavailable,
 )
+from service.review import router as review_api
 from service.templating import templates
 
 log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: list[tuple[type[PalimpsestError], int]] = [
     (NotFound, 404),
+    (EditConflict, 409),
     (InvalidInput, 422),
     (ServiceUnavailable, 503),
 ]
@@ -46,6 +49,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "service" / "static"), name="static")
     app.include_router(health.router)
     app.include_router(documents_api.router)
+    app.include_router(review_api.router)
     app.include_router(documents_views.router)
     app.add_exception_handler(PalimpsestError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(DatabaseError, _database_down)
@@ -75,6 +79,8 @@ async def _domain_error(request: Request, exc: PalimpsestError) -> Response:
     extra: dict[str, object] = {}
     if isinstance(exc, NoUsableFile):
         extra["rejected"] = [{"filename": name, "error": why} for name, why in exc.rejected]
+    if isinstance(exc, EditConflict):
+        extra |= {"current_text": exc.current_text, "current_version": exc.current_version}
     return _error_response(request, _status(exc), exc.code.value, exc.message, extra)
 
 

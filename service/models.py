@@ -3,7 +3,7 @@
 from service.db import Base
 from service.documents.models import Collection, Document, Page, Segment, SourceFile
 from service.jobs.models import Job
-from service.review.models import Annotation
+from service.review.models import Annotation, Edit
 from service.translation.models import Translation
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Base",
     "Collection",
     "Document",
+    "Edit",
     "Job",
     "Page",
     "Segment",

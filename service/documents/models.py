@@ -10,12 +10,13 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, TimestampMixin
@@ -178,7 +179,10 @@ class Segment(TimestampMixin, Base):
     """A paragraph-sized block of OCR text: the unit of alignment with its translation."""
 
     __tablename__ = "segments"
-    __table_args__ = (UniqueConstraint("page_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("page_id", "position"),
+        Index("ix_segments_search_vector", "search_vector", postgresql_using="gin"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(
@@ -200,6 +204,9 @@ class Segment(TimestampMixin, Base):
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     confidence: Mapped[float | None] = mapped_column(Float)
     min_confidence: Mapped[float | None] = mapped_column(Float)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Maintained by a database trigger in the source language's text-search configuration.
+    search_vector: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True)
 
     page: Mapped[Page] = relationship(back_populates="segments")
 

@@ -26,6 +26,7 @@ from service.errors import (
     InvalidInput,
     NoUsableFile,
     PageNotFound,
+    SegmentNotFound,
     UnreadableFile,
 )
 from service.jobs import service as jobs
@@ -195,6 +196,14 @@ def get_page_or_raise(session: Session, page_id: int) -> Page:
     if page is None:
         raise PageNotFound(f"Page {page_id} does not exist.")
     return page
+
+
+def get_segment_or_raise(session: Session, segment_id: int) -> Segment:
+    """Return a segment or raise SegmentNotFound."""
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        raise SegmentNotFound(f"Segment {segment_id} does not exist.")
+    return segment
 
 
 def page_image(session: Session, storage: Storage, page_id: int) -> tuple[Path, str]:

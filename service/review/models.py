@@ -1,10 +1,11 @@
-"""Annotations on a segment's source or translation text."""
+"""Review data: edit history of segments and translations, and annotations on their text."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, Text
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, TimestampMixin
@@ -45,3 +46,35 @@ class Annotation(TimestampMixin, Base):
     end: Mapped[int] = mapped_column(Integer)
     type: Mapped[AnnotationType] = mapped_column(enum_column(AnnotationType, "annotation_type"))
     body: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(200))
+
+
+class EditField(StrEnum):
+    """What an edit changed."""
+
+    SOURCE = "source"
+    TRANSLATION = "translation"
+    STATUS = "status"
+
+
+class Edit(Base):
+    """One change by a reviewer: before and after, who and when; undo applies it in reverse."""
+
+    __tablename__ = "edits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    segment_id: Mapped[int] = mapped_column(
+        ForeignKey("segments.id", ondelete="CASCADE"), index=True
+    )
+    translation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("translations.id", ondelete="CASCADE")
+    )
+    field: Mapped[EditField] = mapped_column(enum_column(EditField, "edit_field"))
+    before: Mapped[str] = mapped_column(Text)
+    after: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
+    reverts_id: Mapped[int | None] = mapped_column(ForeignKey("edits.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

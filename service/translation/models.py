@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, TimestampMixin
@@ -24,7 +25,10 @@ class Translation(TimestampMixin, Base):
     """A segment's translation by one model, keyed by (segment, backend, model)."""
 
     __tablename__ = "translations"
-    __table_args__ = (UniqueConstraint("segment_id", "backend", "model"),)
+    __table_args__ = (
+        UniqueConstraint("segment_id", "backend", "model"),
+        Index("ix_translations_search_vector", "search_vector", postgresql_using="gin"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     segment_id: Mapped[int] = mapped_column(
@@ -44,3 +48,7 @@ class Translation(TimestampMixin, Base):
     tokens_out: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    # Maintained by a database trigger in the target language's text-search configuration.
+    search_vector: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True)

@@ -1,0 +1,388 @@
+"""Every mutation of the review desk: edits with history and conflicts, undo, approval,
+annotations, and full-text search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.documents.models import Page, Segment
+from service.errors import EditConflict, InvalidInput, NotFound, SegmentNotFound
+from service.ocr.text import normalise, source_hash, storable
+from service.review.models import (
+    Annotation,
+    AnnotationLayer,
+    AnnotationType,
+    Edit,
+    EditField,
+)
+from service.translation.models import Translation, TranslationStatus
+
+MANUAL_BACKEND = "manual"
+MANUAL_MODEL = "reviewer"
+
+
+def _segment_locked(session: Session, segment_id: int) -> Segment:
+    segment = session.get(Segment, segment_id, with_for_update=True)
+    if segment is None:
+        raise SegmentNotFound(f"Segment {segment_id} does not exist.")
+    return segment
+
+
+def _check_version(kind: str, current: int, expected: int | None, text: str) -> None:
+    if expected is not None and expected != current:
+        raise EditConflict(
+            f"The {kind} was changed by someone else since you opened it.", text, current
+        )
+
+
+def edit_source(
+    session: Session, segment_id: int, text: str, version: int | None, author: str
+) -> Segment:
+    """Correct the OCR text; its translations become stale (their source hash no longer matches)."""
+    segment = _segment_locked(session, segment_id)
+    _check_version("transcription", segment.version, version, segment.text)
+    new_text = storable(text)
+    if new_text == segment.text:
+        return segment
+    _record(session, segment, None, EditField.SOURCE, segment.text, new_text, author)
+    segment.text = new_text
+    segment.normalized = storable(normalise(new_text))
+    segment.version += 1
+    session.flush()
+    return segment
+
+
+def edit_translation(
+    session: Session,
+    segment_id: int,
+    text: str,
+    version: int | None,
+    author: str,
+    translation_id: int | None = None,
+) -> Translation:
+    """Correct a translation (or write one by hand); it is then current for the segment's source."""
+    segment = _segment_locked(session, segment_id)
+    translation = _translation_for(session, segment, translation_id)
+    if translation is None:
+        translation = _manual_translation(session, segment)
+    else:
+        _check_version("translation", translation.version, version, translation.text)
+    new_text = storable(text)
+    _record(
+        session, segment, translation, EditField.TRANSLATION, translation.text, new_text, author
+    )
+    translation.text = new_text
+    translation.status = TranslationStatus.EDITED
+    translation.error = None
+    translation.source_hash = source_hash(segment.normalized)
+    translation.version += 1
+    translation.reviewed_by = author
+    session.flush()
+    return translation
+
+
+def _translation_for(
+    session: Session, segment: Segment, translation_id: int | None
+) -> Translation | None:
+    if translation_id is None:
+        return current_translation(session, segment.id, lock=True)
+    translation = session.get(Translation, translation_id, with_for_update=True)
+    if translation is None or translation.segment_id != segment.id:
+        raise NotFound(f"Translation {translation_id} of segment {segment.id} does not exist.")
+    return translation
+
+
+def current_translation(
+    session: Session, segment_id: int, lock: bool = False
+) -> Translation | None:
+    """The translation shown for a segment: the most recently changed one."""
+    query = (
+        select(Translation)
+        .where(Translation.segment_id == segment_id)
+        .order_by(Translation.updated_at.desc(), Translation.id.desc())
+        .limit(1)
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def _manual_translation(session: Session, segment: Segment) -> Translation:
+    translation = Translation(
+        segment_id=segment.id,
+        document_id=segment.document_id,
+        backend=MANUAL_BACKEND,
+        model=MANUAL_MODEL,
+        text="",
+        status=TranslationStatus.EDITED,
+        source_hash=source_hash(segment.normalized),
+        version=0,
+    )
+    session.add(translation)
+    session.flush()
+    return translation
+
+
+def _record(
+    session: Session,
+    segment: Segment,
+    translation: Translation | None,
+    field: EditField,
+    before: str,
+    after: str,
+    author: str,
+    reverts: Edit | None = None,
+) -> Edit:
+    edit = Edit(
+        document_id=segment.document_id,
+        segment_id=segment.id,
+        translation_id=translation.id if translation else None,
+        field=field,
+        before=before,
+        after=after,
+        author=author,
+        reverts_id=reverts.id if reverts else None,
+    )
+    session.add(edit)
+    return edit
+
+
+def history(session: Session, segment_id: int) -> Sequence[Edit]:
+    """A segment's edits, newest first."""
+    return session.scalars(
+        select(Edit).where(Edit.segment_id == segment_id).order_by(Edit.id.desc())
+    ).all()
+
+
+def undo(session: Session, segment_id: int, author: str) -> Edit:
+    """Revert the segment's latest edit that is not yet reverted (repeat to go further back)."""
+    segment = _segment_locked(session, segment_id)
+    reverted = select(Edit.reverts_id).where(Edit.reverts_id.is_not(None))
+    last = session.scalars(
+        select(Edit)
+        .where(Edit.segment_id == segment_id, Edit.reverts_id.is_(None), Edit.id.not_in(reverted))
+        .order_by(Edit.id.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        raise InvalidInput("There is nothing to undo on this segment.")
+    return _apply_reverse(session, segment, last, author)
+
+
+def _apply_reverse(session: Session, segment: Segment, last: Edit, author: str) -> Edit:
+    if last.field is EditField.SOURCE:
+        current = segment.text
+        segment.text = last.before
+        segment.normalized = storable(normalise(last.before))
+        segment.version += 1
+        return _record(session, segment, None, last.field, current, last.before, author, last)
+    translation = session.get(Translation, last.translation_id, with_for_update=True)
+    if translation is None:
+        raise InvalidInput("The translation this edit changed no longer exists.")
+    if last.field is EditField.TRANSLATION:
+        current = translation.text
+        translation.text = last.before
+    else:
+        current = translation.status.value
+        translation.status = TranslationStatus(last.before)
+    translation.version += 1
+    return _record(session, segment, translation, last.field, current, last.before, author, last)
+
+
+def approve(session: Session, segment_ids: Sequence[int], author: str) -> int:
+    """Approve the current translation of each segment; return how many changed."""
+    changed = 0
+    for segment_id in segment_ids:
+        segment = _segment_locked(session, segment_id)
+        translation = current_translation(session, segment_id, lock=True)
+        if translation is None or translation.status in (
+            TranslationStatus.APPROVED,
+            TranslationStatus.FAILED,
+        ):
+            continue
+        _record(
+            session,
+            segment,
+            translation,
+            EditField.STATUS,
+            translation.status.value,
+            TranslationStatus.APPROVED.value,
+            author,
+        )
+        translation.status = TranslationStatus.APPROVED
+        translation.reviewed_by = author
+        translation.version += 1
+        changed += 1
+    session.flush()
+    return changed
+
+
+def page_segment_ids(session: Session, page_id: int) -> list[int]:
+    """Segment ids of a page in reading order."""
+    return list(
+        session.scalars(
+            select(Segment.id).where(Segment.page_id == page_id).order_by(Segment.position)
+        )
+    )
+
+
+def document_segment_ids(session: Session, document_id: int) -> list[int]:
+    """Segment ids of a document in reading order."""
+    return list(
+        session.scalars(
+            select(Segment.id)
+            .join(Page, Page.id == Segment.page_id)
+            .where(Segment.document_id == document_id)
+            .order_by(Page.number, Segment.position)
+        )
+    )
+
+
+def layer_text(session: Session, segment: Segment, layer: AnnotationLayer) -> str:
+    """The text an annotation's character range refers to."""
+    if layer is AnnotationLayer.SOURCE:
+        return segment.text
+    translation = current_translation(session, segment.id)
+    return translation.text if translation else ""
+
+
+def annotate(
+    session: Session,
+    segment_id: int,
+    layer: AnnotationLayer,
+    span: tuple[int, int],
+    kind: AnnotationType,
+    body: str | None,
+    author: str,
+) -> Annotation:
+    """Tag a character range [start, end) of the source or the translation."""
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        raise SegmentNotFound(f"Segment {segment_id} does not exist.")
+    start, end = span
+    length = len(layer_text(session, segment, layer))
+    if not 0 <= start < end <= length:
+        raise InvalidInput(
+            f"The range {start}–{end} is outside the {layer.value} text (0–{length})."
+        )
+    if kind is AnnotationType.NOTE and not (body or "").strip():
+        raise InvalidInput("A note needs text.")
+    annotation = Annotation(
+        segment_id=segment_id,
+        layer=layer,
+        start=start,
+        end=end,
+        type=kind,
+        body=storable(body).strip() if body else None,
+        author=author,
+    )
+    session.add(annotation)
+    session.flush()
+    return annotation
+
+
+def delete_annotation(session: Session, annotation_id: int) -> None:
+    """Remove an annotation."""
+    annotation = session.get(Annotation, annotation_id)
+    if annotation is None:
+        raise NotFound(f"Annotation {annotation_id} does not exist.")
+    session.delete(annotation)
+    session.flush()
+
+
+def list_annotations(
+    session: Session,
+    document_id: int,
+    kind: AnnotationType | None = None,
+    layer: AnnotationLayer | None = None,
+) -> list[tuple[Annotation, Segment, int]]:
+    """A document's annotations with their segment and page number, in reading order."""
+    query = (
+        select(Annotation, Segment, Page.number)
+        .join(Segment, Segment.id == Annotation.segment_id)
+        .join(Page, Page.id == Segment.page_id)
+        .where(Segment.document_id == document_id)
+        .order_by(Page.number, Segment.position, Annotation.start)
+    )
+    if kind is not None:
+        query = query.where(Annotation.type == kind)
+    if layer is not None:
+        query = query.where(Annotation.layer == layer)
+    return [(a, s, n) for a, s, n in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A segment matching a search, with a highlighted excerpt of the matching layer."""
+
+    document_id: int
+    document_title: str
+    page_number: int
+    segment_id: int
+    layer: AnnotationLayer
+    excerpt: str
+
+
+def search(session: Session, query: str, limit: int = 50) -> list[SearchHit]:
+    """Full-text search over sources and translations, each in its document's language."""
+    q = query.strip()
+    if not q:
+        return []
+    return _search_sources(session, q, limit) + _search_translations(session, q, limit)
+
+
+def _search_sources(session: Session, q: str, limit: int) -> list[SearchHit]:
+    from service.documents.models import Document
+
+    config = func.palimpsest_fts_config(Document.source_lang)
+    tsquery = func.websearch_to_tsquery(config, q)
+    rows = session.execute(
+        select(
+            Document.id,
+            Document.title,
+            Page.number,
+            Segment.id,
+            func.ts_headline(config, Segment.normalized, tsquery, HEADLINE_OPTIONS),
+        )
+        .join(Page, Page.id == Segment.page_id)
+        .join(Document, Document.id == Segment.document_id)
+        .where(Segment.search_vector.op("@@")(tsquery))
+        .order_by(func.ts_rank(Segment.search_vector, tsquery).desc(), Segment.id)
+        .limit(limit)
+    )
+    return [SearchHit(d, t, n, s, AnnotationLayer.SOURCE, h) for d, t, n, s, h in rows]
+
+
+def _search_translations(session: Session, q: str, limit: int) -> list[SearchHit]:
+    from service.documents.models import Document
+
+    config = func.palimpsest_fts_config(Document.target_lang)
+    tsquery = func.websearch_to_tsquery(config, q)
+    rows = session.execute(
+        select(
+            Document.id,
+            Document.title,
+            Page.number,
+            Segment.id,
+            func.ts_headline(config, Translation.text, tsquery, HEADLINE_OPTIONS),
+        )
+        .join(Segment, Segment.id == Translation.segment_id)
+        .join(Page, Page.id == Segment.page_id)
+        .join(Document, Document.id == Translation.document_id)
+        .where(Translation.search_vector.op("@@")(tsquery))
+        .order_by(func.ts_rank(Translation.search_vector, tsquery).desc(), Segment.id)
+        .limit(limit)
+    )
+    return [SearchHit(d, t, n, s, AnnotationLayer.TRANSLATION, h) for d, t, n, s, h in rows]
+
+
+# ts_headline marks matches with sentinels that the template turns into <mark> after escaping.
+HIGHLIGHT_START, HIGHLIGHT_END = "\u2063[[", "]]\u2063"
+HEADLINE_OPTIONS = (
+    f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_END}, MaxWords=30, MinWords=12, "
+    'MaxFragments=2, FragmentDelimiter=" … "'
+)
