@@ -24,6 +24,7 @@ from service.errors import (
     ServiceUnavailable,
 )
 from service.review import router as review_api
+from service.review import views as review_views
 from service.templating import templates
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def create_app() -> FastAPI:
     app.include_router(documents_api.router)
     app.include_router(review_api.router)
     app.include_router(documents_views.router)
+    app.include_router(review_views.router)
     app.add_exception_handler(PalimpsestError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(DatabaseError, _database_down)
     app.add_exception_handler(BrokerError, _broker_down)

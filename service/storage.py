@@ -6,7 +6,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 CHUNK = 1024 * 1024
 
@@ -38,7 +38,7 @@ class Storage:
             self._write_atomically(digest, [data])
         return digest
 
-    def put_stream(self, stream: BinaryIO, max_bytes: int | None = None) -> tuple[str, int]:
+    def put_stream(self, stream: IO[bytes], max_bytes: int | None = None) -> tuple[str, int]:
         """Store a stream chunk by chunk; return its digest and size (TooLarge past max_bytes)."""
         self.root.mkdir(parents=True, exist_ok=True)
         hasher = hashlib.sha256()
@@ -59,7 +59,7 @@ class Storage:
             tmp.unlink(missing_ok=True)
         return digest, size
 
-    def open(self, sha256: str) -> BinaryIO:
+    def open(self, sha256: str) -> IO[bytes]:
         """Open a stored blob for reading."""
         return self.path(sha256).open("rb")
 

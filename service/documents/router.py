@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, Response
 
 from service.deps import SessionDep, SettingsDep, StorageDep
-from service.documents import service
+from service.documents import archives, service
 from service.documents.schemas import (
     DocumentCreated,
     DocumentRead,
@@ -40,13 +40,18 @@ def create_document(
     backend: Annotated[str | None, Form(description="auto, ollama or embedded")] = None,
     model: Annotated[str | None, Form()] = None,
     translate: Annotated[bool, Form()] = True,
+    collection: Annotated[str | None, Form(description="collection name (created if new)")] = None,
 ) -> DocumentCreated:
     """Store the scans and queue the pipeline; refused files are listed with their reason."""
     document = service.create(
         session,
         storage,
-        service.NewDocument(title, source_lang, target_lang, backend, model, translate),
-        [service.Upload(f.filename or "", f.file) for f in files],
+        service.NewDocument(
+            title, source_lang, target_lang, backend, model, translate, collection=collection
+        ),
+        archives.expand(
+            [service.Upload(f.filename or "", f.file) for f in files], settings.max_upload_bytes
+        ),
         settings.max_upload_bytes,
     )
     session.commit()
@@ -60,6 +65,15 @@ def create_document(
             FileRejected(filename=f.filename, error=f.error) for f in document.files if f.error
         ],
     )
+
+
+@router.post("/documents/{document_id}/retry", status_code=202, response_model=DocumentSummary)
+def retry_document(session: SessionDep, document_id: int) -> DocumentSummary:
+    """Re-run the failed pages and translations of a finished document."""
+    steps = pipeline.retry(session, document_id)
+    session.commit()
+    enqueue(steps)
+    return DocumentSummary.model_validate(service.get_or_raise(session, document_id))
 
 
 @router.get("/documents", response_model=list[DocumentSummary])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import distinct_on
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from service.documents.files import SNIFF_BYTES, MediaType, count_pages, sniff
 from service.documents.models import (
+    Collection,
     Document,
     DocumentStatus,
     FileStatus,
@@ -43,7 +44,7 @@ class Upload:
     """A file as the client sent it: its name (metadata only) and a readable stream."""
 
     filename: str
-    stream: BinaryIO
+    stream: IO[bytes]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class NewDocument:
     backend: str | None = None
     model: str | None = None
     translate: bool = True
+    collection: str | None = None
 
 
 def create(
@@ -76,12 +78,32 @@ def create(
         backend=backend,
         model=(spec.model or "").strip() or None,
         translate=spec.translate,
+        collection_id=_collection_id(session, spec.collection),
         files=files,
     )
     session.add(document)
     session.flush()
     jobs.create_for_document(session, document.id, spec.translate)
     return document
+
+
+def _collection_id(session: Session, name: str | None) -> int | None:
+    """Id of the named collection, created on first use; None when no name is given."""
+    cleaned = storable(name or "").strip()[:200]
+    if not cleaned:
+        return None
+    existing = session.scalar(select(Collection.id).where(Collection.name == cleaned))
+    if existing is not None:
+        return existing
+    collection = Collection(name=cleaned)
+    session.add(collection)
+    session.flush()
+    return collection.id
+
+
+def list_collections(session: Session) -> Sequence[Collection]:
+    """Collections by name."""
+    return session.scalars(select(Collection).order_by(Collection.name)).all()
 
 
 def _languages(spec: NewDocument) -> tuple[str, str]:
@@ -224,6 +246,18 @@ def list_documents(session: Session, limit: int = 100, offset: int = 0) -> Seque
         .limit(limit)
         .offset(offset)
     ).all()
+
+
+def page_counts(session: Session, document_ids: list[int]) -> dict[int, int]:
+    """Number of pages of each document (one query)."""
+    if not document_ids:
+        return {}
+    rows = session.execute(
+        select(Page.document_id, func.count())
+        .where(Page.document_id.in_(document_ids))
+        .group_by(Page.document_id)
+    )
+    return {doc_id: int(n) for doc_id, n in rows}
 
 
 @dataclass(frozen=True)

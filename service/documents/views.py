@@ -7,15 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service.config import get_settings
+from service.config import Settings, get_settings
 from service.deps import SessionDep, SettingsDep, StorageDep
-from service.documents import service
+from service.documents import archives, service
 from service.errors import InvalidInput, NoUsableFile
 from service.jobs import pipeline
 from service.jobs import service as jobs
 from service.jobs.queue import enqueue
 from service.ocr.languages import LANGUAGE_NAMES
 from service.templating import templates
+from service.translation import backends
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,22 +32,68 @@ SOURCE_LANGUAGES = [
 ]
 
 
+def _dashboard(session: SessionDep) -> dict[str, object]:
+    documents = service.list_documents(session, limit=200)
+    ids = [d.id for d in documents]
+    return {
+        "documents": documents,
+        "pages": service.page_counts(session, ids),
+        "jobs": jobs.for_documents(session, ids),
+        "busy": any(d.status.value in ("pending", "processing") for d in documents),
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
 def document_list(request: Request, session: SessionDep) -> Response:
-    """All documents with their status."""
+    """All documents with live progress per stage; failures with their reason and a retry."""
+    return templates().TemplateResponse(request, "documents/list.html", _dashboard(session))
+
+
+@router.get("/documents/table", response_class=HTMLResponse)
+def document_table(request: Request, session: SessionDep) -> Response:
+    """The dashboard's table alone, polled while documents are being processed."""
     return templates().TemplateResponse(
-        request, "documents/list.html", {"documents": service.list_documents(session, limit=200)}
+        request, "includes/documents_table.html", _dashboard(session)
+    )
+
+
+@router.post("/documents/{document_id}/retry")
+def retry(request: Request, session: SessionDep, document_id: int) -> Response:
+    """Re-run the failed pages and translations, then go back where the user was."""
+    steps = pipeline.retry(session, document_id)
+    session.commit()
+    enqueue(steps)
+    back = request.headers.get("referer") or f"/documents/{document_id}"
+    return RedirectResponse(
+        back if back.startswith(str(request.base_url)) else "/", status_code=303
     )
 
 
 @router.get("/documents/new", response_class=HTMLResponse)
-def upload_form(request: Request) -> Response:
-    """The upload form."""
-    return _form(request, {}, [])
+def upload_form(request: Request, session: SessionDep) -> Response:
+    """The upload form, offering the models that are really available."""
+    return _form(request, session, {}, [])
+
+
+def _engines(settings: Settings) -> list[tuple[str, str]]:
+    """(value, label) of every translation engine the form offers."""
+    engines = [("auto", "Automatic: Ollama if it runs with the model, else the embedded model")]
+    models = backends.ollama_models(settings)
+    if models is None:
+        engines.append(("ollama|", f"Ollama (not reachable at {settings.ollama_host})"))
+    else:
+        engines += [(f"ollama|{name}", f"Ollama: {name}") for name in sorted(models)]
+    embedded = settings.embedded_model_file.name
+    engines.append(("embedded|", f"Embedded (llama.cpp): {embedded}"))
+    return engines
 
 
 def _form(
-    request: Request, values: dict[str, str], errors: list[str], status: int = 200
+    request: Request,
+    session: SessionDep,
+    values: dict[str, str],
+    errors: list[str],
+    status: int = 200,
 ) -> Response:
     settings = get_settings()
     return templates().TemplateResponse(
@@ -57,8 +104,9 @@ def _form(
             "errors": errors,
             "source_languages": SOURCE_LANGUAGES,
             "target_languages": sorted(LANGUAGE_NAMES.items(), key=lambda kv: kv[1]),
-            "default_backend": settings.default_backend,
-            "ollama_model": settings.ollama_model,
+            "engines": _engines(settings),
+            "collections": service.list_collections(session),
+            "max_mb": settings.max_upload_bytes // (1024 * 1024),
         },
         status_code=status,
     )
@@ -74,50 +122,40 @@ def upload(
     source_lang: Annotated[str, Form()],
     target_lang: Annotated[str, Form()] = "en",
     title: Annotated[str, Form()] = "",
-    backend: Annotated[str, Form()] = "auto",
+    engine: Annotated[str, Form()] = "auto",
     model: Annotated[str, Form()] = "",
+    collection: Annotated[str, Form()] = "",
 ) -> Response:
     """Create a document from the form and show it; errors re-render the form."""
     values = {
         "title": title,
         "source_lang": source_lang,
         "target_lang": target_lang,
-        "backend": backend,
+        "engine": engine,
         "model": model,
+        "collection": collection,
     }
+    backend, _, chosen = engine.partition("|")
+    spec = service.NewDocument(
+        title, source_lang, target_lang, backend, model.strip() or chosen, collection=collection
+    )
+    uploads = [service.Upload(f.filename or "", f.file) for f in files if f.filename]
     try:
         document = service.create(
             session,
             storage,
-            service.NewDocument(title, source_lang, target_lang, backend, model),
-            [service.Upload(f.filename or "", f.file) for f in files if f.filename],
+            spec,
+            archives.expand(uploads, settings.max_upload_bytes),
             settings.max_upload_bytes,
         )
     except NoUsableFile as exc:
-        return _form(request, values, [f"{name}: {why}" for name, why in exc.rejected], 422)
+        errors = [f"{name}: {why}" for name, why in exc.rejected]
+        return _form(request, session, values, errors, 422)
     except InvalidInput as exc:
-        return _form(request, values, [exc.message], 422)
+        return _form(request, session, values, [exc.message], 422)
     session.commit()
     enqueue(pipeline.start(document.id))
     return RedirectResponse(f"/documents/{document.id}", status_code=303)
-
-
-@router.get("/documents/{document_id}", response_class=HTMLResponse)
-def document_page(request: Request, session: SessionDep, document_id: int) -> Response:
-    """Scan, source and translation side by side, page by page."""
-    document = service.get_or_raise(session, document_id)
-    by_page: dict[int, list[service.AlignedSegment]] = {}
-    for item in service.aligned_segments(session, document_id):
-        by_page.setdefault(item.page_number, []).append(item)
-    return templates().TemplateResponse(
-        request,
-        "documents/detail.html",
-        {
-            "document": document,
-            "jobs": jobs.for_document(session, document_id),
-            "segments_by_page": by_page,
-        },
-    )
 
 
 @router.get("/documents/{document_id}/progress", response_class=HTMLResponse)

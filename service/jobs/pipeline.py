@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from service.config import Settings, get_settings
 from service.documents import service as documents
 from service.documents.models import Document, DocumentStatus, OcrStatus, Page
-from service.errors import PermanentError
+from service.errors import InvalidInput, PermanentError
 from service.jobs import service as jobs
 from service.jobs.models import JobStage, JobStatus
 from service.jobs.steps import Step, TaskName
@@ -252,6 +252,26 @@ def finalize_document(session: Session, _ctx: Context, document_id: int) -> list
     jobs.start(job, total=1)
     jobs.record_progress(job, done=1, failed=0)
     return []
+
+
+def retry(session: Session, document_id: int) -> list[Step]:
+    """Re-run what failed in a finished document: unread pages, then untranslated segments."""
+    document = documents.get_or_raise(session, document_id)
+    if document.status not in (DocumentStatus.PARTIAL, DocumentStatus.FAILED):
+        raise InvalidInput("Only a finished document with failures can be retried.")
+    failed = [p for p in document.pages if p.ocr_status is OcrStatus.FAILED]
+    for page in failed:
+        page.ocr_status, page.ocr_error = OcrStatus.PENDING, None
+    if failed:
+        jobs.reopen(jobs.get_locked(session, document_id, JobStage.OCR), JobStatus.RUNNING)
+    if document.translate:
+        jobs.reopen(jobs.get_locked(session, document_id, JobStage.TRANSLATE), JobStatus.PENDING)
+    jobs.reopen(jobs.get_locked(session, document_id, JobStage.FINALIZE), JobStatus.PENDING)
+    document.status, document.error = DocumentStatus.PROCESSING, None
+    if failed:
+        return [Step(TaskName.OCR_PAGE, (p.id,)) for p in failed]
+    task = TaskName.PLAN_TRANSLATION if document.translate else TaskName.FINALIZE_DOCUMENT
+    return [Step(task, (document_id,))]
 
 
 RUNNERS: dict[TaskName, Callable[..., list[Step]]] = {

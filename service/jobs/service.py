@@ -43,6 +43,15 @@ def for_document(session: Session, document_id: int) -> list[Job]:
     return sorted(jobs, key=lambda j: order.index(j.stage))
 
 
+def for_documents(session: Session, document_ids: list[int]) -> dict[int, dict[JobStage, Job]]:
+    """Jobs of many documents at once, by document and stage (one query)."""
+    found: dict[int, dict[JobStage, Job]] = {i: {} for i in document_ids}
+    if document_ids:
+        for job in session.scalars(select(Job).where(Job.document_id.in_(document_ids))):
+            found[job.document_id][job.stage] = job
+    return found
+
+
 def start(job: Job, total: int, detail: str | None = None) -> None:
     """Mark a stage running with its amount of work."""
     if job.status is JobStatus.PENDING or job.started_at is None:
@@ -60,6 +69,13 @@ def record_progress(job: Job, done: int, failed: int) -> bool:
         return False
     finish(job, failed_all=job.total > 0 and done == 0)
     return True
+
+
+def reopen(job: Job, status: JobStatus) -> None:
+    """Put a finished stage back to work (a retry), clearing its error."""
+    job.status = status
+    job.error = None
+    job.finished_at = None
 
 
 def finish(job: Job, failed_all: bool = False, error: str | None = None) -> None:

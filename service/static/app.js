@@ -1,23 +1,38 @@
-// Progress polling: swap the progress panel until the document is finished, then reload once
-// so that the segments and translations appear. No framework, nothing from other origins.
+// Progress polling: swap a panel (document progress, dashboard table) with its fresh HTML
+// until nothing is in progress. A document page then reloads once so that its segments
+// appear. No framework, nothing from other origins.
 (function () {
   "use strict";
-  const panel = document.querySelector("[data-poll-url]");
-  if (!panel) return;
-  const url = panel.getAttribute("data-poll-url");
-  const isFinal = () => panel.querySelector("[data-final='true']") !== null;
-  if (isFinal()) return;
-  async function poll() {
-    try {
-      const response = await fetch(url, { headers: { "Accept": "text/html" } });
-      if (response.ok) {
-        panel.innerHTML = await response.text();
-        if (isFinal()) { window.location.reload(); return; }
+  document.querySelectorAll("[data-poll-url]").forEach((panel) => {
+    const url = panel.getAttribute("data-poll-url");
+    const isFinal = () => panel.querySelector("[data-final='true']") !== null;
+    const reload = panel.id === "progress";
+    if (isFinal()) return;
+    async function poll() {
+      try {
+        const response = await fetch(url, { headers: { "Accept": "text/html" } });
+        if (response.ok) {
+          panel.innerHTML = await response.text();
+          if (isFinal()) { if (reload) window.location.reload(); return; }
+        }
+      } catch (err) {
+        // The server may be restarting; keep polling.
       }
-    } catch (err) {
-      // The server may be restarting; keep polling.
+      window.setTimeout(poll, 2000);
     }
     window.setTimeout(poll, 2000);
-  }
-  window.setTimeout(poll, 2000);
+  });
+})();
+
+// Who is reviewing: remembered in a cookie the server reads for the edit history.
+(function () {
+  "use strict";
+  const input = document.getElementById("reviewer-name");
+  if (!input) return;
+  const match = document.cookie.match(/(?:^|; )reviewer=([^;]*)/);
+  if (match) input.value = decodeURIComponent(match[1]);
+  input.addEventListener("change", () => {
+    const name = input.value.trim();
+    document.cookie = `reviewer=${encodeURIComponent(name)}; path=/; max-age=31536000; SameSite=Lax`;
+  });
 })();

@@ -14,7 +14,7 @@ from service.main import create_app
 from tests.conftest import SAMPLES
 from tests.fakes.ollama_server import FakeOllama, fake_translation, wait_until
 from tests.helpers import encode, text_image
-from tests.integration.conftest import worker_log
+from tests.workerproc import worker_log
 
 pytestmark = pytest.mark.e2e
 NS = {"tei": "http://www.tei-c.org/ns/1.0"}
@@ -76,7 +76,7 @@ def test_a_real_scan_is_read_translated_shown_and_exported(
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
 
     html = client.get(f"/documents/{document_id}").text
-    rows = re.findall(r'<tr class="segment".*?</tr>', html, re.S)
+    rows = re.findall(r'<article class="segment.*?</article>', html, re.S)
     assert len(rows) == len(segments)
     assert "EN: " in rows[0]
 

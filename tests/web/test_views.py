@@ -25,7 +25,7 @@ def test_the_document_page_shows_source_and_translation_side_by_side(
         session, ["Le roi est mort.", "Vive le roi !"], ["The king is dead.", "Long live the king!"]
     )
     html = client.get(f"/documents/{document.id}").text
-    rows = re.findall(r'<tr class="segment".*?</tr>', html, re.S)
+    rows = re.findall(r'<article class="segment.*?</article>', html, re.S)
     assert len(rows) == 2
     assert "Le roi est mort." in rows[0] and "The king is dead." in rows[0]
     assert "Vive le roi !" in rows[1] and "Long live the king!" in rows[1]
@@ -95,3 +95,159 @@ def test_pages_load_nothing_from_other_origins(client: TestClient, session: Sess
         assert external == [], (url, external)
     assert client.get("/static/app.css").status_code == 200
     assert client.get("/static/app.js").status_code == 200
+
+
+def test_a_long_book_is_paged_one_page_at_a_time(client: TestClient, session: Session) -> None:
+    document = make_document(session, [f"Paragraphe {i}." for i in range(6)], pages=3)
+    first = client.get(f"/documents/{document.id}").text
+    assert "Paragraphe 0." in first and "Paragraphe 3." in first
+    assert "Paragraphe 1." not in first  # page 2's text is not sent with page 1
+    second = client.get(f"/documents/{document.id}?page=2").text
+    assert "Paragraphe 1." in second and "Paragraphe 4." in second
+    assert 'rel="prev" href="?page=1"' in second and 'rel="next" href="?page=3"' in second
+    assert "of 3" in second
+    beyond = client.get(f"/documents/{document.id}?page=9").text
+    assert "Paragraphe 2." in beyond  # clamped to the last page
+
+
+def test_low_confidence_words_and_annotations_are_marked(
+    client: TestClient, session: Session
+) -> None:
+    from service.documents.models import Segment
+    from service.review.models import Annotation, AnnotationLayer, AnnotationType
+
+    document = make_document(session, ["Le roy vint"], ["The king came"])
+    segment = session.query(Segment).one()
+    segment.lines = [
+        {
+            "bbox": [0, 0, 9, 9],
+            "text": "Le roy vint",
+            "words": [
+                {"text": "Le", "bbox": [0, 0, 1, 1], "conf": 95.0},
+                {"text": "roy", "bbox": [0, 0, 1, 1], "conf": 31.0},
+                {"text": "vint", "bbox": [0, 0, 1, 1], "conf": 90.0},
+            ],
+        }
+    ]
+    session.add(
+        Annotation(
+            segment_id=segment.id,
+            layer=AnnotationLayer.TRANSLATION,
+            start=4,
+            end=8,
+            type=AnnotationType.PERSON,
+            body="Louis XV",
+        )
+    )
+    session.commit()
+    html = client.get(f"/documents/{document.id}").text
+    assert '<span class="low-conf" title="OCR confidence 31 %">roy</span>' in html
+    assert '<span class="ann ann-person" title="person: Louis XV">king</span>' in html
+
+
+def test_a_segment_row_can_be_fetched_alone(client: TestClient, session: Session) -> None:
+    document = make_document(session, ["Seul."], ["Alone."])
+    segment_id = client.get(f"/api/documents/{document.id}/segments").json()[0]["id"]
+    html = client.get(f"/segments/{segment_id}/row").text
+    assert html.strip().startswith("<article") and "Alone." in html
+    assert f'data-segment-id="{segment_id}"' in html
+
+
+def test_the_dashboard_shows_progress_failures_and_a_retry(
+    client: TestClient, session: Session
+) -> None:
+    from service.documents.models import DocumentStatus
+
+    failed = make_document(session, ["a"], title="Registre")
+    failed.status = DocumentStatus.PARTIAL
+    failed.error = "page 2: The image cannot be decoded"
+    session.commit()
+    html = client.get("/").text
+    assert "Registre" in html and "page 2: The image cannot be decoded" in html
+    assert f'action="/documents/{failed.id}/retry"' in html
+    assert 'data-poll-url="/documents/table"' in html
+    table = client.get("/documents/table").text
+    assert 'data-final="true"' in table and "Registre" in table
+
+
+def test_retry_requeues_what_failed(client: TestClient, session: Session, redis_client) -> None:  # type: ignore[no-untyped-def]
+    from service.documents.models import DocumentStatus, OcrStatus, Page
+
+    document = make_document(session, ["a"], pages=2)
+    page = session.query(Page).filter_by(number=2).one()
+    page.ocr_status, page.ocr_error = OcrStatus.FAILED, "Tesseract took longer than 300 s."
+    document.status = DocumentStatus.PARTIAL
+    session.commit()
+    response = client.post(f"/api/documents/{document.id}/retry")
+    assert response.status_code == 202 and response.json()["status"] == "processing"
+    queued = list(redis_client.lrange("ocr", 0, -1))
+    assert len(queued) == 1 and f"[{page.id}]".encode() in queued[0]
+    again = client.post(f"/api/documents/{document.id}/retry")
+    assert again.status_code == 422  # it is processing, not finished with failures
+
+
+def test_search_page_highlights_escaped_matches(client: TestClient, session: Session) -> None:
+    make_document(
+        session,
+        ["Le parlement & la cour <img src=x onerror=alert(1)>"],
+        ["The parliament"],
+        title="Arrêt",
+    )
+    html = client.get("/search", params={"q": "parlement"}).text
+    assert "Arrêt, page 1" in html
+    assert "<mark>parlement</mark> &amp; la cour &lt;img src=x" in html
+    assert "<img src=x" not in html
+
+
+def test_a_zip_of_scans_becomes_one_document_with_a_file_each(client: TestClient) -> None:
+    import io
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("folio10.png", encode(text_image([["Ten"]]), "PNG"))
+        z.writestr("folio2.png", encode(text_image([["Two"]]), "PNG"))
+        z.writestr("__MACOSX/._folio2.png", b"junk")
+        z.writestr("notes.txt", b"not a scan")
+    response = client.post(
+        "/api/documents",
+        data={"source_lang": "en", "target_lang": "fr"},
+        files=[("files", ("folios.zip", archive.getvalue(), "application/zip"))],
+    )
+    assert response.status_code == 202
+    files = response.json()["files"]
+    assert [f["filename"] for f in files] == [
+        "folios.zip › folio2.png",
+        "folios.zip › folio10.png",
+        "folios.zip › notes.txt",
+    ]
+    assert files[2]["status"] == "failed" and "looks like text" in files[2]["error"]
+
+
+def test_upload_form_offers_collections_and_available_models(
+    client: TestClient, session: Session
+) -> None:
+    from service.documents.models import Collection
+
+    session.add(Collection(name="Ratsprotokolle"))
+    session.commit()
+    form = client.get("/documents/new").text
+    assert '<option value="Ratsprotokolle">' in form
+    assert "Ollama (not reachable at http://127.0.0.1:9)" in form
+    assert 'value="embedded|"' in form
+    png = encode(text_image([["Hello"]]), "PNG")
+    response = client.post(
+        "/documents",
+        data={
+            "source_lang": "en",
+            "target_lang": "fr",
+            "collection": "Ratsprotokolle",
+            "engine": "embedded|",
+        },
+        files=[("files", ("page.png", png, "image/png"))],
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    detail = client.get("/api/documents").json()[0]
+    document = client.get(f"/api/documents/{detail['id']}").json()
+    assert document["backend"] == "embedded"

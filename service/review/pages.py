@@ -1,0 +1,113 @@
+"""What the review page shows for one page of a document, gathered in a few queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.documents import service as documents
+from service.documents.models import Document, Page
+from service.errors import PageNotFound
+from service.review.models import Annotation, AnnotationLayer
+from service.review.render import Run, annotation_marks, low_confidence_marks, runs
+from service.translation.models import Translation, TranslationStatus
+
+
+class RowStatus(StrEnum):
+    """Review state of a row, used for filtering."""
+
+    UNTRANSLATED = "untranslated"
+    MACHINE = "machine"
+    EDITED = "edited"
+    APPROVED = "approved"
+    FAILED = "failed"
+    STALE = "stale"
+
+
+@dataclass
+class Row:
+    """One segment as the review page shows it."""
+
+    item: documents.AlignedSegment
+    source_runs: list[Run]
+    translation_runs: list[Run]
+    annotations: list[Annotation] = field(default_factory=list)
+    low_confidence: bool = False
+
+    @property
+    def translation(self) -> Translation | None:
+        """The segment's current translation."""
+        return self.item.translation
+
+    @property
+    def status(self) -> RowStatus:
+        """Stale wins over the translation's own status: the source changed since."""
+        t = self.item.translation
+        if t is None:
+            return RowStatus.UNTRANSLATED
+        if self.item.stale:
+            return RowStatus.STALE
+        return RowStatus(t.status.value)
+
+
+@dataclass
+class ReviewPage:
+    """A document page: its image, neighbours, and rows in reading order."""
+
+    document: Document
+    page: Page
+    page_count: int
+    rows: list[Row]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many rows have each status, for the filter buttons."""
+        counts = {s.value: 0 for s in RowStatus}
+        for row in self.rows:
+            counts[row.status.value] += 1
+        return counts
+
+
+def review_page(session: Session, document_id: int, number: int, threshold: float) -> ReviewPage:
+    """Gather page `number` of a document for review (4 queries whatever the page holds)."""
+    document = documents.get_or_raise(session, document_id)
+    pages = {p.number: p for p in document.pages}
+    if number not in pages:
+        if not pages and number == 1:
+            raise PageNotFound("This document has no pages yet.")
+        raise PageNotFound(f"Document {document_id} has no page {number}.")
+    items = documents.aligned_segments(session, document_id, number)
+    notes = _annotations(session, [i.segment.id for i in items])
+    rows = [_row(item, notes.get(item.segment.id, []), threshold) for item in items]
+    return ReviewPage(document, pages[number], len(pages), rows)
+
+
+def _annotations(session: Session, segment_ids: list[int]) -> dict[int, list[Annotation]]:
+    found: dict[int, list[Annotation]] = {}
+    if segment_ids:
+        query = select(Annotation).where(Annotation.segment_id.in_(segment_ids))
+        for a in session.scalars(query.order_by(Annotation.start)):
+            found.setdefault(a.segment_id, []).append(a)
+    return found
+
+
+def _row(item: documents.AlignedSegment, notes: list[Annotation], threshold: float) -> Row:
+    seg, tr = item.segment, item.translation
+    low = low_confidence_marks(seg.text, seg.lines, threshold)
+    source = runs(seg.text, [*low, *annotation_marks(notes, AnnotationLayer.SOURCE)])
+    shown = tr.text if tr is not None and tr.status is not TranslationStatus.FAILED else ""
+    target = runs(shown, annotation_marks(notes, AnnotationLayer.TRANSLATION))
+    return Row(item, source, target, notes, bool(low))
+
+
+def review_row(session: Session, segment_id: int, threshold: float) -> tuple[Document, Row]:
+    """One segment's row, re-rendered after a change."""
+    segment = documents.get_segment_or_raise(session, segment_id)
+    document = documents.get_or_raise(session, segment.document_id)
+    items = documents.aligned_segments(session, segment.document_id, segment.page.number)
+    item = next(i for i in items if i.segment.id == segment_id)
+    notes = _annotations(session, [segment_id])
+    return document, _row(item, notes.get(segment_id, []), threshold)
