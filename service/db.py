@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 
+import orjson
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -40,7 +41,14 @@ class TimestampMixin:
 def get_engine() -> Engine:
     """Return the process-wide engine; pre-ping survives a Postgres restart."""
     settings = get_settings()
-    return create_engine(settings.sqlalchemy_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # orjson decodes the JSONB word boxes several times faster than the json module.
+    return create_engine(
+        settings.sqlalchemy_url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        json_deserializer=orjson.loads,
+    )
 
 
 @lru_cache

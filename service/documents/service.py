@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import IO
 
@@ -268,7 +269,7 @@ class AlignedSegment:
     page_number: int
     translation: Translation | None
 
-    @property
+    @cached_property
     def stale(self) -> bool:
         """True when the source changed after the translation was made."""
         t = self.translation

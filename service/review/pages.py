@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,7 +43,7 @@ class Row:
         """The segment's current translation."""
         return self.item.translation
 
-    @property
+    @cached_property
     def status(self) -> RowStatus:
         """Stale wins over the translation's own status: the source changed since."""
         t = self.item.translation

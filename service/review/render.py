@@ -46,12 +46,15 @@ class Run:
 def runs(text: str, marks: Iterable[Mark]) -> list[Run]:
     """Cut text at every mark boundary; each run lists the marks covering it."""
     valid = [m for m in marks if 0 <= m.start < m.end <= len(text)]
+    if not valid:
+        return [Run(text)]
     cuts = sorted({0, len(text), *(m.start for m in valid), *(m.end for m in valid)})
     result = []
     for start, end in pairwise(cuts):
+        # Marks are few per segment (some words, a few annotations): a scan is cheapest.
         covering = [m for m in valid if m.start <= start and end <= m.end]
         result.append(Run(text[start:end], [m.css for m in covering], [m.title for m in covering]))
-    return result or [Run(text)]
+    return result
 
 
 def low_confidence_marks(
