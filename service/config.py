@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     low_confidence: float = Field(60.0, ge=0, le=100)
     ocr_timeout_s: int = Field(300, ge=10)
     max_upload_bytes: int = Field(200 * 1024 * 1024, ge=1024)
+    max_request_bytes: int = Field(1024 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(250_000_000, ge=1_000_000)
+    max_pdf_pages: int = Field(2000, ge=1)
+    max_zip_entries: int = Field(2000, ge=1)
 
     default_backend: BackendChoice = "auto"
     ollama_host: str = Field(

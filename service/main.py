@@ -11,7 +11,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
 from service import health
-from service.config import PROJECT_ROOT
+from service.config import PROJECT_ROOT, get_settings
 from service.documents import router as documents_api
 from service.documents import views as documents_views
 from service.errors import (
@@ -23,6 +23,7 @@ from service.errors import (
     PalimpsestError,
     ServiceUnavailable,
 )
+from service.limits import BodyLimitMiddleware
 from service.review import router as review_api
 from service.review import views as review_views
 from service.templating import templates
@@ -47,6 +48,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=get_settings().max_request_bytes)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "service" / "static"), name="static")
     app.include_router(health.router)
     app.include_router(documents_api.router)

@@ -11,6 +11,14 @@ from typing import IO
 CHUNK = 1024 * 1024
 
 
+def human_bytes(size: int) -> str:
+    """A size for messages: 64 KB, 5 MB, 2 GB."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:g} {unit}" if size % factor else f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
 class TooLarge(Exception):
     """A stream exceeded the size limit; nothing was stored."""
 

@@ -1,4 +1,10 @@
-"""Zip uploads: each scan inside becomes an upload of its own, named after the archive."""
+"""Zip uploads: each scan inside becomes an upload of its own, named after the archive.
+
+Entries are never written under their own names (no path traversal) and never inflated
+beyond the limits (no zip bomb): each entry is copied up to the per-file limit plus one
+byte, the archive as a whole up to the per-request limit, and past the entry limit the
+remaining entries are refused with a reason.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,24 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import IO
 
 from service.documents.service import Upload
+from service.storage import human_bytes
 
 ZIP_MAGIC = b"PK\x03\x04"
-MAX_ENTRIES = 2000
 SPOOL_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """How much a zip upload may hold."""
+
+    max_file_bytes: int
+    max_total_bytes: int
+    max_entries: int
 
 
 def is_zip(stream: IO[bytes]) -> bool:
@@ -24,45 +40,73 @@ def is_zip(stream: IO[bytes]) -> bool:
     return head == ZIP_MAGIC
 
 
-def expand(uploads: Sequence[Upload], max_bytes: int) -> list[Upload]:
+def expand(uploads: Sequence[Upload], limits: ZipLimits) -> list[Upload]:
     """Replace every zip upload by its files in natural name order; others pass through."""
     expanded: list[Upload] = []
     for upload in uploads:
-        if is_zip(upload.stream):
-            expanded.extend(_entries(upload, max_bytes))
+        if upload.error is None and is_zip(upload.stream):
+            expanded.extend(_entries(upload, limits))
         else:
             expanded.append(upload)
     return expanded
 
 
-def _entries(upload: Upload, max_bytes: int) -> Iterator[Upload]:
+def _entries(upload: Upload, limits: ZipLimits) -> Iterator[Upload]:
     try:
         archive = zipfile.ZipFile(upload.stream)
     except zipfile.BadZipFile:
-        yield Upload(upload.filename, _text_stream(b"corrupt zip archive"))
+        yield _refused(upload.filename, "The zip archive is corrupt.")
         return
-    names = [i for i in archive.infolist() if _is_scan_entry(i)]
-    for info in sorted(names, key=lambda i: _natural(i.filename))[:MAX_ENTRIES]:
+    entries = sorted(
+        (i for i in archive.infolist() if _is_scan_entry(i)), key=lambda i: _natural(i.filename)
+    )
+    total = 0
+    for index, info in enumerate(entries):
         label = f"{upload.filename} › {PurePosixPath(info.filename).name}"
-        yield Upload(label, _copy(archive, info, max_bytes))
+        if index >= limits.max_entries:
+            yield _refused(label, f"The archive has more than {limits.max_entries} files.")
+            continue
+        if total >= limits.max_total_bytes:
+            limit = human_bytes(limits.max_total_bytes)
+            yield _refused(label, f"The archive expands beyond the {limit} upload limit.")
+            continue
+        copied = _copy(archive, info, min(limits.max_file_bytes, limits.max_total_bytes - total))
+        total += _size(copied)
+        yield Upload(label, copied)
+
+
+def _refused(label: str, reason: str) -> Upload:
+    return Upload(label, _empty(), error=reason)
 
 
 def _is_scan_entry(info: zipfile.ZipInfo) -> bool:
     path = PurePosixPath(info.filename)
-    hidden = any(part.startswith((".", "__MACOSX")) for part in path.parts)
+    hidden = path.name.startswith(".") or "__MACOSX" in path.parts
     return not info.is_dir() and not hidden
 
 
 def _copy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) -> IO[bytes]:
     """Copy at most max_bytes + 1 bytes, so an oversized entry is refused, never inflated whole."""
     out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-    with archive.open(info) as entry:
-        shutil.copyfileobj(_limited(entry, max_bytes + 1), out)
+    try:
+        with archive.open(info) as entry:
+            shutil.copyfileobj(_Limited(entry, max_bytes + 1), out)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        out.seek(0)
+        out.truncate()
     out.seek(0)
     return out
 
 
-class _limited:  # noqa: N801 - a tiny file-like adapter
+def _size(stream: IO[bytes]) -> int:
+    size = stream.seek(0, 2)
+    stream.seek(0)
+    return size
+
+
+class _Limited:
+    """A read-only view of a stream that ends after `limit` bytes."""
+
     def __init__(self, stream: IO[bytes], limit: int) -> None:
         self.stream, self.left = stream, limit
 
@@ -75,11 +119,8 @@ class _limited:  # noqa: N801 - a tiny file-like adapter
         return data
 
 
-def _text_stream(data: bytes) -> IO[bytes]:
-    out: IO[bytes] = tempfile.SpooledTemporaryFile()  # noqa: SIM115
-    out.write(data)
-    out.seek(0)
-    return out
+def _empty() -> IO[bytes]:
+    return tempfile.SpooledTemporaryFile()
 
 
 def _natural(name: str) -> list[object]:

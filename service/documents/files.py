@@ -7,6 +7,7 @@ A PDF is never rendered whole: each page is rasterised on its own at the chosen 
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -72,6 +73,16 @@ def count_pages(path: Path, media_type: MediaType) -> int:
         return int(getattr(image, "n_frames", 1))
 
 
+def image_pixels(path: Path) -> int:
+    """Pixels of the largest frame, read from the header without decoding the image."""
+    with _open_image(path) as image:
+        largest = 0
+        for index in range(int(getattr(image, "n_frames", 1))):
+            image.seek(index)
+            largest = max(largest, image.width * image.height)
+        return largest
+
+
 def _count_pdf_pages(path: Path) -> int:
     from pdf2image import pdfinfo_from_path
     from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
@@ -120,12 +131,18 @@ def _render_pdf_page(path: Path, index: int, dpi: int) -> RenderedPage:
     return RenderedPage(_normalise_mode(images[0]), dpi)
 
 
+def configure_pixel_limit(max_pixels: int) -> None:
+    """Refuse images above this many pixels outright (Pillow only warns below twice its limit)."""
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+
 def _open_image(path: Path) -> Image.Image:
     try:
         return Image.open(path)
     except UnidentifiedImageError as exc:
         raise UnreadableFile("The image cannot be decoded (corrupt or truncated file).") from exc
-    except Image.DecompressionBombError as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UnreadableFile(f"The image is too large to process safely: {exc}") from exc
 
 

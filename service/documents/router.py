@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, Response
 
+from service.config import Settings
 from service.deps import SessionDep, SettingsDep, StorageDep
 from service.documents import archives, service
 from service.documents.schemas import (
@@ -26,6 +27,13 @@ from service.jobs import service as jobs
 from service.jobs.queue import enqueue
 
 router = APIRouter(prefix="/api", tags=["documents"])
+
+
+def zip_limits(settings: Settings) -> archives.ZipLimits:
+    """Zip limits from the configured upload limits."""
+    return archives.ZipLimits(
+        settings.max_upload_bytes, settings.max_request_bytes, settings.max_zip_entries
+    )
 
 
 @router.post("/documents", status_code=202, response_model=DocumentCreated)
@@ -50,7 +58,7 @@ def create_document(
             title, source_lang, target_lang, backend, model, translate, collection=collection
         ),
         archives.expand(
-            [service.Upload(f.filename or "", f.file) for f in files], settings.max_upload_bytes
+            [service.Upload(f.filename or "", f.file) for f in files], zip_limits(settings)
         ),
         settings.max_upload_bytes,
     )

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, selectinload
 
-from service.documents.files import SNIFF_BYTES, MediaType, count_pages, sniff
+from service.config import Settings
+from service.documents.files import SNIFF_BYTES, MediaType, count_pages, image_pixels, sniff
 from service.documents.models import (
     Collection,
     Document,
@@ -34,7 +35,7 @@ from service.errors import (
 from service.jobs import service as jobs
 from service.ocr.languages import normalise_tag
 from service.ocr.text import source_hash, storable
-from service.storage import Storage, TooLarge
+from service.storage import Storage, TooLarge, human_bytes
 from service.translation.models import Translation, TranslationStatus
 
 BACKENDS = ("auto", "ollama", "embedded")
@@ -42,10 +43,24 @@ BACKENDS = ("auto", "ollama", "embedded")
 
 @dataclass(frozen=True)
 class Upload:
-    """A file as the client sent it: its name (metadata only) and a readable stream."""
+    """A file as the client sent it: its name (metadata only), a stream, or why it is refused."""
 
     filename: str
     stream: IO[bytes]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """What one file may hold before it is refused."""
+
+    max_image_pixels: int = 250_000_000
+    max_pdf_pages: int = 2000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IngestLimits:
+        """The limits configured for this installation."""
+        return cls(settings.max_image_pixels, settings.max_pdf_pages)
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,8 @@ def _store_upload(storage: Storage, position: int, upload: Upload, max_bytes: in
     head = upload.stream.read(SNIFF_BYTES)
     upload.stream.seek(0)
     row = SourceFile(position=position, filename=filename, size=0)
+    if upload.error:
+        return _refused(row, upload.error)
     try:
         row.media_type = sniff(head)
     except UnreadableFile as exc:
@@ -140,7 +157,7 @@ def _store_upload(storage: Storage, position: int, upload: Upload, max_bytes: in
     try:
         row.sha256, row.size = storage.put_stream(upload.stream, max_bytes)
     except TooLarge:
-        return _refused(row, f"The file is larger than the {max_bytes // (1024 * 1024)} MB limit.")
+        return _refused(row, f"The file is larger than the {human_bytes(max_bytes)} limit.")
     row.status = FileStatus.ACCEPTED
     return row
 
@@ -151,14 +168,18 @@ def _refused(row: SourceFile, reason: str) -> SourceFile:
     return row
 
 
-def ingest(session: Session, document: Document, storage: Storage) -> list[Page]:
+def ingest(
+    session: Session, document: Document, storage: Storage, limits: IngestLimits | None = None
+) -> list[Page]:
     """Count each accepted file's pages and create their rows; a bad file fails alone."""
     number = _last_page_number(session, document.id)
     for source in document.files:
         if source.status is not FileStatus.ACCEPTED:
             continue
         try:
-            pages = count_pages(storage.path(_sha(source)), MediaType(source.media_type or ""))
+            pages = _checked_page_count(
+                storage.path(_sha(source)), source, limits or IngestLimits()
+            )
         except UnreadableFile as exc:
             _refused(source, exc.message)
             continue
@@ -179,6 +200,25 @@ def ingest(session: Session, document: Document, storage: Storage) -> list[Page]
     return list(
         session.scalars(select(Page).where(Page.document_id == document.id).order_by(Page.number))
     )
+
+
+def _checked_page_count(path: Path, source: SourceFile, limits: IngestLimits) -> int:
+    """Page count of a stored file, refusing PDFs with too many pages and oversized images."""
+    media_type = MediaType(source.media_type or "")
+    if media_type is not MediaType.PDF:
+        pixels = image_pixels(path)
+        if pixels > limits.max_image_pixels:
+            raise UnreadableFile(
+                f"The image has {pixels / 1e6:,.0f} megapixels; the limit is "
+                f"{limits.max_image_pixels / 1e6:,.0f} (a safeguard against decompression bombs)."
+            )
+    pages = count_pages(path, media_type)
+    if pages > limits.max_pdf_pages:
+        raise UnreadableFile(
+            f"The PDF has {pages} pages; the limit is {limits.max_pdf_pages} per file. "
+            "Split it, or raise PALIMPSEST_MAX_PDF_PAGES."
+        )
+    return pages
 
 
 def _sha(source: SourceFile) -> str:

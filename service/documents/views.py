@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from service.config import Settings, get_settings
 from service.deps import SessionDep, SettingsDep, StorageDep
 from service.documents import archives, service
+from service.documents.router import zip_limits
 from service.errors import InvalidInput, NoUsableFile
 from service.jobs import pipeline
 from service.jobs import service as jobs
@@ -145,7 +146,7 @@ def upload(
             session,
             storage,
             spec,
-            archives.expand(uploads, settings.max_upload_bytes),
+            archives.expand(uploads, zip_limits(settings)),
             settings.max_upload_bytes,
         )
     except NoUsableFile as exc:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from service.config import Settings, get_settings
 from service.documents import service as documents
+from service.documents.files import configure_pixel_limit
 from service.documents.models import Document, DocumentStatus, OcrStatus, Page
 from service.errors import InvalidInput, PermanentError
 from service.jobs import service as jobs
@@ -64,6 +65,7 @@ class Context:
 def default_context() -> Context:
     """The process-wide context from settings."""
     settings = get_settings()
+    configure_pixel_limit(settings.max_image_pixels)
     return Context(settings=settings, storage=Storage(settings.storage_path))
 
 
@@ -82,7 +84,8 @@ def ingest_document(session: Session, ctx: Context, document_id: int) -> list[St
     if job.status not in jobs.TERMINAL:
         documents.mark_processing(document)
         jobs.start(job, total=len(document.files))
-        pages = documents.ingest(session, document, ctx.storage)
+        limits = documents.IngestLimits.from_settings(ctx.settings)
+        pages = documents.ingest(session, document, ctx.storage, limits)
         failed = sum(1 for f in document.files if f.error)
         jobs.record_progress(job, done=len(document.files) - failed, failed=failed)
         ocr_job = jobs.get_locked(session, document_id, JobStage.OCR)
