@@ -7,6 +7,7 @@ and an Ollama host where nothing listens unless a test starts the stand-in.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -35,7 +36,17 @@ SAMPLES = Path(__file__).parent / "samples"
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 SCHEMAS = PROJECT_ROOT.parent / "shared" / "schemas"
 
+NETGUARD = Path(__file__).parent / "netguard"
+NETGUARD_LOG = DATA_DIR / "netguard.log"
+
 TEST_ENV = {
+    # Every process of the suite (this one, the workers and web servers it starts) may only
+    # connect to this machine: see tests/netguard/sitecustomize.py.
+    "PALIMPSEST_BLOCK_NETWORK": "1",
+    "PALIMPSEST_NETGUARD_LOG": str(NETGUARD_LOG),
+    "PYTHONPATH": os.pathsep.join(
+        p for p in (str(NETGUARD), str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p
+    ),
     "PALIMPSEST_DATABASE_URL": TEST_URL,
     "PALIMPSEST_REDIS_URL": TEST_REDIS,
     "PALIMPSEST_DATA_DIR": str(DATA_DIR),
@@ -46,6 +57,10 @@ TEST_ENV = {
     "OMP_THREAD_LIMIT": "1",
 }
 os.environ.update(TEST_ENV)
+_spec = importlib.util.spec_from_file_location("palimpsest_netguard", NETGUARD / "sitecustomize.py")
+assert _spec is not None and _spec.loader is not None
+_netguard = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_netguard)  # installs the guard in this process too
 for leftover in ("PALIMPSEST_OLLAMA_HOST", "PALIMPSEST_STORAGE_DIR"):
     os.environ.pop(leftover, None)
 
@@ -68,6 +83,14 @@ def _recreate_database() -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{TEST_DB}"')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_outbound_connections() -> Iterator[None]:
+    """Fail the run if any process of it tried to reach a host other than this machine."""
+    yield
+    attempts = NETGUARD_LOG.read_text() if NETGUARD_LOG.exists() else ""
+    assert attempts == "", f"outbound connections were attempted:\n{attempts}"
 
 
 @pytest.fixture(scope="session", autouse=True)
