@@ -67,8 +67,8 @@ def install() -> None:
     socket._palimpsest_real_connect = _real_connect  # type: ignore[attr-defined]
     socket._palimpsest_real_connect_ex = _real_connect_ex  # type: ignore[attr-defined]
     socket._palimpsest_real_getaddrinfo = _real_getaddrinfo  # type: ignore[attr-defined]
-    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
 
 
