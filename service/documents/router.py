@@ -84,6 +84,16 @@ def retry_document(session: SessionDep, document_id: int) -> DocumentSummary:
     return DocumentSummary.model_validate(service.get_or_raise(session, document_id))
 
 
+@router.delete("/documents/{document_id}", status_code=204)
+def delete_document(session: SessionDep, storage: StorageDep, document_id: int) -> Response:
+    """Delete a document with its files, page images, text, translations and annotations."""
+    orphans = service.delete(session, document_id)
+    session.commit()
+    for digest in orphans:
+        storage.delete(digest)
+    return Response(status_code=204)
+
+
 @router.get("/documents", response_model=list[DocumentSummary])
 def list_documents(
     session: SessionDep,

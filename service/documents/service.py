@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, selectinload
@@ -368,3 +369,24 @@ def page_failures(session: Session, document_id: int) -> list[str]:
     return [f"{f.filename}: {f.error}" for f in files] + [
         f"page {p.number}: {p.ocr_error}" for p in pages
     ]
+
+
+def delete(session: Session, document_id: int) -> list[str]:
+    """Delete a document and everything derived from it; return blobs no longer referenced.
+
+    Rows go by cascade (files, pages, segments, translations, annotations, edits, jobs); the
+    caller removes the returned blobs from storage after the commit succeeded.
+    """
+    document = get_or_raise(session, document_id)
+    digests = {f.sha256 for f in document.files if f.sha256}
+    digests |= {p.image_sha256 for p in document.pages if p.image_sha256}
+    session.expunge(document)
+    session.execute(sql_delete(Document).where(Document.id == document_id))
+    return sorted(d for d in digests if not _blob_in_use(session, d))
+
+
+def _blob_in_use(session: Session, digest: str) -> bool:
+    """Whether another document still uses a stored file (the same scan uploaded twice)."""
+    in_files = select(SourceFile.id).where(SourceFile.sha256 == digest).limit(1)
+    in_pages = select(Page.id).where(Page.image_sha256 == digest).limit(1)
+    return session.scalar(in_files) is not None or session.scalar(in_pages) is not None

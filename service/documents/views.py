@@ -58,6 +58,16 @@ def document_table(request: Request, session: SessionDep) -> Response:
     )
 
 
+@router.post("/documents/{document_id}/delete")
+def delete(session: SessionDep, storage: StorageDep, document_id: int) -> Response:
+    """Delete the document and everything derived from it, then show the list."""
+    orphans = service.delete(session, document_id)
+    session.commit()
+    for digest in orphans:
+        storage.delete(digest)
+    return RedirectResponse("/", status_code=303)
+
+
 @router.post("/documents/{document_id}/retry")
 def retry(request: Request, session: SessionDep, document_id: int) -> Response:
     """Re-run the failed pages and translations, then go back where the user was."""

@@ -36,3 +36,10 @@
     document.cookie = `reviewer=${encodeURIComponent(name)}; path=/; max-age=31536000; SameSite=Lax`;
   });
 })();
+
+// Forms that destroy something ask first.
+document.addEventListener("submit", (event) => {
+  "use strict";
+  const message = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (message && !window.confirm(message)) event.preventDefault();
+});
