@@ -48,7 +48,7 @@ class Storage:
 
     def put_stream(self, stream: IO[bytes], max_bytes: int | None = None) -> tuple[str, int]:
         """Store a stream chunk by chunk; return its digest and size (TooLarge past max_bytes)."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         hasher = hashlib.sha256()
         size = 0
         fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".upload-")
@@ -76,7 +76,7 @@ class Storage:
         self.path(sha256).unlink(missing_ok=True)
 
     def _write_atomically(self, digest: str, chunks: list[bytes]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".blob-")
         tmp = Path(tmp_name)
         try:
@@ -91,9 +91,15 @@ class Storage:
         target = self.path(digest)
         if target.exists():
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(self.root, target.parent)
         tmp.chmod(0o600)
         tmp.replace(target)
+
+
+def _private_dirs(root: Path, folder: Path) -> None:
+    """Create folder and any missing parents below root, readable by the service user only."""
+    for level in [*reversed(folder.relative_to(root).parents), folder.relative_to(root)]:
+        (root / level).mkdir(exist_ok=True, mode=0o700)
 
 
 def get_storage() -> Storage:

@@ -13,7 +13,10 @@ def test_blobs_are_named_by_their_sha256(tmp_path: Path) -> None:
     assert digest == hashlib.sha256(b"scan bytes").hexdigest()
     assert size == 10
     assert storage.path(digest).read_bytes() == b"scan bytes"
-    assert storage.path(digest).stat().st_mode & 0o077 == 0  # readable by the service user only
+    # Readable by the service user only: the file and every folder above it in storage.
+    assert storage.path(digest).stat().st_mode & 0o077 == 0
+    assert storage.path(digest).parent.stat().st_mode & 0o077 == 0
+    assert storage.path(digest).parent.parent.stat().st_mode & 0o077 == 0
 
 
 def test_the_same_content_is_stored_once(tmp_path: Path) -> None:
