@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(PROJECT_ROOT / "var")
     storage_dir: Path | None = None
 
+    log_format: Literal["text", "json"] = "text"
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from service.config import get_settings
 from service.db import get_engine
+from service.translation import backends
 
 router = APIRouter(tags=["health"])
 
@@ -33,11 +34,17 @@ def _redis() -> str:
     return "ok"
 
 
+def _model_host() -> str:
+    models = backends.ollama_models(get_settings())
+    if models is None:
+        return "unreachable (the embedded model translates)"
+    return f"ok ({len(models)} models)"
+
+
 @router.get("/health")
 def health() -> JSONResponse:
-    """200 when the database and Redis answer, 503 otherwise, with each check's result."""
+    """200 when the database and Redis answer, 503 otherwise; the model host is reported."""
     checks = {"database": _database(), "redis": _redis()}
     healthy = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        {"status": "ok" if healthy else "unavailable"} | checks, status_code=200 if healthy else 503
-    )
+    body = {"status": "ok" if healthy else "unavailable"} | checks | {"ollama": _model_host()}
+    return JSONResponse(body, status_code=200 if healthy else 503)

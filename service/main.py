@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
-from service import health
+from service import health, metrics
 from service.config import PROJECT_ROOT, get_settings
 from service.documents import router as documents_api
 from service.documents import views as documents_views
@@ -51,6 +51,7 @@ def create_app() -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=get_settings().max_request_bytes)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "service" / "static"), name="static")
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(documents_api.router)
     app.include_router(review_api.router)
     app.include_router(documents_views.router)

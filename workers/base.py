@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import logging
 import random
+import time
+from functools import lru_cache
 from typing import Any
 
+import redis
 from celery import Task
+from celery.exceptions import Retry
 from sqlalchemy.exc import OperationalError
 
+from service.config import get_settings
 from service.db import unit_of_work
 from service.errors import TransientError
 from service.jobs import pipeline
 from service.jobs.queue import enqueue
 from service.jobs.steps import Step, TaskName
+from service.observability import log_context, record_task
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +31,18 @@ def backoff(retries: int) -> float:
     return float(min(MAX_BACKOFF_S, 5 * 2**retries) * random.uniform(0.5, 1.5))  # noqa: S311
 
 
+@lru_cache
+def metrics_client() -> redis.Redis:
+    """Redis connection for task metrics (the broker's server)."""
+    return redis.Redis.from_url(str(get_settings().redis_url), socket_timeout=2)
+
+
+def ids_of(step: Step) -> dict[str, Any]:
+    """The ids a step works on, for the log context."""
+    key = "page_id" if step.task is TaskName.OCR_PAGE else "document_id"
+    return {key: step.args[0]} if step.args else {}
+
+
 class PipelineTask(Task):  # type: ignore[type-arg]
     """A thin adapter: load by id, call the pipeline step, commit, then enqueue what follows."""
 
@@ -32,8 +50,23 @@ class PipelineTask(Task):  # type: ignore[type-arg]
     max_retries = 8
 
     def execute(self, task: TaskName, *args: Any) -> None:
-        """Run the step; transient errors retry with backoff, then the step is given up."""
+        """Run the step with its ids in every log line, and record its duration and outcome."""
         step = Step(task, args)
+        started = time.perf_counter()
+        outcome = "failed"
+        with log_context(task=task.value, task_id=self.request.id, **ids_of(step)):
+            try:
+                self._run(step)
+                outcome = "ok"
+            except Retry:
+                outcome = "retry"
+                raise
+            finally:
+                seconds = time.perf_counter() - started
+                log.info("%s %s in %.2f s", task.value, outcome, seconds)
+                self._record(task, seconds, outcome)
+
+    def _run(self, step: Step) -> None:
         try:
             with unit_of_work() as session:
                 next_steps = pipeline.run(session, pipeline.default_context(), step)
@@ -43,6 +76,13 @@ class PipelineTask(Task):  # type: ignore[type-arg]
                 with unit_of_work() as session:
                     next_steps = pipeline.give_up(session, step, reason)
             else:
-                log.warning("%s%s: %s; retrying", task, args, reason)
+                log.warning("%s%s: %s; retrying", step.task, step.args, reason)
                 raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
         enqueue(next_steps, app=self.app)
+
+    @staticmethod
+    def _record(task: TaskName, seconds: float, outcome: str) -> None:
+        try:
+            record_task(metrics_client(), task.value, seconds, outcome)
+        except redis.RedisError as exc:
+            log.debug("could not record task metrics: %s", exc)

@@ -11,11 +11,11 @@ from celery import Celery
 
 from service.config import get_settings
 from service.jobs.queue import celery_config
+from workers import signals  # noqa: F401 - connects before the worker sets up logging
 
 app = Celery(
     "palimpsest",
     include=[
-        "workers.signals",
         "workers.ingest",
         "workers.ocr",
         "workers.translate",

@@ -1,15 +1,24 @@
-"""Process hooks: fresh database connections in every forked worker child."""
+"""Process hooks: our log format in every worker, fresh database connections per child."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 
+from service.config import get_settings
 from service.db import reset_engine
+from service.observability import configure_logging
 
 log = logging.getLogger(__name__)
+
+
+@setup_logging.connect
+def _configure_logging(loglevel: Any = None, **_: Any) -> None:
+    """Use Palimpsest's log format (with task and document ids) instead of Celery's."""
+    level = logging.getLevelName(loglevel) if isinstance(loglevel, int) else (loglevel or "INFO")
+    configure_logging(str(level), get_settings().log_format)
 
 
 @worker_process_init.connect

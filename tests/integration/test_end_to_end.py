@@ -80,6 +80,13 @@ def test_a_real_scan_is_read_translated_shown_and_exported(
     assert len(rows) == len(segments)
     assert "EN: " in rows[0]
 
+    metrics = client.get("/metrics").text  # recorded by the worker process, read by the web
+    assert re.search(
+        r'palimpsest_tasks_total\{task="palimpsest.ocr_page",outcome="ok"\} [1-9]', metrics
+    )
+    ingest_line = rf"palimpsest.ingest_document ok in .* document_id={document_id}\b"
+    assert re.search(ingest_line, worker_log()), worker_log()
+
     tei = client.get(f"/api/documents/{document_id}/export?format=tei").content
     root = etree.fromstring(tei)
     assert tei_schema.validate(root), tei_schema.error_log
