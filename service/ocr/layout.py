@@ -14,7 +14,7 @@ import statistics
 from dataclasses import dataclass, replace
 
 from service.documents.models import SegmentKind
-from service.ocr.engines.base import BBox, Block, PageLayout
+from service.ocr.engines.base import BBox, Block, Line, PageLayout, Word
 
 _PAGE_NUMBER = re.compile(r"^[\[(]?\s*(\d{1,4}|[ivxlcdm]{1,7})\s*[.)\]]?$", re.IGNORECASE)
 _FOOTNOTE_MARK = re.compile(r"^(\*+\)?|\d{1,2}\)|\(\d{1,2}\)|[a-z]\)|\u2020|\u2021)\s")
@@ -49,7 +49,7 @@ def order_and_classify(layout: PageLayout) -> PageLayout:
     area = _union([b.bbox for b in blocks])
     margins = [b for b in blocks if _is_marginal(b, blocks, area)]
     main = [b for b in blocks if b not in margins]
-    ordered = _xy_cut(main)
+    ordered = _split_numbers(_xy_cut(main))
     for note in sorted(margins, key=lambda b: b.bbox[1]):
         ordered.insert(_after_neighbour(note, ordered), note)
     kinds = classify(ordered, set(map(id, margins)), area)
@@ -58,16 +58,29 @@ def order_and_classify(layout: PageLayout) -> PageLayout:
     return replace(layout, blocks=ordered)
 
 
-def _xy_cut(blocks: list[Block], horizontal: bool = True) -> list[Block]:
+def _xy_cut(blocks: list[Block]) -> list[Block]:
+    """Columns left to right where there are columns; otherwise sections top to bottom."""
     if len(blocks) <= 1:
         return list(blocks)
-    groups = _split(blocks, axis=1 if horizontal else 0)
-    if len(groups) == 1:
-        other = _split(blocks, axis=0 if horizontal else 1)
-        if len(other) == 1:
-            return sorted(blocks, key=lambda b: (b.bbox[1], b.bbox[0]))
-        return [b for g in other for b in _xy_cut(g, horizontal)]
-    return [b for g in groups for b in _xy_cut(g, not horizontal)]
+    sections = _sections(_split(blocks, axis=1))
+    if len(sections) > 1:
+        return [b for section in sections for b in _xy_cut(section)]
+    columns = _split(blocks, axis=0)
+    if len(columns) > 1:
+        return [b for column in columns for b in _xy_cut(column)]
+    return sorted(blocks, key=lambda b: (b.bbox[1], b.bbox[0]))
+
+
+def _sections(rows: list[list[Block]]) -> list[list[Block]]:
+    """Consecutive rows that fall into the same columns form one section."""
+    sections: list[list[Block]] = [rows[0]]
+    for row in rows[1:]:
+        joined = sections[-1] + row
+        if len(_split(sections[-1], axis=0)) > 1 and len(_split(joined, axis=0)) > 1:
+            sections[-1] = joined
+        else:
+            sections.append(row)
+    return sections
 
 
 def _split(blocks: list[Block], axis: int) -> list[list[Block]]:
@@ -76,8 +89,8 @@ def _split(blocks: list[Block], axis: int) -> list[list[Block]]:
     groups: list[list[Block]] = [[ordered[0]]]
     reach = ordered[0].bbox[axis + 2]
     for block in ordered[1:]:
-        # A small overlap (touching boxes, a descender) does not join two groups.
-        slack = 0.25 * min(_size(block, axis), _size(groups[-1][-1], axis))
+        # Between rows, a small overlap (a descender, touching boxes) does not join them.
+        slack = 0.25 * min(_size(block, axis), _size(groups[-1][-1], axis)) if axis else 0
         if block.bbox[axis] >= reach - slack:
             groups.append([block])
         else:
@@ -88,6 +101,39 @@ def _split(blocks: list[Block], axis: int) -> list[list[Block]]:
 
 def _size(block: Block, axis: int) -> int:
     return block.bbox[axis + 2] - block.bbox[axis]
+
+
+def _split_numbers(blocks: list[Block]) -> list[Block]:
+    """Split a page number read on the same line as a running head into its own block."""
+    result = []
+    for block in blocks:
+        words = block.words
+        if len(block.lines) != 1 or len(words) < 2:
+            result.append(block)
+            continue
+        first, last = words[0], words[-1]
+        if _PAGE_NUMBER.match(last.text) and _gap(words[-2].bbox, last.bbox) > 3 * _h(last.bbox):
+            result += [_block(words[:-1]), _block([last])]
+        elif _PAGE_NUMBER.match(first.text) and _gap(first.bbox, words[1].bbox) > 3 * _h(
+            first.bbox
+        ):
+            result += [_block([first]), _block(words[1:])]
+        else:
+            result.append(block)
+    return result
+
+
+def _gap(left: BBox, right: BBox) -> int:
+    return right[0] - left[2]
+
+
+def _h(box: BBox) -> int:
+    return max(1, box[3] - box[1])
+
+
+def _block(words: list[Word]) -> Block:
+    box = _union([w.bbox for w in words])
+    return Block(bbox=box, lines=[Line(bbox=box, words=words)])
 
 
 def _is_marginal(block: Block, blocks: list[Block], area: BBox) -> bool:
@@ -122,7 +168,10 @@ def classify(blocks: list[Block], marginal: set[int], area: BBox) -> list[Segmen
     top, bottom = area[1] + EDGE_BAND * height, area[3] - EDGE_BAND * height
     kinds = []
     for i, block in enumerate(blocks):
-        kinds.append(_kind(block, i, blocks, marginal, (top, bottom, body)))
+        kind = _kind(block, i, blocks, marginal, (top, bottom, body))
+        if kind is SegmentKind.PARAGRAPH and single_centred(block, area):
+            kind = SegmentKind.HEADING
+        kinds.append(kind)
     return _footnotes(blocks, kinds, body)
 
 
@@ -147,6 +196,14 @@ def _kind(
     if len(block.lines) <= 2 and body and _line_height(block) > 1.3 * body:
         return SegmentKind.HEADING
     return SegmentKind.PARAGRAPH
+
+
+def single_centred(block: Block, area: BBox) -> bool:
+    """A short single line centred on the text area: a title or heading."""
+    width = area[2] - area[0]
+    centre = (block.bbox[0] + block.bbox[2]) / 2
+    narrow = block.bbox[2] - block.bbox[0] < 0.6 * width
+    return len(block.lines) == 1 and narrow and abs(centre - (area[0] + area[2]) / 2) < 0.08 * width
 
 
 def _footnotes(blocks: list[Block], kinds: list[SegmentKind], body: float) -> list[SegmentKind]:

@@ -19,6 +19,7 @@ from service.ocr.preprocess import (
     default_steps,
     osd_sample,
     prepare,
+    target_dpi,
 )
 
 
@@ -42,7 +43,7 @@ def read_image(
 ) -> Reading:
     """OCR one page image with the document's model choice (decided first if undecided)."""
     chosen_steps = steps if steps is not None else default_steps(choice.script or "Latn")
-    prepared = prepare(image, dpi, chosen_steps)
+    prepared = prepare(image, dpi, chosen_steps, target=target_dpi(choice.script))
     if choice.undecided:
         choice = decide(prepared, choice, engine)
     layout = engine.recognize(prepared.image, choice.models, prepared.dpi)
