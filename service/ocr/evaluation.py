@@ -78,7 +78,7 @@ def discover(folder: Path) -> list[EvalPage]:
 
 def _page(directory: Path, record: dict[str, Any]) -> EvalPage:
     truth = next((directory / n).read_text() for n in GT_FILES if (directory / n).exists())
-    script = str(record.get("script", ""))
+    script = str(record.get("script", "")) or ("Fraktur" if "fraktur" in record["id"] else "")
     notes = f"{record.get('notes', '')} {record.get('title', '')} {record['id']}".lower()
     return EvalPage(
         id=record["id"],

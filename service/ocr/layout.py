@@ -226,7 +226,8 @@ def assess(layout: PageLayout, low_confidence: float) -> Legibility:
     """Judge whether Tesseract could read the page (handwriting and noise score low)."""
     words = [w for b in layout.blocks for w in b.words]
     if not words:
-        return Legibility(False, None, 1.0, low_confidence, "no text was found on the page")
+        reason = "needs manual transcription: no text was found on the page"
+        return Legibility(False, None, 1.0, low_confidence, reason)
     mean = sum(w.confidence for w in words) / len(words)
     low = sum(1 for w in words if w.confidence < low_confidence) / len(words)
     if mean < UNREADABLE_MEAN or low > UNREADABLE_LOW_FRACTION:

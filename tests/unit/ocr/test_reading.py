@@ -41,7 +41,7 @@ def furnished_page() -> Image.Image:
     draw.text((200, 120), "HISTORY OF THE VALLEY", font=body, fill=0)
     draw.text((1500, 120), "42", font=body, fill=0)
     y = 330
-    for number in range(3):
+    for _paragraph in range(3):
         for line in (
             "The river rose in the spring and the",
             "farmers moved their cattle to the hills",
@@ -133,3 +133,16 @@ def test_a_handwritten_page_is_flagged_for_manual_transcription() -> None:
     assert reading.legibility.reason and "manual transcription" in reading.legibility.reason
     assert reading.legibility.mean_confidence is not None
     assert reading.legibility.mean_confidence < 55
+
+
+@pytest.mark.parametrize("tag", ["de", "auto"])
+def test_german_without_a_script_and_auto_choose_fraktur_on_a_fraktur_page(tag: str) -> None:
+    with Image.open(SAMPLES / "deu-fraktur-1771-anekdoten-p0084.tif") as scan:
+        reading = read(scan.convert("RGB"), tag)
+    assert reading.choice.script == "Latf"
+    assert "Fraktur" in reading.choice.models
+
+
+def test_a_latin_motto_is_read_with_combined_models() -> None:
+    assert ocr_models("de-Latf+la").models == "Fraktur+lat"
+    assert ocr_models("en+grc").models == "eng+grc"
