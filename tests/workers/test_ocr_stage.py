@@ -144,3 +144,5 @@ def test_an_unreadable_page_is_flagged_kept_and_not_translated(
     words = [w for line in segments[0]["lines"] for w in line["words"]]
     assert words and all("low" in w and "conf" in w for w in words)
     assert client.get(body["pages"][0]["ocr_image_url"]).status_code == 200
+    page = client.get(f"/documents/{document_id}").text
+    assert "Page 2 needs manual transcription" in page
