@@ -53,9 +53,9 @@ def test_process_writes_valid_tei_with_source_and_translation(
     source = "".join(str(t) for t in transcription.itertext())
     target = root.findall(".//tei:div[@type='translation']/tei:p", NS)
     assert "MESSIEURS" in source
-    # Page furniture (the page number) is not translated: its paragraph stays empty.
+    # Page furniture (page number, catchword) is not translated: its paragraph stays empty.
     filled = [p for p in target if (p.text or "").strip()]
-    assert len(filled) >= 3 and len(target) - len(filled) <= 1
+    assert len(filled) >= 3 and len(target) - len(filled) <= 2
     assert sum(len(p.text or "") for p in target) > 200
 
 
