@@ -8,7 +8,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra \
       tesseract-ocr-frk tesseract-ocr-lat tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-nld \
-      tesseract-ocr-script-frak poppler-utils fonts-dejavu-core build-essential cmake \
+      tesseract-ocr-script-frak tesseract-ocr-script-latn tesseract-ocr-grc \
+      poppler-utils fonts-dejavu-core build-essential cmake \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

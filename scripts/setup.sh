@@ -13,7 +13,8 @@ DB_NAME=${PALIMPSEST_DB_NAME:-palimpsest}
 APT_PACKAGES=(
   tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra
   tesseract-ocr-frk tesseract-ocr-lat tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-nld
-  tesseract-ocr-script-frak poppler-utils postgresql redis-server fonts-dejavu-core chromium
+  tesseract-ocr-script-frak tesseract-ocr-script-latn tesseract-ocr-grc
+  poppler-utils postgresql redis-server fonts-dejavu-core chromium
   python3-venv python3-dev build-essential cmake
 )
 

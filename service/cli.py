@@ -60,6 +60,19 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, required=True, help="file to write, - for stdout"
     )
     process.set_defaults(handler=_process)
+
+    evaluate = commands.add_parser(
+        "eval-ocr", help="CER of the OCR stage per page, beside plain tesseract"
+    )
+    evaluate.add_argument("folder", type=Path, help="laid out like ../shared/data")
+    evaluate.add_argument("--split", type=Path, default=None, help="JSON with the tuning ids")
+    evaluate.add_argument("--steps", default=None, help="preprocessing steps, comma-separated")
+    evaluate.add_argument("--pages", default=None, help="only page ids containing one of these")
+    evaluate.add_argument("--no-baseline", action="store_true", help="skip plain tesseract")
+    evaluate.add_argument(
+        "-o", "--output", type=Path, default=Path("bench/results/ocr-eval.md"), help="report"
+    )
+    evaluate.set_defaults(handler=_eval_ocr)
     return parser
 
 
@@ -128,6 +141,19 @@ def _process(args: argparse.Namespace) -> int:
         title=args.title,
         translate=not args.no_translate,
         fmt=args.format,
+        output=args.output,
+    )
+
+
+def _eval_ocr(args: argparse.Namespace) -> int:
+    from service.ocr.eval_command import run_evaluation
+
+    return run_evaluation(
+        folder=args.folder,
+        split=args.split,
+        steps=args.steps,
+        pages=args.pages,
+        baseline=not args.no_baseline,
         output=args.output,
     )
 

@@ -53,7 +53,9 @@ def test_process_writes_valid_tei_with_source_and_translation(
     source = "".join(str(t) for t in transcription.itertext())
     target = root.findall(".//tei:div[@type='translation']/tei:p", NS)
     assert "MESSIEURS" in source
-    assert target and all((p.text or "").strip() for p in target)
+    # Page furniture (page number, catchword) is not translated: its paragraph stays empty.
+    filled = [p for p in target if (p.text or "").strip()]
+    assert len(filled) >= 3 and len(target) - len(filled) <= 2
     assert sum(len(p.text or "") for p in target) > 200
 
 
@@ -110,3 +112,20 @@ def test_worker_refuses_unknown_queues() -> None:
     result = run("worker", "--queues", "ocr,gpu")
     assert result.returncode == 2
     assert "unknown queue(s): gpu" in result.stderr
+
+
+def test_eval_ocr_prints_cer_per_page_beside_plain_tesseract(tmp_path: Path) -> None:
+    page = tmp_path / "data" / "pages" / "deu-fraktur-1771-anekdoten-p0084"
+    page.mkdir(parents=True)
+    (page / "scan.tif").write_bytes((SAMPLES / "deu-fraktur-1771-anekdoten-p0084.tif").read_bytes())
+    (page / "gt.txt").write_text((SAMPLES / "deu-fraktur-1771-anekdoten-p0084.gt.txt").read_text())
+    report = tmp_path / "ocr-eval.md"
+    result = run("eval-ocr", str(tmp_path / "data"), "-o", str(report))
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in report.read_text().splitlines() if "anekdoten" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == "`de-Latf`"
+    ours, base = float(cells[5].rstrip("%")), float(cells[6].rstrip("%"))
+    assert 0 < ours < 20 and 0 < base < 20  # normalised CER of both readers, in percent
+    assert "held-out" in report.read_text() and "time ratio" in report.read_text()
+    assert row in result.stdout

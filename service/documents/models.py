@@ -57,6 +57,9 @@ class OcrStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
+    # Read, but too unreliably to use (handwriting, an unreadable scan): a person must
+    # transcribe it. Its segments are kept as UNREADABLE and never translated.
+    NEEDS_TRANSCRIPTION = "needs_transcription"
 
 
 class SegmentKind(StrEnum):
@@ -69,6 +72,8 @@ class SegmentKind(StrEnum):
     RUNNING_HEAD = "running_head"
     PAGE_NUMBER = "page_number"
     CATCHWORD = "catchword"
+    # Text of a page that needs manual transcription: kept for the transcriber only.
+    UNREADABLE = "unreadable"
 
 
 # Page furniture is kept and exported but neither merged into the text flow nor translated.
@@ -109,6 +114,8 @@ class Document(TimestampMixin, Base):
     model: Mapped[str | None] = mapped_column(String(255))
     translate: Mapped[bool] = mapped_column(default=True)
     error: Mapped[str | None] = mapped_column(Text)
+    # Tesseract models decided for the whole document (`auto`, or `de` without a script).
+    ocr_models: Mapped[str | None] = mapped_column(String(100))
 
     files: Mapped[list[SourceFile]] = relationship(
         back_populates="document", order_by="SourceFile.position", passive_deletes=True
@@ -167,6 +174,16 @@ class Page(TimestampMixin, Base):
     ocr_engine: Mapped[str | None] = mapped_column(String(100))
     ocr_languages: Mapped[str | None] = mapped_column(String(100))
     mean_confidence: Mapped[float | None] = mapped_column(Float)
+    # Why the page needs manual transcription (status NEEDS_TRANSCRIPTION), for people.
+    ocr_note: Mapped[str | None] = mapped_column(Text)
+    # Each preprocessing step applied, with its parameters and findings (angle, factor...).
+    preprocessing: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The image as the OCR engine saw it (rotated, deskewed...), for display beside the text.
+    # Segment, line and word boxes refer to this image, and width/height are its size.
+    ocr_image_sha256: Mapped[str | None] = mapped_column(String(64))
+    rotation: Mapped[int | None] = mapped_column(Integer)
+    script: Mapped[str | None] = mapped_column(String(32))
+    low_confidence_words: Mapped[int | None] = mapped_column(Integer)
 
     document: Mapped[Document] = relationship(back_populates="pages")
     file: Mapped[SourceFile] = relationship()

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, Response
 from service.config import Settings
 from service.deps import SessionDep, SettingsDep, StorageDep
 from service.documents import archives, service
+from service.documents.models import OcrStatus
 from service.documents.schemas import (
     DocumentCreated,
     DocumentRead,
@@ -112,7 +113,13 @@ def get_document(session: SessionDep, document_id: int) -> DocumentRead:
     document = service.get_or_raise(session, document_id)
     pages = [
         PageRead.model_validate(p).model_copy(
-            update={"image_url": f"/api/pages/{p.id}/image" if p.image_sha256 else None}
+            update={
+                "image_url": f"/api/pages/{p.id}/image" if p.image_sha256 else None,
+                "ocr_image_url": f"/api/pages/{p.id}/image?as_read=true"
+                if p.ocr_image_sha256
+                else None,
+                "needs_transcription": p.ocr_status is OcrStatus.NEEDS_TRANSCRIPTION,
+            }
         )
         for p in document.pages
     ]
@@ -143,7 +150,16 @@ def _segment_read(item: service.AlignedSegment) -> SegmentRead:
         page=item.page_number,
         position=seg.position,
         bbox=seg.bbox,
+        kind=seg.kind,
         confidence=seg.confidence,
+        min_confidence=seg.min_confidence,
+        low_confidence_words=[
+            str(w.get("text", ""))
+            for line in seg.lines
+            for w in line.get("words", [])
+            if w.get("low")
+        ],
+        lines=seg.lines,
         source=seg.text,
         normalized=seg.normalized,
         translation=None
@@ -178,9 +194,14 @@ def export_document(
 
 
 @router.get("/pages/{page_id}/image", response_class=FileResponse)
-def page_image(session: SessionDep, storage: StorageDep, page_id: int) -> FileResponse:
-    """The page image as shown beside its transcription."""
-    path, media_type = service.page_image(session, storage, page_id)
+def page_image(
+    session: SessionDep,
+    storage: StorageDep,
+    page_id: int,
+    as_read: Annotated[bool, Query(description="the image as the OCR saw it")] = False,
+) -> FileResponse:
+    """The page image as shown beside its transcription, or as the OCR engine read it."""
+    path, media_type = service.page_image(session, storage, page_id, as_read)
     return FileResponse(
         path, media_type=media_type, headers={"Cache-Control": "private, max-age=86400, immutable"}
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from service.documents.models import DocumentStatus, FileStatus, OcrStatus
+from service.documents.models import DocumentStatus, FileStatus, OcrStatus, SegmentKind
 from service.jobs.models import JobStage, JobStatus
 from service.translation.models import TranslationStatus
 
@@ -59,8 +60,16 @@ class PageRead(BaseModel):
     dpi: int | None
     ocr_status: OcrStatus
     ocr_error: str | None
+    ocr_note: str | None = None
+    needs_transcription: bool = False
     mean_confidence: float | None
+    low_confidence_words: int | None = None
+    ocr_languages: str | None = None
+    script: str | None = None
+    rotation: int | None = None
+    preprocessing: dict[str, Any] | None = None
     image_url: str | None = None
+    ocr_image_url: str | None = None
 
 
 class DocumentSummary(BaseModel):
@@ -119,7 +128,11 @@ class SegmentRead(BaseModel):
     page: int
     position: int
     bbox: tuple[int, int, int, int]
+    kind: SegmentKind = SegmentKind.PARAGRAPH
     confidence: float | None
+    min_confidence: float | None = None
+    low_confidence_words: list[str] = []
+    lines: list[dict[str, Any]] = []
     source: str
     normalized: str
     translation: TranslationRead | None

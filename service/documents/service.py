@@ -270,12 +270,15 @@ def get_segment_or_raise(session: Session, segment_id: int) -> Segment:
     return segment
 
 
-def page_image(session: Session, storage: Storage, page_id: int) -> tuple[Path, str]:
-    """Path and media type of a page's display image, or raise PageNotFound."""
+def page_image(
+    session: Session, storage: Storage, page_id: int, as_read: bool = False
+) -> tuple[Path, str]:
+    """Path and media type of a page's display image (or the image OCR read)."""
     page = get_page_or_raise(session, page_id)
-    if not page.image_sha256:
+    sha = page.ocr_image_sha256 if as_read else page.image_sha256
+    if not sha:
         raise PageNotFound(f"Page {page_id} has no image yet.")
-    path = storage.path(page.image_sha256)
+    path = storage.path(sha)
     with path.open("rb") as stored:
         return path, sniff(stored.read(SNIFF_BYTES)).value
 
@@ -364,10 +367,15 @@ def page_failures(session: Session, document_id: int) -> list[str]:
         )
     )
     pages = session.scalars(
-        select(Page).where(Page.document_id == document_id, Page.ocr_status == OcrStatus.FAILED)
+        select(Page)
+        .where(
+            Page.document_id == document_id,
+            Page.ocr_status.in_((OcrStatus.FAILED, OcrStatus.NEEDS_TRANSCRIPTION)),
+        )
+        .order_by(Page.number)
     )
     return [f"{f.filename}: {f.error}" for f in files] + [
-        f"page {p.number}: {p.ocr_error}" for p in pages
+        f"page {p.number}: {p.ocr_error or p.ocr_note}" for p in pages
     ]
 
 

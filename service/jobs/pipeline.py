@@ -110,7 +110,8 @@ def ocr_page(session: Session, ctx: Context, page_id: int) -> list[Step]:
         log.info("page %s is gone; nothing to read", page_id)
         return []
     if page.ocr_status is OcrStatus.PENDING:
-        ocr.read_page(session, page, ctx.storage, ctx.engine(), ctx.settings.ocr_dpi)
+        settings = ocr.OcrSettings(ctx.settings.ocr_dpi, ctx.settings.low_confidence)
+        ocr.read_page(session, page, ctx.storage, ctx.engine(), settings)
     return _after_ocr(session, page.document_id)
 
 
@@ -127,13 +128,18 @@ def fail_page(session: Session, page_id: int, reason: str) -> list[Step]:
 def _after_ocr(session: Session, document_id: int) -> list[Step]:
     job = jobs.get_locked(session, document_id, JobStage.OCR)
     counts = _count_by(session, Page.ocr_status, Page.document_id == document_id)
-    done, failed = counts.get(OcrStatus.DONE, 0), counts.get(OcrStatus.FAILED, 0)
+    done, failed = _read(counts), counts.get(OcrStatus.FAILED, 0)
     if not jobs.record_progress(job, done, failed):
         return []
     document = session.get(Document, document_id)
     if document is not None and document.translate and done:
         return [Step(TaskName.PLAN_TRANSLATION, (document_id,))]
     return [Step(TaskName.FINALIZE_DOCUMENT, (document_id,))]
+
+
+def _read(counts: dict[Any, int]) -> int:
+    # A page that needs manual transcription was read: its status says what to do next.
+    return counts.get(OcrStatus.DONE, 0) + counts.get(OcrStatus.NEEDS_TRANSCRIPTION, 0)
 
 
 def _count_by(session: Session, column: Any, *where: Any) -> dict[Any, int]:
@@ -241,9 +247,7 @@ def finalize_document(session: Session, _ctx: Context, document_id: int) -> list
     ).get(TranslationStatus.FAILED, 0)
     if failed_translations:
         problems.append(f"{failed_translations} segment(s) could not be translated")
-    read_pages = _count_by(session, Page.ocr_status, Page.document_id == document_id).get(
-        OcrStatus.DONE, 0
-    )
+    read_pages = _read(_count_by(session, Page.ocr_status, Page.document_id == document_id))
     document.status = (
         DocumentStatus.FAILED
         if not read_pages

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.documents.files import BROWSER_IMAGES, MediaType, encode_png, render_page
-from service.documents.models import OcrStatus, Page, Segment
+from service.documents.models import Document, OcrStatus, Page, Segment, SegmentKind
 from service.errors import OcrFailed, PermanentError
-from service.ocr.engines.base import Block, OcrEngine, PageLayout
-from service.ocr.languages import tesseract_languages
+from service.ocr.engines.base import Block, Line, OcrEngine, PageLayout
+from service.ocr.languages import ModelChoice, ocr_models
 from service.ocr.text import normalise, storable
 from service.storage import Storage
+
+if TYPE_CHECKING:
+    from service.ocr.reading import Reading
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +32,85 @@ def get_engine(timeout_s: int) -> OcrEngine:
     return TesseractEngine(timeout_s=timeout_s)
 
 
-def read_page(session: Session, page: Page, storage: Storage, engine: OcrEngine, dpi: int) -> None:
+def read_page(
+    session: Session,
+    page: Page,
+    storage: Storage,
+    engine: OcrEngine,
+    settings: OcrSettings,
+) -> None:
     """OCR one page and replace its segments; a permanent failure marks the page failed."""
+    from service.ocr.reading import read_image
+
     try:
-        image = load_page_image(page, storage, dpi)
-        layout = engine.recognize(image, tesseract_languages(page.document.source_lang))
+        choice = document_models(session, page.document, storage, engine, settings)
+        image = load_page_image(page, storage, settings.dpi)
+        reading = read_image(
+            image, page.dpi, choice, engine, low_confidence=settings.low_confidence
+        )
     except PermanentError as exc:
         mark_failed(page, exc.message)
         return
-    store_layout(session, page, layout)
+    _record_preparation(page, reading, storage)
+    store_layout(session, page, reading.layout, settings.low_confidence)
+    if not reading.legibility.readable:
+        mark_needs_transcription(session, page, reading.legibility.reason or "unreadable")
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    """What a page read needs from the settings."""
+
+    dpi: int = 300
+    low_confidence: float = 60.0
+
+
+def document_models(
+    session: Session, document: Document, storage: Storage, engine: OcrEngine, settings: OcrSettings
+) -> ModelChoice:
+    """The document's models; `auto` and bare `de` are decided once, on the first page."""
+    from service.ocr.reading import decide, prepare_for
+
+    choice = ocr_models(document.source_lang)
+    if not choice.undecided:
+        return choice
+    if document.ocr_models is None:
+        # Pages are read in parallel: the first to get here decides for all of them.
+        session.refresh(document, with_for_update=True)
+    if document.ocr_models is None:
+        first = document.pages[0]
+        prepared = prepare_for(load_page_image(first, storage, settings.dpi), first.dpi, choice)
+        decided = decide(prepared, choice, engine)
+        document.ocr_models = f"{decided.script}:{decided.models}"
+        session.flush()
+    script, models = document.ocr_models.split(":", 1)
+    return ModelChoice(models, script)
+
+
+def _record_preparation(page: Page, reading: Reading, storage: Storage) -> None:
+    prepared = reading.prepared
+    page.preprocessing = json_safe(prepared.record)
+    page.rotation = prepared.rotation
+    page.script = reading.choice.script
+    page.ocr_image_sha256 = storage.put_bytes(encode_png(prepared.image))
+    # Boxes are in the coordinates of the image the OCR read (turned upright, rescaled):
+    # the page's size is that image's size, so boxes and the displayed image always agree.
+    page.width, page.height = prepared.image.size
+
+
+def json_safe(record: dict[str, Any]) -> dict[str, Any]:
+    """The preprocessing record with plain string keys, as JSON stores it."""
+    return {str(k): v for k, v in record.items()}
+
+
+def mark_needs_transcription(session: Session, page: Page, reason: str) -> None:
+    """Flag a page a person must transcribe; its text stays, marked unreadable."""
+    log.info("page %s needs manual transcription: %s", page.id, reason)
+    page.ocr_status = OcrStatus.NEEDS_TRANSCRIPTION
+    page.ocr_note = reason
+    for segment in session.scalars(select(Segment).where(Segment.page_id == page.id)):
+        segment.kind = SegmentKind.UNREADABLE
+    session.flush()
 
 
 def mark_failed(page: Page, reason: str) -> None:
@@ -84,22 +158,28 @@ def _is_upright(file_sha: str, storage: Storage) -> bool:
         return bool(original.getexif().get(0x0112, 1) == 1)
 
 
-def store_layout(session: Session, page: Page, layout: PageLayout) -> None:
+def store_layout(
+    session: Session, page: Page, layout: PageLayout, low_confidence: float = 60.0
+) -> None:
     """Replace the page's segments with the blocks read, in reading order."""
     session.execute(delete(Segment).where(Segment.page_id == page.id))
     for position, block in enumerate(b for b in layout.blocks if b.words):
-        session.add(_segment(page, position, block))
+        session.add(_segment(page, position, block, low_confidence))
+    words = [w for b in layout.blocks for w in b.words]
+    page.low_confidence_words = sum(1 for w in words if w.confidence < low_confidence)
     page.ocr_status = OcrStatus.DONE
     page.ocr_error = None
+    page.ocr_note = None
     page.ocr_engine = layout.engine
     page.ocr_languages = layout.languages
     page.mean_confidence = layout.mean_confidence
     session.flush()
 
 
-def _segment(page: Page, position: int, block: Block) -> Segment:
+def _segment(page: Page, position: int, block: Block, low_confidence: float) -> Segment:
     x0, y0, x1, y1 = block.bbox
     return Segment(
+        kind=SegmentKind(block.kind),
         document_id=page.document_id,
         page_id=page.id,
         position=position,
@@ -109,18 +189,24 @@ def _segment(page: Page, position: int, block: Block) -> Segment:
         y0=y0,
         x1=x1,
         y1=y1,
-        lines=[_line_json(line) for line in block.lines],
+        lines=[_line_json(line, low_confidence) for line in block.lines],
         confidence=block.confidence,
         min_confidence=block.min_confidence,
     )
 
 
-def _line_json(line: Any) -> dict[str, Any]:
+def _line_json(line: Line, low_confidence: float) -> dict[str, Any]:
     return {
         "bbox": list(line.bbox),
         "text": line.text,
         "words": [
-            {"text": w.text, "bbox": list(w.bbox), "conf": round(w.confidence, 1)}
+            {
+                "text": w.text,
+                "bbox": list(w.bbox),
+                "conf": round(w.confidence, 1),
+                # Flagged for the review desk: the engine was unsure of this word.
+                "low": w.confidence < low_confidence,
+            }
             for w in line.words
         ],
     }

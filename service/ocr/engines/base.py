@@ -10,6 +10,15 @@ from PIL import Image
 BBox = tuple[int, int, int, int]
 
 
+@dataclass(frozen=True)
+class Orientation:
+    """What the engine's orientation detection says: clockwise turn to upright, script."""
+
+    rotate: int
+    script: str | None
+    confidence: float
+
+
 @dataclass
 class Word:
     """A recognised word with its box (left, top, right, bottom) and confidence 0–100."""
@@ -38,6 +47,8 @@ class Block:
 
     bbox: BBox
     lines: list[Line] = field(default_factory=list)
+    # The block's role (a SegmentKind value), set by layout analysis after recognition.
+    kind: str = "paragraph"
 
     @property
     def words(self) -> list[Word]:
@@ -83,6 +94,10 @@ class OcrEngine(Protocol):
 
     name: str
 
-    def recognize(self, image: Image.Image, languages: str) -> PageLayout:
+    def recognize(self, image: Image.Image, languages: str, dpi: int = 300) -> PageLayout:
         """Return the page's layout; raise OcrFailed (permanent) or TransientError."""
+        ...
+
+    def orientation(self, image: Image.Image, dpi: int = 300) -> Orientation | None:
+        """Rotation and script of the page, or None when it cannot tell."""
         ...

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytesseract
 from PIL import Image
 
 from service.errors import OcrFailed, TransientError
-from service.ocr.engines.base import BBox, Block, Line, PageLayout, Word
+from service.ocr.engines.base import BBox, Block, Line, Orientation, PageLayout, Word
 
 # Tesseract spreads one page over all cores through OpenMP; we run one process per core.
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -32,9 +34,9 @@ class TesseractEngine:
         """Version of the Tesseract binary, e.g. `5.3.0`."""
         return str(pytesseract.get_tesseract_version())
 
-    def recognize(self, image: Image.Image, languages: str) -> PageLayout:
+    def recognize(self, image: Image.Image, languages: str, dpi: int = 300) -> PageLayout:
         """Run Tesseract on the image with the given `+`-joined models."""
-        data = self._image_to_data(image, languages)
+        data = self._image_to_data(image, languages, dpi)
         blocks = list(_blocks(data))
         return PageLayout(
             width=image.width,
@@ -44,15 +46,44 @@ class TesseractEngine:
             languages=languages,
         )
 
-    def _image_to_data(self, image: Image.Image, languages: str) -> dict[str, list[Any]]:
+    def orientation(self, image: Image.Image, dpi: int = 300) -> Orientation | None:
+        """Tesseract's orientation and script detection, or None when it finds too little text."""
         try:
-            result: dict[str, list[Any]] = pytesseract.image_to_data(
+            osd = self._call(
+                pytesseract.image_to_osd,
                 image,
-                lang=languages,
-                config=f"--psm {self.psm}",
+                config=f"--psm 0 --dpi {dpi}",
                 output_type=pytesseract.Output.DICT,
-                timeout=self.timeout_s,
             )
+        except OcrFailed:
+            # OSD refuses pages with too few characters (blank pages, pictures).
+            return None
+        return Orientation(
+            rotate=int(osd.get("rotate", 0)),
+            script=str(osd.get("script") or "") or None,
+            confidence=float(osd.get("orientation_conf", 0.0)),
+        )
+
+    def _image_to_data(self, image: Image.Image, languages: str, dpi: int) -> dict[str, list[Any]]:
+        result: dict[str, list[Any]] = self._call(
+            pytesseract.image_to_data,
+            image,
+            lang=languages,
+            config=f"--psm {self.psm} --dpi {dpi}",
+            output_type=pytesseract.Output.DICT,
+        )
+        return result
+
+    def _call(self, function: Any, image: Image.Image, **kwargs: Any) -> Any:
+        # An uncompressed PGM/PPM is written and read far faster than pytesseract's PNG.
+        with tempfile.TemporaryDirectory(prefix="palimpsest-ocr-") as folder:
+            path = Path(folder) / ("page.ppm" if image.mode == "RGB" else "page.pgm")
+            image.convert("RGB" if image.mode == "RGB" else "L").save(path)
+            return self._run(function, str(path), **kwargs)
+
+    def _run(self, function: Any, path: str, **kwargs: Any) -> Any:
+        try:
+            return function(path, timeout=self.timeout_s, **kwargs)
         except pytesseract.TesseractNotFoundError as exc:
             raise OcrFailed(
                 "Tesseract is not installed on the worker (apt install tesseract-ocr)."
@@ -63,7 +94,6 @@ class TesseractEngine:
             if "timeout" in str(exc).lower():
                 raise TransientError(f"Tesseract took longer than {self.timeout_s} s.") from exc
             raise
-        return result
 
 
 def _blocks(data: dict[str, list[Any]]) -> Iterator[Block]:
