@@ -22,6 +22,7 @@ from service.errors import (
     PalimpsestError,
     ServiceUnavailable,
 )
+from service.exports import router as exports_api
 from service.templating import templates
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "service" / "static"), name="static")
     app.include_router(health.router)
     app.include_router(documents_api.router)
+    app.include_router(exports_api.router)
     app.include_router(documents_views.router)
     app.add_exception_handler(PalimpsestError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(DatabaseError, _database_down)

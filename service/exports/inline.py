@@ -158,7 +158,9 @@ def nest(tokens: list[Token], annotations: list[ExportAnnotation]) -> Span:
 
 def _snap(annotation: ExportAnnotation, tokens: list[Token]) -> Span | None:
     covered = [
-        t for t in tokens if t.kind == "word" and t.start < annotation.end and t.end > annotation.start
+        t
+        for t in tokens
+        if t.kind == "word" and t.start < annotation.end and t.end > annotation.start
     ]
     if not covered:
         return None

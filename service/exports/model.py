@@ -78,6 +78,7 @@ class ExportWord:
     text: str
     bbox: tuple[int, int, int, int] | None
     conf: float | None
+    polygon: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class ExportLine:
     bbox: tuple[int, int, int, int] | None
     words: tuple[ExportWord, ...] = ()
     baseline: tuple[tuple[int, int], ...] = ()
+    polygon: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,9 @@ class ExportDocument:
         return any(s.translation for p in self.pages for s in p.segments)
 
 
-def load(session: Session, document_id: int, options: ExportOptions | None = None) -> ExportDocument:
+def load(
+    session: Session, document_id: int, options: ExportOptions | None = None
+) -> ExportDocument:
     """Collect a document's metadata; its pages are read lazily, a chunk at a time."""
     options = options or ExportOptions()
     document: Document = documents.get_or_raise(session, document_id)
@@ -308,7 +312,9 @@ def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, 
     return {t.segment_id: t for t in rows}
 
 
-def _annotations(session: Session, segment_ids: list[int]) -> dict[int, tuple[ExportAnnotation, ...]]:
+def _annotations(
+    session: Session, segment_ids: list[int]
+) -> dict[int, tuple[ExportAnnotation, ...]]:
     if not segment_ids:
         return {}
     found: dict[int, list[ExportAnnotation]] = {}
@@ -338,7 +344,8 @@ def _segment(
     return ExportSegment(
         id=seg.id,
         bbox=seg.bbox,
-        lines=[_line(line) for line in seg.lines] or [ExportLine(t, None) for t in seg.text.split("\n")],
+        lines=[_line(line) for line in seg.lines]
+        or [ExportLine(t, None) for t in seg.text.split("\n")],
         diplomatic=seg.text,
         normalized=seg.normalized,
         confidence=seg.confidence,
@@ -355,11 +362,29 @@ def _segment(
 
 def _line(line: dict[str, Any]) -> ExportLine:
     words = tuple(
-        ExportWord(str(w.get("text", "")), _bbox(w.get("bbox")), _conf(w.get("conf")))
+        ExportWord(
+            str(w.get("text", "")),
+            _bbox(w.get("bbox")),
+            _conf(w.get("conf")),
+            _points(w.get("polygon")),
+        )
         for w in line.get("words") or []
     )
-    baseline = tuple((int(x), int(y)) for x, y in line.get("baseline") or [])
-    return ExportLine(str(line.get("text", "")), _bbox(line.get("bbox")), words, baseline)
+    return ExportLine(
+        str(line.get("text", "")),
+        _bbox(line.get("bbox")),
+        words,
+        _points(line.get("baseline")),
+        _points(line.get("polygon")),
+    )
+
+
+def _points(value: Any) -> tuple[tuple[int, int], ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        (int(p[0]), int(p[1])) for p in value if isinstance(p, list | tuple) and len(p) == 2
+    )
 
 
 def _bbox(value: Any) -> tuple[int, int, int, int] | None:

@@ -30,6 +30,7 @@ from service.translation.prompts import language_name
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 E = f"{{{TEI_NS}}}"
+NSMAP: dict[str | None, str] = {None: TEI_NS}
 XML_ID = f"{{{XML_NS}}}id"
 XML_LANG = f"{{{XML_NS}}}lang"
 # lxml's incremental writer mis-prefixes the xml namespace given in Clark notation.
@@ -83,7 +84,8 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
 
 
 def _el(tag: str, **attrs: str) -> etree._Element:
-    return etree.Element(E + tag, {k: xml_safe(v) for k, v in attrs.items()})
+    # The default namespace is declared on each written subtree, or lxml invents a prefix.
+    return etree.Element(E + tag, {k: xml_safe(v) for k, v in attrs.items()}, nsmap=NSMAP)
 
 
 def _header(document: ExportDocument) -> etree._Element:
@@ -170,7 +172,9 @@ def _revisions(header: etree._Element, document: ExportDocument) -> None:
     if document.approved:
         when = document.updated or document.created
         if when:
-            changes.append((when, f"{document.approved} segment translation(s) approved in review."))
+            changes.append(
+                (when, f"{document.approved} segment translation(s) approved in review.")
+            )
     if not changes:
         return
     desc = _sub(header, "revisionDesc")
@@ -251,7 +255,9 @@ def _source_block(segment: ExportSegment, document: ExportDocument) -> etree._El
     return block
 
 
-def _source_content(block: etree._Element, segment: ExportSegment, document: ExportDocument) -> None:
+def _source_content(
+    block: etree._Element, segment: ExportSegment, document: ExportDocument
+) -> None:
     layer = document.options.source
     tokens = inline.source_tokens(segment)
     if layer is not SourceLayer.DIPLOMATIC and not inline.normalisation_matches(segment, tokens):
@@ -305,7 +311,9 @@ def _follow_with_note(parent: etree._Element, note: ExportAnnotation) -> None:
         _sub(parent, "note", note.body, type="annotation", n=note.type)
 
 
-def _token(parent: etree._Element, token: inline.Token, layer: SourceLayer, threshold: float) -> None:
+def _token(
+    parent: etree._Element, token: inline.Token, layer: SourceLayer, threshold: float
+) -> None:
     if token.kind == "break":
         if layer is SourceLayer.NORMALIZED:
             _text(parent, " ")
