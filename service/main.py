@@ -23,6 +23,7 @@ from service.errors import (
     ServiceUnavailable,
 )
 from service.exports import router as exports_api
+from service.imports import router as imports_api
 from service.templating import templates
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(documents_api.router)
     app.include_router(exports_api.router)
+    app.include_router(imports_api.router)
     app.include_router(documents_views.router)
     app.add_exception_handler(PalimpsestError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(DatabaseError, _database_down)

@@ -11,6 +11,7 @@ from service.config import get_settings
 from service.deps import SessionDep, SettingsDep, StorageDep
 from service.documents import service
 from service.errors import InvalidInput, NoUsableFile
+from service.exports.service import FORMATS
 from service.jobs import pipeline
 from service.jobs import service as jobs
 from service.jobs.queue import enqueue
@@ -116,6 +117,7 @@ def document_page(request: Request, session: SessionDep, document_id: int) -> Re
             "document": document,
             "jobs": jobs.for_document(session, document_id),
             "segments_by_page": by_page,
+            "export_formats": [(f.value, info.label) for f, info in FORMATS.items()],
         },
     )
 

@@ -23,8 +23,8 @@ CHUNK = 256 * 1024
 
 def export_options(
     settings: Annotated[Settings, Depends(get_settings)],
-    first_page: Annotated[int | None, Query(ge=1, description="first page to export")] = None,
-    last_page: Annotated[int | None, Query(ge=1, description="last page to export")] = None,
+    first_page: Annotated[str | None, Query(description="first page to export")] = None,
+    last_page: Annotated[str | None, Query(description="last page to export")] = None,
     source: Annotated[SourceLayer, Query(description="source text layer")] = SourceLayer.BOTH,
     translation: Annotated[bool, Query(description="include the translation")] = True,
     annotations: Annotated[bool, Query(description="include annotations")] = True,
@@ -35,12 +35,13 @@ def export_options(
     images: Annotated[bool, Query(description="page: put the page images in the zip")] = False,
     bilingual: Annotated[bool, Query(description="pdf: each scan faces its translation")] = False,
 ) -> ExportOptions:
-    """The export choices from the query string."""
-    if first_page and last_page and last_page < first_page:
-        raise InvalidInput(f"last_page ({last_page}) is before first_page ({first_page}).")
+    """The export choices from the query string (an empty page field means no limit)."""
+    first, last = _page_number(first_page, "first_page"), _page_number(last_page, "last_page")
+    if first and last and last < first:
+        raise InvalidInput(f"last_page ({last}) is before first_page ({first}).")
     return ExportOptions(
-        first_page=first_page,
-        last_page=last_page,
+        first_page=first,
+        last_page=last,
         source=source,
         translation=translation,
         annotations=annotations,
@@ -50,6 +51,14 @@ def export_options(
         bilingual=bilingual,
         low_confidence=settings.low_confidence,
     )
+
+
+def _page_number(value: str | None, name: str) -> int | None:
+    if value is None or not value.strip():
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise InvalidInput(f"{name} must be a page number (1 or more), not {value!r}.")
+    return int(value)
 
 
 OptionsDep = Annotated[ExportOptions, Depends(export_options)]
