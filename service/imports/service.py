@@ -156,7 +156,7 @@ def _import_pages(
 def _pair(item: _File, layout: layouts.Layout, images: dict[str, _File], xml_count: int) -> _File:
     if layout.image_name in images:
         return images[layout.image_name]
-    stem = PurePosixPath(item.name).stem
+    stem = _xml_stem(item.name)
     for name, image in images.items():
         if PurePosixPath(name).stem in (stem, PurePosixPath(layout.image_name).stem):
             return image
@@ -164,6 +164,14 @@ def _pair(item: _File, layout: layouts.Layout, images: dict[str, _File], xml_cou
         return next(iter(images.values()))
     wanted = layout.image_name or f"{stem}.*"
     raise UnreadableFile(f"its page image {wanted} is not among the uploaded files.")
+
+
+def _xml_stem(name: str) -> str:
+    """`0001.page.xml` → `0001`: the name an image of the same page would share."""
+    stem = PurePosixPath(name).stem
+    while stem.lower().endswith((".page", ".alto", ".xml")):
+        stem = PurePosixPath(stem).stem
+    return stem
 
 
 def _add_page(
