@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -247,3 +248,49 @@ def test_a_transkribus_style_zip_imports(session: Session) -> None:
     document_id = import_files([Upload("export.zip", buffer)], translate=False)
     document = session.get(Document, document_id)
     assert document is not None and len(document.pages) == 1 and document.error is None
+
+
+def test_api_import_answers_202_and_queues_translation_not_ocr(
+    session: Session, redis_client: Any
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+
+    client = TestClient(create_app())
+    xml, tif = (SAMPLES / n for n in BORRDISC)
+    response = client.post(
+        "/api/imports",
+        data={"source_lang": "fr", "target_lang": "en"},
+        files=[
+            ("files", (xml.name, xml.read_bytes(), "application/xml")),
+            ("files", (tif.name, tif.read_bytes(), "image/tiff")),
+            ("files", ("stray.xml", b"<alto/>", "application/xml")),
+        ],
+    )
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert [f["filename"] for f in body["files"]] == [tif.name]
+    assert body["rejected"] == [{"filename": "stray.xml", "error": "stray.xml: expected one ALTO <Page>, found 0."}]
+    messages = [json.loads(m) for m in redis_client.lrange("default", 0, -1)]
+    assert [m["headers"]["task"] for m in messages] == ["palimpsest.plan_translation"]
+    detail = client.get(f"/api/documents/{body['id']}").json()
+    assert [j["status"] for j in detail["jobs"]][:2] == ["done", "done"]
+    assert detail["pages"][0]["image_url"]
+
+
+def test_cli_imports_and_exports_without_ocr(session: Session, tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    xml, tif = (str(SAMPLES / n) for n in BORRDISC)
+    result = run("import", xml, tif, "--source-lang", "fr", "--no-translate", "--now")
+    assert result.returncode == 0, result.stderr
+    document_id = int(result.stdout.strip())
+    out = tmp_path / "page.txt"
+    exported = run("export", str(document_id), "--format", "txt", "-o", str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert "MESSIEURS" in out.read_text()
+    document = session.get(Document, document_id)
+    assert document is not None and document.status is DocumentStatus.DONE
+    refused = run("import", str(tmp_path / "none.xml"), "--source-lang", "fr")
+    assert refused.returncode == 2 and "none.xml" in refused.stderr
