@@ -19,8 +19,8 @@ from service.documents.models import (
     SourceFile,
 )
 from service.jobs import service as jobs
-from service.review.models import Annotation, AnnotationLayer, AnnotationType
 from service.ocr.text import normalise, source_hash
+from service.review.models import Annotation, AnnotationLayer, AnnotationType
 from service.translation.models import Translation, TranslationStatus
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
@@ -119,7 +119,9 @@ def make_document(
             y0=10 + 50 * i,
             x1=900,
             y1=50 + 50 * i,
-            lines=[_line(t, 10 + 50 * i + 20 * n, low_words) for n, t in enumerate(text.split("\n"))],
+            lines=[
+                _line(t, 10 + 50 * i + 20 * n, low_words) for n, t in enumerate(text.split("\n"))
+            ],
             confidence=88.5,
             kind=(kinds or [SegmentKind.PARAGRAPH] * len(segments))[i],
         )

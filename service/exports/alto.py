@@ -8,9 +8,10 @@ a word hyphenated across two lines carries `SUBS_TYPE`/`SUBS_CONTENT`.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from importlib.metadata import version
-from typing import IO
+from typing import IO, Any
 
 from lxml import etree
 
@@ -37,13 +38,13 @@ def write(document: ExportDocument, out: IO[bytes]) -> None:
     with etree.xmlfile(out, encoding="UTF-8") as xf:
         xf.write_declaration()
         attrs = {f"{{{XSI_NS}}}schemaLocation": SCHEMA_LOCATION, "SCHEMAVERSION": "4.4"}
-        nsmap = {None: ALTO_NS, "xsi": XSI_NS}
-        with xf.element(A + "alto", attrs, nsmap=nsmap):  # type: ignore[arg-type]
+        nsmap: Any = {None: ALTO_NS, "xsi": XSI_NS}
+        with xf.element(A + "alto", attrs, nsmap=nsmap):
             xf.write(_description(document), pretty_print=True)
             xf.write(_tags(), pretty_print=True)
             with xf.element(A + "Layout"):
                 for page in document.pages:
-                    xf.write(_page(page, document), pretty_print=True)
+                    xf.write(_page(page), pretty_print=True)
 
 
 def _el(parent: etree._Element | None, tag: str, **attrs: str) -> etree._Element:
@@ -90,7 +91,7 @@ def _tags() -> etree._Element:
     return tags
 
 
-def _page(page: ExportPage, document: ExportDocument) -> etree._Element:
+def _page(page: ExportPage) -> etree._Element:
     width = max([page.width or 0, *(s.bbox[2] for s in page.segments)]) or 1
     height = max([page.height or 0, *(s.bbox[3] for s in page.segments)]) or 1
     element = _el(
@@ -103,7 +104,7 @@ def _page(page: ExportPage, document: ExportDocument) -> etree._Element:
     )
     space = _el(element, "PrintSpace", HPOS="0", VPOS="0", WIDTH=str(width), HEIGHT=str(height))
     for segment in page.segments:
-        _block(space, segment, document.source_lang)
+        _block(space, segment)
     return element
 
 
@@ -117,9 +118,14 @@ def _box(bbox: tuple[int, int, int, int]) -> dict[str, str]:
     }
 
 
-def _block(space: etree._Element, segment: ExportSegment, lang: str) -> None:
+def _set(element: etree._Element, attrs: dict[str, str]) -> None:
+    for key, value in attrs.items():
+        element.set(key, value)
+
+
+def _block(space: etree._Element, segment: ExportSegment) -> None:
     block = _el(space, "TextBlock", ID=f"block-{segment.id}", TAGREFS=f"kind-{segment.kind}")
-    block.attrib.update(_box(segment.bbox))
+    _set(block, _box(segment.bbox))
     texts = segment.line_texts
     for i, line in enumerate(segment.lines):
         text = texts[i] if len(texts) == len(segment.lines) else line.text
@@ -151,7 +157,7 @@ def _line(
             _el(element, "SP")
         string = _el(element, "String", ID=f"{line_id}-w{j + 1}", CONTENT=xml_safe(word_text))
         if word is not None and word.bbox is not None:
-            string.attrib.update(_box(word.bbox))
+            _set(string, _box(word.bbox))
         if word is not None and word.conf is not None:
             string.set("WC", f"{max(0.0, min(word.conf, 100.0)) / 100:.3f}")
         reg = normalise(word_text)
@@ -164,7 +170,7 @@ def _line(
 def _join_hyphenated(block: etree._Element) -> None:
     """Mark a word split by a line-end hyphen as HypPart1/HypPart2 with the joined form."""
     lines = block.findall(A + "TextLine")
-    for first, second in zip(lines, lines[1:], strict=False):
+    for first, second in itertools.pairwise(lines):
         head = first.findall(A + "String")
         tail = second.findall(A + "String")
         if not head or not tail:

@@ -13,9 +13,13 @@ from service.exports.service import ExportFormat
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the export command's arguments."""
     parser.add_argument("document", type=int, nargs="?", help="document id")
-    parser.add_argument("--collection", type=int, help="export every document of a collection (zip)")
+    parser.add_argument(
+        "--collection", type=int, help="export every document of a collection (zip)"
+    )
     parser.add_argument("--format", choices=[f.value for f in ExportFormat], default="tei")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="file to write, - for stdout")
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help="file to write, - for stdout"
+    )
     parser.add_argument("--pages", help="page range, e.g. 3-10, 5 or 7-")
     parser.add_argument("--source", choices=[s.value for s in SourceLayer], default="both")
     parser.add_argument("--no-translation", action="store_true")

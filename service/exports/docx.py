@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import IO
 
-from docx import Document as new_document
+import docx
 from docx.document import Document
 from docx.enum.text import WD_COLOR_INDEX
 from docx.shared import Pt
@@ -18,7 +18,14 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from service.exports import inline
-from service.exports.model import ExportDocument, ExportPage, ExportSegment, SourceLayer, xml_safe
+from service.exports.model import (
+    ExportAnnotation,
+    ExportDocument,
+    ExportPage,
+    ExportSegment,
+    SourceLayer,
+    xml_safe,
+)
 from service.translation.prompts import language_name
 
 UNTRANSLATED = "(not translated)"
@@ -35,7 +42,8 @@ LABELS = {
 
 def write(document: ExportDocument, out: IO[bytes]) -> None:
     """Build the Word file and save it into `out`."""
-    doc = new_document()
+    doc = docx.Document()
+    doc.styles["Normal"].font.size = Pt(10)
     doc.core_properties.title = xml_safe(document.title)[:255]
     doc.core_properties.language = document.source_lang
     doc.add_heading(xml_safe(document.title), level=0)
@@ -73,21 +81,21 @@ def _page(doc: Document, page: ExportPage, document: ExportDocument) -> None:
 
 
 def _first_paragraph(cell: _Cell) -> Paragraph:
-    return cell.paragraphs[0]
+    paragraph: Paragraph = cell.paragraphs[0]
+    return paragraph
 
 
-def _source_cell(doc: Document, cell: _Cell, segment: ExportSegment, document: ExportDocument) -> None:
+def _source_cell(
+    doc: Document, cell: _Cell, segment: ExportSegment, document: ExportDocument
+) -> None:
     paragraph = _first_paragraph(cell)
     tokens = inline.source_tokens(segment)
     layer = document.options.source
     if layer is not SourceLayer.DIPLOMATIC and not inline.normalisation_matches(segment, tokens):
         paragraph.add_run(xml_safe(segment.normalized))
         return
-    threshold = document.options.low_confidence
-    runs = _runs(paragraph, inline.nest(tokens, segment.annotations_on("source")), layer)
-    for run, token in runs:
-        if token.conf is not None and token.conf < threshold:
-            run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+    span = inline.nest(tokens, segment.annotations_on("source"))
+    runs = _runs(paragraph, span, layer, document.options.low_confidence)
     _comments(doc, runs, segment, "source")
 
 
@@ -98,32 +106,53 @@ def _target_cell(doc: Document, cell: _Cell, segment: ExportSegment) -> None:
         return
     tokens = inline.translation_tokens(segment.translation)
     span = inline.nest(tokens, segment.annotations_on("translation"))
-    runs = _runs(paragraph, span, SourceLayer.DIPLOMATIC)
+    runs = _runs(paragraph, span, SourceLayer.DIPLOMATIC, 0.0)
     _comments(doc, runs, segment, "translation")
 
 
+Group = tuple[tuple[ExportAnnotation, ...], bool]
+
+
 def _runs(
-    paragraph: Paragraph, span: inline.Span, layer: SourceLayer
-) -> list[tuple[Run, inline.Token]]:
-    runs = []
-    for token, _around in inline.flatten(span):
-        if token.kind == "break":
-            text = " " if layer is SourceLayer.NORMALIZED else "\n"
-        elif token.kind == "word" and token.reg is not None and layer is not SourceLayer.DIPLOMATIC:
-            text = token.reg
-        else:
-            text = token.text
-        run = paragraph.add_run(xml_safe(text))
-        run.font.size = Pt(10)
-        runs.append((run, token))
+    paragraph: Paragraph, span: inline.Span, layer: SourceLayer, threshold: float
+) -> list[tuple[Run, Group]]:
+    """One run per stretch of text sharing its annotations and (un)certainty: few runs, fast."""
+    runs: list[tuple[Run, Group]] = []
+    texts: list[str] = []
+    current: Group | None = None
+    for token, around in inline.flatten(span):
+        low = token.kind == "word" and token.conf is not None and token.conf < threshold
+        key: Group = (around, low)
+        if key != current and texts and current is not None:
+            runs.append((_run(paragraph, "".join(texts), current[1]), current))
+            texts = []
+        current = key
+        texts.append(_token_text(token, layer))
+    if texts and current is not None:
+        runs.append((_run(paragraph, "".join(texts), current[1]), current))
     return runs
 
 
+def _token_text(token: inline.Token, layer: SourceLayer) -> str:
+    if token.kind == "break":
+        return " " if layer is SourceLayer.NORMALIZED else "\n"
+    if token.kind == "word" and token.reg is not None and layer is not SourceLayer.DIPLOMATIC:
+        return token.reg
+    return token.text
+
+
+def _run(paragraph: Paragraph, text: str, low: bool) -> Run:
+    run = paragraph.add_run(xml_safe(text))
+    if low:
+        run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+    return run
+
+
 def _comments(
-    doc: Document, runs: list[tuple[Run, inline.Token]], segment: ExportSegment, layer: str
+    doc: Document, runs: list[tuple[Run, Group]], segment: ExportSegment, layer: str
 ) -> None:
     for note in segment.annotations_on(layer):
-        covered = [r for r, t in runs if t.kind == "word" and t.start < note.end and t.end > note.start]
+        covered = [run for run, (around, _) in runs if note in around]
         if not covered:
             continue
         text = LABELS.get(note.type, note.type)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zipfile
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, Any
 
 from lxml import etree
 
@@ -33,6 +33,7 @@ PAGE_NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 P = f"{{{PAGE_NS}}}"
 SCHEMA_LOCATION = f"{PAGE_NS} {PAGE_NS}/pagecontent.xsd"
+NSMAP: Any = {None: PAGE_NS, "xsi": XSI_NS}
 REGION_TYPES = {
     "paragraph": "paragraph",
     "heading": "heading",
@@ -65,11 +66,11 @@ def write_page(page: ExportPage, document: ExportDocument, out: IO[bytes], image
         xf.write_declaration()
         with _root(xf, f"palimpsest-{document.id}-p{page.number}"):
             xf.write(_metadata(document), pretty_print=True)
-            with xf.element(P + "Page", _page_attrs(page, document.source_lang, image)):
+            with xf.element(P + "Page", _page_attrs(page, image)):
                 if page.segments:
                     xf.write(_reading_order(page), pretty_print=True)
                 for segment in page.segments:
-                    xf.write(_region(segment, document.options.source, page), pretty_print=True)
+                    xf.write(_region(segment, document.options.source), pretty_print=True)
 
 
 def write_translation(
@@ -81,18 +82,18 @@ def write_translation(
         xf.write_declaration()
         with _root(xf, f"palimpsest-{document.id}-p{page.number}-translation"):
             xf.write(_metadata(document, f"translation into {document.target_lang}"))
-            with xf.element(P + "Page", _page_attrs(page, document.target_lang, image)):
+            with xf.element(P + "Page", _page_attrs(page, image)):
                 if translated:
                     xf.write(_reading_order(page, translated), pretty_print=True)
                 for segment in translated:
-                    xf.write(_translated_region(segment, page), pretty_print=True)
+                    xf.write(_translated_region(segment), pretty_print=True)
 
 
 def _root(xf: etree._IncrementalFileWriter, pcgts_id: str) -> etree._FileWriterElement:
     return xf.element(
         P + "PcGts",
         {f"{{{XSI_NS}}}schemaLocation": SCHEMA_LOCATION, "pcGtsId": pcgts_id},
-        nsmap={None: PAGE_NS, "xsi": XSI_NS},  # type: ignore[dict-item]
+        nsmap=NSMAP,
     )
 
 
@@ -118,7 +119,7 @@ def _metadata(document: ExportDocument, comment: str | None = None) -> etree._El
     return meta
 
 
-def _page_attrs(page: ExportPage, lang: str, image: str) -> dict[str, str]:
+def _page_attrs(page: ExportPage, image: str) -> dict[str, str]:
     width, height = _size(page)
     attrs = {"imageFilename": xml_safe(image), "imageWidth": str(width), "imageHeight": str(height)}
     if page.dpi:
@@ -140,27 +141,25 @@ def _reading_order(page: ExportPage, segments: list[ExportSegment] | None = None
     return order
 
 
-def _region(segment: ExportSegment, layer: SourceLayer, page: ExportPage) -> etree._Element:
+def _region(segment: ExportSegment, layer: SourceLayer) -> etree._Element:
     region = _el(None, "TextRegion", id=_region_id(segment), type=REGION_TYPES[segment.kind])
-    _coords(region, segment.bbox, page)
+    _coords(region, segment.bbox)
     for i, line in enumerate(segment.lines):
-        _line(region, f"{_region_id(segment)}_l{i + 1}", line, layer, page)
+        _line(region, f"{_region_id(segment)}_l{i + 1}", line, layer)
     _text_equivs(region, segment.diplomatic, segment.normalized, layer, segment.confidence)
     return region
 
 
-def _line(
-    region: etree._Element, line_id: str, line: ExportLine, layer: SourceLayer, page: ExportPage
-) -> None:
+def _line(region: etree._Element, line_id: str, line: ExportLine, layer: SourceLayer) -> None:
     element = _el(region, "TextLine", id=line_id)
-    _coords(element, line.bbox or _region_box(region), page, line.polygon)
+    _coords(element, line.bbox or _region_box(region), line.polygon)
     if line.baseline:
         _el(element, "Baseline", points=_points(line.baseline))
     for j, word in enumerate(line.words):
         if word.bbox is None:
             continue
         w = _el(element, "Word", id=f"{line_id}_w{j + 1}")
-        _coords(w, word.bbox, page, word.polygon)
+        _coords(w, word.bbox, word.polygon)
         _text_equivs(w, word.text, normalise(word.text), layer, word.conf)
     _text_equivs(element, line.text, normalise(line.text), layer, None)
 
@@ -198,11 +197,11 @@ def _text_equiv(
     _el(equiv, "Unicode").text = xml_safe(text)
 
 
-def _translated_region(segment: ExportSegment, page: ExportPage) -> etree._Element:
+def _translated_region(segment: ExportSegment) -> etree._Element:
     region = _el(None, "TextRegion", id=_region_id(segment), type=REGION_TYPES[segment.kind])
-    _coords(region, segment.bbox, page)
+    _coords(region, segment.bbox)
     line = _el(region, "TextLine", id=f"{_region_id(segment)}_t1")
-    _coords(line, segment.bbox, page)
+    _coords(line, segment.bbox)
     text = segment.translation or ""
     _text_equiv(line, text, 1, None, "translation")
     _text_equiv(region, text, 1, None, "translation")
@@ -212,7 +211,6 @@ def _translated_region(segment: ExportSegment, page: ExportPage) -> etree._Eleme
 def _coords(
     parent: etree._Element,
     bbox: tuple[int, int, int, int],
-    page: ExportPage,
     polygon: tuple[tuple[int, int], ...] = (),
 ) -> None:
     if len(polygon) >= 3:

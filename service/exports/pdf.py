@@ -100,7 +100,9 @@ def _line_words(
         yield line.bbox or fallback, text
 
 
-def _place(text: object, box: tuple[int, int, int, int], word: str, page: ExportPage, height: float) -> None:
+def _place(
+    text: object, box: tuple[int, int, int, int], word: str, page: ExportPage, height: float
+) -> None:
     x0, y0, x1, y1 = box
     scale = _scale(page)
     size = max((y1 - y0) * scale * 0.8, 1.0)

@@ -144,7 +144,7 @@ def spooled(
     options: ExportOptions | None = None,
     storage: Storage | None = None,
 ) -> tuple[IO[bytes], str]:
-    """Export into a temporary file (kept in memory while small), rewound; return it and the name."""
+    """Export into a rewound temporary file (in memory while small); return it and the name."""
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - caller closes
     try:
         name = export_to(session, document_id, fmt, spool, options, storage)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from importlib.metadata import version
-from typing import IO
+from typing import IO, Any
 
 from lxml import etree
 
@@ -30,7 +30,7 @@ from service.translation.prompts import language_name
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 E = f"{{{TEI_NS}}}"
-NSMAP: dict[str | None, str] = {None: TEI_NS}
+NSMAP: Any = {None: TEI_NS}  # lxml-stubs do not admit the None key of a default namespace
 XML_ID = f"{{{XML_NS}}}id"
 XML_LANG = f"{{{XML_NS}}}lang"
 # lxml's incremental writer mis-prefixes the xml namespace given in Clark notation.
@@ -61,7 +61,7 @@ def write(document: ExportDocument, out: IO[bytes]) -> None:
     """Stream the document as TEI P5 into `out`, one page at a time."""
     with etree.xmlfile(out, encoding="UTF-8") as xf:
         xf.write_declaration()
-        with xf.element(E + "TEI", nsmap={None: TEI_NS}):  # type: ignore[dict-item]
+        with xf.element(E + "TEI", nsmap=NSMAP):
             xf.write(_header(document), pretty_print=True)
             pages = iter(document.pages)
             first = next(pages, None)

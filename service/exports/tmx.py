@@ -33,17 +33,17 @@ def write(document: ExportDocument, out: IO[bytes]) -> None:
 
 
 def _header(document: ExportDocument) -> etree._Element:
-    return etree.Element(
-        "header",
-        creationtool="Palimpsest",
-        creationtoolversion=version("palimpsest"),
-        segtype="paragraph",
-        **{"o-tmf": "palimpsest"},
-        adminlang="en",
-        srclang=document.source_lang,
-        datatype="plaintext",
-        creationdate=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
-    )
+    attrs = {
+        "creationtool": "Palimpsest",
+        "creationtoolversion": version("palimpsest"),
+        "segtype": "paragraph",
+        "o-tmf": "palimpsest",
+        "adminlang": "en",
+        "srclang": document.source_lang,
+        "datatype": "plaintext",
+        "creationdate": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
+    }
+    return etree.Element("header", attrs)
 
 
 def _unit(segment: ExportSegment, page: int, document: ExportDocument) -> etree._Element:

@@ -8,8 +8,11 @@ import contextlib
 import sys
 from pathlib import Path
 
+from service.config import Settings
 from service.documents.service import NewDocument, Upload
 from service.errors import NoUsableFile, PalimpsestError
+from service.imports import iiif
+from service.jobs.steps import Step
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,10 +31,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Create the document; print its id (stdout) and refused files (stderr)."""
     if bool(args.files) == bool(args.iiif):
-        print("give PAGE/ALTO files with their images, or --iiif MANIFEST (one of them)", file=sys.stderr)
+        print(
+            "give PAGE/ALTO files with their images, or --iiif MANIFEST (one of them)",
+            file=sys.stderr,
+        )
         return 2
     spec = NewDocument(
-        args.title, args.source_lang, args.target_lang, args.backend, args.model, not args.no_translate
+        args.title,
+        args.source_lang,
+        args.target_lang,
+        args.backend,
+        args.model,
+        not args.no_translate,
     )
     try:
         document_id, steps = _create(args, spec)
@@ -48,9 +59,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _create(args: argparse.Namespace, spec: NewDocument) -> tuple[int, list[object]]:
+def _create(args: argparse.Namespace, spec: NewDocument) -> tuple[int, list[Step]]:
     from service.db import unit_of_work
-    from service.imports import iiif
     from service.imports import service as imports
     from service.jobs import pipeline
 
@@ -63,7 +73,9 @@ def _create(args: argparse.Namespace, spec: NewDocument) -> tuple[int, list[obje
         else:
             with contextlib.ExitStack() as stack:
                 uploads = [Upload(p.name, stack.enter_context(p.open("rb"))) for p in args.files]
-                document = imports.create(session, ctx.storage, spec, uploads, ctx.settings.max_upload_bytes)
+                document = imports.create(
+                    session, ctx.storage, spec, uploads, ctx.settings.max_upload_bytes
+                )
             steps = pipeline.start_imported(document.id, document.translate)
         for f in document.files:
             if f.error:
@@ -73,24 +85,18 @@ def _create(args: argparse.Namespace, spec: NewDocument) -> tuple[int, list[obje
         return document.id, list(steps)
 
 
-def _manifest(source: str, settings: object) -> object:
-    from service.config import Settings
-    from service.imports import iiif
-
-    assert isinstance(settings, Settings)
+def _manifest(source: str, settings: Settings) -> iiif.Manifest:
     if source.startswith(("http://", "https://")):
         return iiif.load_manifest(source, settings)[0]
     return iiif.manifest_from_bytes(Path(source).read_bytes())
 
 
-def _start(steps: list[object], now: bool) -> None:
+def _start(steps: list[Step], now: bool) -> None:
     from service.jobs import pipeline
     from service.jobs.queue import enqueue
     from service.jobs.runner import run_inline
-    from service.jobs.steps import Step
 
-    typed = [s for s in steps if isinstance(s, Step)]
     if now:
-        run_inline(pipeline.default_context(), typed)
+        run_inline(pipeline.default_context(), steps)
     else:
-        enqueue(typed)
+        enqueue(steps)

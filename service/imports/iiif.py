@@ -196,7 +196,9 @@ def create(
             continue
         uploads.append(documents.Upload(name, io.BytesIO(data)))
     if not uploads:
-        raise UnreadableFile("No image of the manifest could be fetched: " + "; ".join(f[1] for f in failures))
+        raise UnreadableFile(
+            "No image of the manifest could be fetched: " + "; ".join(f[1] for f in failures)
+        )
     titled = spec if spec.title else _with_title(spec, manifest.title)
     document = documents.create(session, storage, titled, uploads, settings.max_upload_bytes)
     for offset, (name, reason) in enumerate(failures, start=len(document.files)):

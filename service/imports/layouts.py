@@ -97,7 +97,9 @@ class Layout:
 def parse(data: bytes, name: str) -> Layout:
     """Read a PAGE or ALTO file; raise UnreadableFile saying why it cannot be used."""
     try:
-        root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
+        root = etree.fromstring(
+            data, parser=etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        )
     except etree.XMLSyntaxError as exc:
         raise UnreadableFile(f"{name} is not well-formed XML: {exc}") from exc
     local = etree.QName(root).localname
@@ -118,7 +120,9 @@ def _child(element: etree._Element, local: str) -> etree._Element | None:
 
 
 def _descendants(element: etree._Element, local: str) -> list[etree._Element]:
-    return [e for e in element.iter() if isinstance(e.tag, str) and etree.QName(e).localname == local]
+    return [
+        e for e in element.iter() if isinstance(e.tag, str) and etree.QName(e).localname == local
+    ]
 
 
 def _points(value: str | None) -> list[Point]:
@@ -176,8 +180,11 @@ def _page_kind(region: etree._Element) -> str:
 
 
 def _page_region(region: etree._Element) -> Region | None:
-    polygon = _points(region.find("{*}Coords").get("points") if region.find("{*}Coords") is not None else None)
-    lines = [line for line in (_page_line(e) for e in _children(region, "TextLine")) if line.text.strip()]
+    coords = region.find("{*}Coords")
+    polygon = _points(coords.get("points") if coords is not None else None)
+    lines = [
+        line for line in (_page_line(e) for e in _children(region, "TextLine")) if line.text.strip()
+    ]
     if not lines:
         text = _text_equiv(region)
         box = _bbox(polygon)
@@ -214,7 +221,9 @@ def _main_equiv(element: etree._Element) -> etree._Element | None:
     equivs = _children(element, "TextEquiv")
     if not equivs:
         return None
-    return min(equivs, key=lambda e: int(e.get("index", "0")) if e.get("index", "0").isdigit() else 0)
+    return min(
+        equivs, key=lambda e: int(e.get("index", "0")) if e.get("index", "0").isdigit() else 0
+    )
 
 
 def _text_equiv(element: etree._Element) -> str:
@@ -274,7 +283,12 @@ def _alto_box(element: etree._Element) -> BBox | None:
     if element.get("HPOS") is None or element.get("WIDTH") is None:
         return None
     x, y = _float(element.get("HPOS")), _float(element.get("VPOS"))
-    return (round(x), round(y), round(x + _float(element.get("WIDTH"))), round(y + _float(element.get("HEIGHT"))))
+    return (
+        round(x),
+        round(y),
+        round(x + _float(element.get("WIDTH"))),
+        round(y + _float(element.get("HEIGHT"))),
+    )
 
 
 def _alto_kind(block: etree._Element, labels: dict[str | None, str]) -> str:
@@ -283,7 +297,11 @@ def _alto_kind(block: etree._Element, labels: dict[str | None, str]) -> str:
 
 
 def _alto_block(block: etree._Element, labels: dict[str | None, str]) -> Region | None:
-    lines = [line for line in (_alto_line(e) for e in _descendants(block, "TextLine")) if line.text.strip()]
+    lines = [
+        line
+        for line in (_alto_line(e) for e in _descendants(block, "TextLine"))
+        if line.text.strip()
+    ]
     if not lines:
         return None
     box = _alto_box(block) or _union([line.bbox for line in lines])

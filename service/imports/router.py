@@ -24,7 +24,8 @@ def import_transcriptions(
     settings: SettingsDep,
     storage: StorageDep,
     files: Annotated[
-        list[UploadFile], File(description="PAGE or ALTO .xml files with their page images, or zips")
+        list[UploadFile],
+        File(description="PAGE or ALTO .xml files with their page images, or zips"),
     ],
     source_lang: Annotated[str, Form(description="BCP-47, e.g. fr, la, de-Latf (Fraktur)")],
     target_lang: Annotated[str, Form()] = "en",

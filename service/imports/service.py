@@ -37,7 +37,7 @@ from service.jobs import service as jobs
 from service.jobs.models import JobStage
 from service.ocr.languages import normalise_tag
 from service.ocr.text import normalise, storable
-from service.storage import Storage, TooLarge
+from service.storage import Storage
 
 XML_SUFFIXES = (".xml", ".page", ".alto")
 MAX_ZIP_MEMBERS = 5000

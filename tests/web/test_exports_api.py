@@ -37,13 +37,19 @@ def test_every_format_downloads_with_its_name_and_type(
     assert response.headers["content-type"].split(";")[0] == info.media_type.split(";")[0]
     disposition = response.headers["content-disposition"]
     assert disposition == f'attachment; filename="palimpsest-{document.id}.{info.extension}"'
-    assert b"Deux" in response.content or fmt in (ExportFormat.DOCX, ExportFormat.PAGE, ExportFormat.PDF)
+    assert b"Deux" in response.content or fmt in (
+        ExportFormat.DOCX,
+        ExportFormat.PAGE,
+        ExportFormat.PDF,
+    )
 
 
 def test_options_come_from_the_query_string_like_the_download_form_sends_them(
     session: Session, client: TestClient, tei_schema: Any
 ) -> None:
-    document = make_document(session, ["Erſt.", "Zwei.", "Drei."], ["First.", "Two.", "Three."], pages=3)
+    document = make_document(
+        session, ["Erſt.", "Zwei.", "Drei."], ["First.", "Two.", "Three."], pages=3
+    )
     form = "format=tei&first_page=2&last_page=&source=diplomatic&layout=interleaved"
     form += "&translation=false&annotations=false&annotations=true"
     response = client.get(f"/api/documents/{document.id}/export?{form}")
@@ -94,9 +100,10 @@ def test_collection_exports_as_a_zip_and_a_bad_document_fails_alone(
     collection_id = in_collection(session, "Letters 1750", long, short)
     everything = client.get(f"/api/collections/{collection_id}/export", params={"format": "tei"})
     assert everything.status_code == 200
-    assert 'filename="palimpsest-collection-1-letters-1750-tei.zip"' in everything.headers[
-        "content-disposition"
-    ]
+    assert (
+        'filename="palimpsest-collection-1-letters-1750-tei.zip"'
+        in everything.headers["content-disposition"]
+    )
     archive = zipfile.ZipFile(io.BytesIO(everything.content))
     assert archive.namelist() == [f"palimpsest-{long.id}.tei.xml", f"palimpsest-{short.id}.tei.xml"]
     for name in archive.namelist():

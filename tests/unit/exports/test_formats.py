@@ -9,6 +9,7 @@ import json
 import subprocess
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,10 @@ def test_tei_gives_the_chosen_source_layer_alone(session: Session, tei_schema: A
     normalized = export(
         session, document_id, ExportFormat.TEI, ExportOptions(source=SourceLayer.NORMALIZED)
     )
-    for result, present, absent in ((diplomatic, "Kaiſer", "Kaiser"), (normalized, "Kaiser", "Kaiſer")):
+    for result, present, absent in (
+        (diplomatic, "Kaiſer", "Kaiser"),
+        (normalized, "Kaiser", "Kaiſer"),
+    ):
         root = valid(tei_schema, result.content)
         p = root.find(".//tei:div[@type='transcription']/tei:p", TEI)
         assert p is not None and p.find(".//tei:choice", TEI) is None
@@ -125,11 +129,15 @@ def test_page_range_and_approved_only_select_what_is_exported(
         tei_schema,
         export(session, document.id, ExportFormat.TEI, ExportOptions(first_page=2)).content,
     )
-    assert [pb.get("n") for pb in only_two.iterfind(".//tei:div[@type='transcription']/tei:pb", TEI)] == ["2"]
+    assert [
+        pb.get("n") for pb in only_two.iterfind(".//tei:div[@type='transcription']/tei:pb", TEI)
+    ] == ["2"]
     approved = export(session, document.id, ExportFormat.TMX, ExportOptions(approved_only=True))
     assert b"One." in approved.content and b"Three." in approved.content
     assert b"Two." not in approved.content and b"Four." not in approved.content
-    no_translation = export(session, document.id, ExportFormat.TXT, ExportOptions(translation=False))
+    no_translation = export(
+        session, document.id, ExportFormat.TXT, ExportOptions(translation=False)
+    )
     assert no_translation.content.decode() == "Un.\n\nTrois.\fDeux.\n\nQuatre.\n"
 
 
@@ -147,7 +155,10 @@ def test_page_xml_has_regions_lines_words_and_both_text_layers(
     assert len(lines) == 3
     words = lines[0].findall("pc:Word", PAGE)
     assert [w.findtext("pc:TextEquiv/pc:Unicode", namespaces=PAGE) for w in words] == [
-        "Der", "Kaiſer", "Friedrich", "kam",
+        "Der",
+        "Kaiſer",
+        "Friedrich",
+        "kam",
     ]
     assert words[0].find("pc:Coords", PAGE).get("points") == "10,10 70,10 70,28 10,28"  # type: ignore[union-attr]
     assert words[3].find("pc:TextEquiv", PAGE).get("conf") == "0.300"  # type: ignore[union-attr]
@@ -191,7 +202,10 @@ def test_tmx_is_valid_and_reads_in_translate_toolkit(session: Session, tmx_dtd: 
     store = tmxfile(io.BytesIO(content), "de-Latf", "en")
     units = [(u.source, u.target) for u in store.units]
     assert units == [
-        ("Der Kaiser Friedrich kam nach Berlin am 3. May 1740.", "Emperor Frederick came to Berlin on 3 May 1740."),
+        (
+            "Der Kaiser Friedrich kam nach Berlin am 3. May 1740.",
+            "Emperor Frederick came to Berlin on 3 May 1740.",
+        ),
         ("Ende.", "End."),
     ]
 
@@ -205,7 +219,9 @@ def test_docx_has_a_two_column_table_per_page_and_annotations_as_comments(
     first = segment_ids(session, document.id)[0]
     annotate(session, first, 11, 20, AnnotationType.PERSON, "Friedrich II.")
     opened = docx.Document(io.BytesIO(export(session, document.id, ExportFormat.DOCX).content))
-    headings = [p.text for p in opened.paragraphs if p.style is not None and p.style.name == "Heading 1"]
+    headings = [
+        p.text for p in opened.paragraphs if p.style is not None and p.style.name == "Heading 1"
+    ]
     assert headings == ["Page 1", "Page 2"]
     tables = [[[c.text for c in row.cells] for row in t.rows] for t in opened.tables]
     assert tables[0][1:] == [
@@ -225,7 +241,11 @@ def test_json_validates_against_its_documented_schema(session: Session) -> None:
     jsonschema.Draft202012Validator(schema).validate(data)
     segment = data["pages"][0]["segments"][0]
     assert segment["diplomatic"] == FRAKTUR
-    assert segment["lines"][0]["words"][3] == {"text": "kam", "bbox": [430, 10, 490, 28], "conf": 30.0}
+    assert segment["lines"][0]["words"][3] == {
+        "text": "kam",
+        "bbox": [430, 10, 490, 28],
+        "conf": 30.0,
+    }
     assert {a["type"] for a in segment["annotations"]} == {"person", "place", "date", "note"}
     assert segment["translation"]["model"] == "llama3.2:3b"
 
@@ -262,7 +282,9 @@ def pdf_pages(content: bytes, tmp_path: Path) -> int:
     path = tmp_path / "count.pdf"
     path.write_bytes(content)
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
-    return int(next(line.split()[-1] for line in info.stdout.splitlines() if line.startswith("Pages:")))
+    return int(
+        next(line.split()[-1] for line in info.stdout.splitlines() if line.startswith("Pages:"))
+    )
 
 
 def test_pdf_has_an_invisible_searchable_text_layer_and_a_bilingual_option(
@@ -280,7 +302,9 @@ def test_pdf_has_an_invisible_searchable_text_layer_and_a_bilingual_option(
     plain = export(session, document.id, ExportFormat.PDF).content
     assert pdf_pages(plain, tmp_path) == 2
     assert "Erſte" in pdf_text(plain, tmp_path) and "Zweite" in pdf_text(plain, tmp_path)
-    bilingual = export(session, document.id, ExportFormat.PDF, ExportOptions(bilingual=True)).content
+    bilingual = export(
+        session, document.id, ExportFormat.PDF, ExportOptions(bilingual=True)
+    ).content
     assert pdf_pages(bilingual, tmp_path) == 4
     assert "First line" in pdf_text(bilingual, tmp_path)
 
@@ -300,7 +324,7 @@ def test_hostile_text_exports_valid_and_escaped(
     annotate(session, first, 0, 8, AnnotationType.NOTE, HOSTILE)
     annotate(session, first, 2, 30, AnnotationType.PERSON, HOSTILE, AnnotationLayer.TRANSLATION)
     content = export(session, document.id, fmt).content
-    check = {
+    check: dict[ExportFormat, Callable[[], object]] = {
         ExportFormat.TEI: lambda: valid(tei_schema, content),
         ExportFormat.ALTO: lambda: valid(alto_schema, content),
         ExportFormat.TMX: lambda: valid(tmx_dtd, content),

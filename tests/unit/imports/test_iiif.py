@@ -33,7 +33,7 @@ class IiifServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 server.requests.append((self.headers.get("Host", ""), self.path))
                 if self.path in server.redirects:
                     self.send_response(302)

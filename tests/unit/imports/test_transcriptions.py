@@ -80,9 +80,7 @@ def test_page_import_then_page_export_keeps_text_and_coordinates(
     with Image.open(SAMPLES / BORRDISC[1]) as scan:
         assert (page.width, page.height) == scan.size
 
-    archive = zipfile.ZipFile(
-        io.BytesIO(export(session, document_id, ExportFormat.PAGE).content)
-    )
+    archive = zipfile.ZipFile(io.BytesIO(export(session, document_id, ExportFormat.PAGE).content))
     exported = archive.read("page/0001.xml")
     root = etree.fromstring(exported)
     assert page_schema.validate(root), page_schema.error_log
@@ -122,9 +120,7 @@ def test_imported_page_skips_ocr_and_goes_to_translation(
         for t in session.scalars(select(Translation).where(Translation.document_id == document_id))
     }
     prose = [s for s in segments if s.kind.value in ("paragraph", "heading")]
-    assert prose and all(
-        by_segment[s.id].text == fake_translation(s.normalized) for s in prose
-    )
+    assert prose and all(by_segment[s.id].text == fake_translation(s.normalized) for s in prose)
 
 
 def test_fraktur_page_keeps_long_s_diplomatic_and_normalises_it(session: Session) -> None:
@@ -150,14 +146,18 @@ ESCRIPTORIUM_ALTO = """<?xml version="1.0" encoding="UTF-8"?>
   <Layout>
     <Page WIDTH="1275" HEIGHT="2033" PHYSICAL_IMG_NR="84" ID="eSc_dummypage_">
       <PrintSpace HPOS="0" VPOS="0" WIDTH="1275" HEIGHT="2033">
-        <TextBlock ID="eSc_textblock_a" TAGREFS="BT2" HPOS="580" VPOS="120" WIDTH="90" HEIGHT="50">
-          <TextLine ID="eSc_line_1" TAGREFS="LT1" BASELINE="585 160 660 160" HPOS="585" VPOS="122" WIDTH="75" HEIGHT="45">
+        <TextBlock ID="eSc_textblock_a" TAGREFS="BT2"
+                   HPOS="580" VPOS="120" WIDTH="90" HEIGHT="50">
+          <TextLine ID="eSc_line_1" TAGREFS="LT1" BASELINE="585 160 660 160"
+                    HPOS="585" VPOS="122" WIDTH="75" HEIGHT="45">
             <Shape><Polygon POINTS="585 122 660 122 660 167 585 167"/></Shape>
             <String CONTENT="84" HPOS="585" VPOS="122" WIDTH="75" HEIGHT="45" WC="0.97"/>
           </TextLine>
         </TextBlock>
-        <TextBlock ID="eSc_textblock_b" TAGREFS="BT1" HPOS="150" VPOS="200" WIDTH="1000" HEIGHT="140">
-          <TextLine ID="eSc_line_2" TAGREFS="LT1" BASELINE="150 250 1100 252" HPOS="150" VPOS="200" WIDTH="950" HEIGHT="60">
+        <TextBlock ID="eSc_textblock_b" TAGREFS="BT1"
+                   HPOS="150" VPOS="200" WIDTH="1000" HEIGHT="140">
+          <TextLine ID="eSc_line_2" TAGREFS="LT1" BASELINE="150 250 1100 252"
+                    HPOS="150" VPOS="200" WIDTH="950" HEIGHT="60">
             <Shape><Polygon POINTS="150 200 1100 200 1100 260 150 260"/></Shape>
             <String CONTENT="Ein" HPOS="150" VPOS="205" WIDTH="80" HEIGHT="50" WC="0.91"/>
             <SP/>
@@ -166,7 +166,8 @@ ESCRIPTORIUM_ALTO = """<?xml version="1.0" encoding="UTF-8"?>
             <String CONTENT="Edel" HPOS="470" VPOS="205" WIDTH="120" HEIGHT="50" WC="0.88"/>
             <HYP CONTENT="-"/>
           </TextLine>
-          <TextLine ID="eSc_line_3" TAGREFS="LT1" BASELINE="150 320 900 322" HPOS="150" VPOS="270" WIDTH="750" HEIGHT="60">
+          <TextLine ID="eSc_line_3" TAGREFS="LT1" BASELINE="150 320 900 322"
+                    HPOS="150" VPOS="270" WIDTH="750" HEIGHT="60">
             <String CONTENT="mann" HPOS="150" VPOS="275" WIDTH="120" HEIGHT="50" WC="0.93"/>
           </TextLine>
         </TextBlock>
@@ -196,7 +197,10 @@ def test_escriptorium_alto_gives_kinds_lines_words_and_confidences(session: Sess
     first = text.lines[0]
     assert first["baseline"] == [[150, 250], [1100, 252]]
     assert first["words"][1] == {
-        "text": "gewiſſer", "bbox": [250, 205, 450, 255], "conf": 42.0, "polygon": []
+        "text": "gewiſſer",
+        "bbox": [250, 205, 450, 255],
+        "conf": 42.0,
+        "polygon": [],
     }
 
 
@@ -241,7 +245,9 @@ def test_unusable_files_are_reported_and_the_rest_imported(session: Session) -> 
 def test_a_transkribus_style_zip_imports(session: Session) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("doc/page/0001_OCR-D-IMG_00000019.xml", (SAMPLES / BORRDISC[0]).read_bytes())
+        archive.writestr(
+            "doc/page/0001_OCR-D-IMG_00000019.xml", (SAMPLES / BORRDISC[0]).read_bytes()
+        )
         archive.writestr("doc/OCR-D-IMG_00000019.tif", (SAMPLES / BORRDISC[1]).read_bytes())
         archive.writestr("doc/mets.xml", b"<mets/>")
     buffer.seek(0)
@@ -271,7 +277,9 @@ def test_api_import_answers_202_and_queues_translation_not_ocr(
     assert response.status_code == 202, response.text
     body = response.json()
     assert [f["filename"] for f in body["files"]] == [tif.name]
-    assert body["rejected"] == [{"filename": "stray.xml", "error": "stray.xml: expected one ALTO <Page>, found 0."}]
+    assert body["rejected"] == [
+        {"filename": "stray.xml", "error": "stray.xml: expected one ALTO <Page>, found 0."}
+    ]
     messages = [json.loads(m) for m in redis_client.lrange("default", 0, -1)]
     assert [m["headers"]["task"] for m in messages] == ["palimpsest.plan_translation"]
     detail = client.get(f"/api/documents/{body['id']}").json()
