@@ -22,6 +22,7 @@ ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 A = f"{{{ALTO_NS}}}"
 SCHEMA_LOCATION = f"{ALTO_NS} http://www.loc.gov/standards/alto/v4/alto-4-4.xsd"
+DEFAULT_NS: Any = {None: ALTO_NS}
 KINDS = (
     "paragraph",
     "heading",
@@ -48,8 +49,8 @@ def write(document: ExportDocument, out: IO[bytes]) -> None:
 
 
 def _el(parent: etree._Element | None, tag: str, **attrs: str) -> etree._Element:
-    if parent is None:
-        return etree.Element(A + tag, attrs)
+    if parent is None:  # a subtree written on its own declares the default namespace
+        return etree.Element(A + tag, attrs, nsmap=DEFAULT_NS)
     return etree.SubElement(parent, A + tag, attrs)
 
 

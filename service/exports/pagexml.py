@@ -34,6 +34,7 @@ XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 P = f"{{{PAGE_NS}}}"
 SCHEMA_LOCATION = f"{PAGE_NS} {PAGE_NS}/pagecontent.xsd"
 NSMAP: Any = {None: PAGE_NS, "xsi": XSI_NS}
+DEFAULT_NS: Any = {None: PAGE_NS}
 REGION_TYPES = {
     "paragraph": "paragraph",
     "heading": "heading",
@@ -98,8 +99,8 @@ def _root(xf: etree._IncrementalFileWriter, pcgts_id: str) -> etree._FileWriterE
 
 
 def _el(parent: etree._Element | None, tag: str, **attrs: str) -> etree._Element:
-    if parent is None:
-        return etree.Element(P + tag, attrs)
+    if parent is None:  # a subtree written on its own declares the default namespace
+        return etree.Element(P + tag, attrs, nsmap=DEFAULT_NS)
     return etree.SubElement(parent, P + tag, attrs)
 
 
