@@ -73,7 +73,28 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, default=Path("bench/results/ocr-eval.md"), help="report"
     )
     evaluate.set_defaults(handler=_eval_ocr)
+
+    _add_export(commands)
+    _add_import(commands)
     return parser
+
+
+def _add_export(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from service.exports.cli import add_arguments, run
+
+    export = commands.add_parser("export", help="export a document or a collection")
+    add_arguments(export)
+    export.set_defaults(handler=run)
+
+
+def _add_import(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from service.imports.cli import add_arguments, run
+
+    imports = commands.add_parser(
+        "import", help="create a document from PAGE/ALTO files with images, or a IIIF manifest"
+    )
+    add_arguments(imports)
+    imports.set_defaults(handler=run)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -54,11 +54,19 @@ class Settings(BaseSettings):
     embedded_n_ctx: int = Field(4096, ge=512)
     embedded_threads: int = Field(max(1, os.cpu_count() or 1), ge=1)
     translation_token_budget: int = Field(1200, ge=64)
+    iiif_allowed_hosts: str = ""
+    iiif_timeout_s: float = Field(30.0, gt=0)
+    iiif_max_canvases: int = Field(1000, ge=1)
 
     @field_validator("ollama_host")
     @classmethod
     def _with_scheme(cls, value: str) -> str:
         return value if "://" in value else f"http://{value}"
+
+    @property
+    def iiif_hosts(self) -> frozenset[str]:
+        """Hosts (`name` or `name:port`) IIIF manifests and images may be fetched from."""
+        return frozenset(h.strip().lower() for h in self.iiif_allowed_hosts.split(",") if h.strip())
 
     @property
     def storage_path(self) -> Path:

@@ -23,6 +23,8 @@ from service.errors import (
     PalimpsestError,
     ServiceUnavailable,
 )
+from service.exports import router as exports_api
+from service.imports import router as imports_api
 from service.limits import BodyLimitMiddleware
 from service.review import router as review_api
 from service.review import views as review_views
@@ -54,6 +56,8 @@ def create_app() -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(documents_api.router)
     app.include_router(review_api.router)
+    app.include_router(exports_api.router)
+    app.include_router(imports_api.router)
     app.include_router(documents_views.router)
     app.include_router(review_views.router)
     app.add_exception_handler(PalimpsestError, _domain_error)  # type: ignore[arg-type]

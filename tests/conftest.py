@@ -186,3 +186,27 @@ def ollama() -> Iterator[object]:
         finally:
             os.environ["OLLAMA_HOST"] = TEST_ENV["OLLAMA_HOST"]
             reset_caches()
+
+
+@pytest.fixture(scope="session")
+def page_schema() -> object:
+    """PAGE XML 2019-07-15 XML Schema."""
+    from lxml import etree
+
+    return etree.XMLSchema(etree.parse(str(SCHEMAS / "page-2019-07-15.xsd")))
+
+
+@pytest.fixture(scope="session")
+def alto_schema() -> object:
+    """ALTO 4.4 XML Schema (its xlink import resolves to the local xlink.xsd)."""
+    from lxml import etree
+
+    return etree.XMLSchema(etree.parse(str(SCHEMAS / "alto-4-4.xsd")))
+
+
+@pytest.fixture(scope="session")
+def tmx_dtd() -> object:
+    """TMX 1.4b DTD."""
+    from lxml import etree
+
+    return etree.DTD(str(SCHEMAS / "tmx14.dtd"))

@@ -15,10 +15,12 @@ from service.documents.models import (
     OcrStatus,
     Page,
     Segment,
+    SegmentKind,
     SourceFile,
 )
 from service.jobs import service as jobs
 from service.ocr.text import normalise, source_hash
+from service.review.models import Annotation, AnnotationLayer, AnnotationType
 from service.translation.models import Translation, TranslationStatus
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
@@ -56,6 +58,11 @@ def make_document(
     target_lang: str = "en",
     pages: int = 1,
     title: str = "Test document",
+    status: TranslationStatus = TranslationStatus.MACHINE,
+    statuses: list[TranslationStatus] | None = None,
+    kinds: list[SegmentKind] | None = None,
+    low_words: frozenset[str] = frozenset(),
+    image_sha256: str | None = None,
 ) -> Document:
     """A processed document with the given segment texts spread over pages, committed."""
     document = Document(
@@ -91,7 +98,10 @@ def make_document(
             height=1500,
             dpi=300,
             ocr_status=OcrStatus.DONE,
+            ocr_engine="tesseract 5.3.0",
+            ocr_languages="fra",
             mean_confidence=90.0,
+            image_sha256=image_sha256,
         )
         for n in range(pages)
     ]
@@ -109,8 +119,11 @@ def make_document(
             y0=10 + 50 * i,
             x1=900,
             y1=50 + 50 * i,
-            lines=[{"bbox": [10, 10, 900, 50], "text": t, "words": []} for t in text.split("\n")],
+            lines=[
+                _line(t, 10 + 50 * i + 20 * n, low_words) for n, t in enumerate(text.split("\n"))
+            ],
             confidence=88.5,
+            kind=(kinds or [SegmentKind.PARAGRAPH] * len(segments))[i],
         )
         session.add(segment)
         session.flush()
@@ -123,9 +136,52 @@ def make_document(
                     backend="ollama",
                     model="llama3.2:3b",
                     text=translated,
-                    status=TranslationStatus.MACHINE,
+                    status=(statuses or [status] * len(segments))[i],
                     source_hash=source_hash(segment.normalized),
                 )
             )
     session.commit()
     return document
+
+
+def _line(text: str, top: int, low_words: frozenset[str]) -> dict[str, object]:
+    """A line's JSON as OCR stores it: words boxed left to right, 20 px apart per character."""
+    words, x = [], 10
+    for word in text.split():
+        right = x + 20 * len(word)
+        conf = 30.0 if word in low_words else 91.0
+        words.append({"text": word, "bbox": [x, top, right, top + 18], "conf": conf})
+        x = right + 20
+    return {"bbox": [10, top, max(x, 30), top + 18], "text": text, "words": words}
+
+
+def annotate(
+    session: Session,
+    segment_id: int,
+    start: int,
+    end: int,
+    kind: AnnotationType,
+    body: str | None = None,
+    layer: AnnotationLayer = AnnotationLayer.SOURCE,
+) -> Annotation:
+    """Tag a character range of a segment's source (diplomatic) or translation text, committed."""
+    annotation = Annotation(
+        segment_id=segment_id, layer=layer, start=start, end=end, type=kind, body=body
+    )
+    session.add(annotation)
+    session.commit()
+    return annotation
+
+
+def segment_ids(session: Session, document_id: int) -> list[int]:
+    """Ids of a document's segments in reading order."""
+    from sqlalchemy import select
+
+    return list(
+        session.scalars(
+            select(Segment.id)
+            .join(Page, Page.id == Segment.page_id)
+            .where(Segment.document_id == document_id)
+            .order_by(Page.number, Segment.position)
+        )
+    )

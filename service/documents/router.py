@@ -22,7 +22,6 @@ from service.documents.schemas import (
     SegmentRead,
     TranslationRead,
 )
-from service.exports.service import ExportFormat, export
 from service.jobs import pipeline
 from service.jobs import service as jobs
 from service.jobs.queue import enqueue
@@ -175,21 +174,6 @@ def _segment_read(item: service.AlignedSegment) -> SegmentRead:
             tokens_out=tr.tokens_out,
             duration_ms=tr.duration_ms,
         ),
-    )
-
-
-@router.get("/documents/{document_id}/export")
-def export_document(
-    session: SessionDep,
-    document_id: int,
-    format: Annotated[ExportFormat, Query()] = ExportFormat.TEI,
-) -> Response:
-    """Download the document as plain text or TEI P5."""
-    result = export(session, document_id, format)
-    return Response(
-        result.content,
-        media_type=result.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
     )
 
 

@@ -1,22 +1,107 @@
-"""The export model: a document's pages, segments and translations, detached from the ORM."""
+"""The export model: a document's pages, segments, translations and annotations, detached.
+
+Pages are loaded lazily in chunks (`PageStream`), so a 300-page book is never held in
+memory at once: every exporter walks `document.pages` one page at a time, and may walk it
+more than once (TEI writes the facsimile, then the transcription, then the translation).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from service.documents import service as documents
-from service.documents.models import Document, FileStatus
+from service.documents.models import Collection, Document, FileStatus, Page, Segment
+from service.errors import InvalidInput
+from service.review.models import Annotation
+from service.translation.models import Translation, TranslationStatus
 
 # Characters XML 1.0 forbids (C0 controls but tab/newline/CR, surrogates, U+FFFE/U+FFFF).
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+PAGE_CHUNK = 20
 
 
 def xml_safe(text: str) -> str:
     """Remove characters that cannot appear in XML 1.0."""
     return _XML_FORBIDDEN.sub("", text)
+
+
+class SourceLayer(StrEnum):
+    """Which form of the source text an export carries."""
+
+    DIPLOMATIC = "diplomatic"
+    NORMALIZED = "normalized"
+    BOTH = "both"
+
+
+class Arrangement(StrEnum):
+    """How text exports place the translation: after each segment, or beside it."""
+
+    INTERLEAVED = "interleaved"
+    SIDE_BY_SIDE = "side-by-side"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """The user's choices: page range and layers."""
+
+    first_page: int | None = None
+    last_page: int | None = None
+    source: SourceLayer = SourceLayer.BOTH
+    translation: bool = True
+    annotations: bool = True
+    approved_only: bool = False
+    arrangement: Arrangement = Arrangement.INTERLEAVED
+    images: bool = False
+    bilingual: bool = False
+    low_confidence: float = 60.0
+
+    def includes(self, number: int) -> bool:
+        """True when page `number` is in the chosen range."""
+        return (self.first_page is None or number >= self.first_page) and (
+            self.last_page is None or number <= self.last_page
+        )
+
+
+@dataclass(frozen=True)
+class ExportWord:
+    """A word as the OCR engine (or an imported file) placed it."""
+
+    text: str
+    bbox: tuple[int, int, int, int] | None
+    conf: float | None
+    polygon: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class ExportLine:
+    """A text line with its box and words."""
+
+    text: str
+    bbox: tuple[int, int, int, int] | None
+    words: tuple[ExportWord, ...] = ()
+    baseline: tuple[tuple[int, int], ...] = ()
+    polygon: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class ExportAnnotation:
+    """A tagged range [start, end) of the source (diplomatic) or translation text."""
+
+    id: int
+    layer: str
+    start: int
+    end: int
+    type: str
+    body: str | None
 
 
 @dataclass(frozen=True)
@@ -25,12 +110,27 @@ class ExportSegment:
 
     id: int
     bbox: tuple[int, int, int, int]
-    lines: list[str]
+    lines: list[ExportLine]
     diplomatic: str
     normalized: str
     confidence: float | None
     translation: str | None
     translation_status: str | None
+    kind: str = "paragraph"
+    position: int = 0
+    min_confidence: float | None = None
+    translation_backend: str | None = None
+    translation_model: str | None = None
+    annotations: tuple[ExportAnnotation, ...] = ()
+
+    @property
+    def line_texts(self) -> list[str]:
+        """The diplomatic text line by line."""
+        return self.diplomatic.split("\n")
+
+    def annotations_on(self, layer: str) -> list[ExportAnnotation]:
+        """Annotations of one layer (`source` or `translation`), in text order."""
+        return sorted((a for a in self.annotations if a.layer == layer), key=lambda a: a.start)
 
 
 @dataclass
@@ -42,11 +142,15 @@ class ExportPage:
     height: int | None
     image: str | None
     segments: list[ExportSegment] = field(default_factory=list)
+    id: int = 0
+    image_sha256: str | None = None
+    dpi: int | None = None
+    ocr_engine: str | None = None
 
 
 @dataclass
 class ExportDocument:
-    """Everything an exporter needs."""
+    """Everything an exporter needs; `pages` can be iterated more than once."""
 
     id: int
     title: str
@@ -56,25 +160,39 @@ class ExportDocument:
     ocr_engines: list[str]
     backend: str | None
     model: str | None
-    pages: list[ExportPage]
+    pages: Iterable[ExportPage]
+    options: ExportOptions = field(default_factory=ExportOptions)
+    collection: str | None = None
+    created: datetime | None = None
+    updated: datetime | None = None
+    ocr_languages: list[str] = field(default_factory=list)
+    translation_models: list[tuple[str, str]] = field(default_factory=list)
+    translated: bool | None = None
+    approved: int = 0
+    page_count: int = 0
 
     @property
     def has_translation(self) -> bool:
-        """True when at least one segment has translated text."""
+        """True when translations are exported and at least one segment has one."""
+        if not self.options.translation:
+            return False
+        if self.translated is not None:
+            return self.translated
         return any(s.translation for p in self.pages for s in p.segments)
 
 
-def load(session: Session, document_id: int) -> ExportDocument:
-    """Collect a document for export (one query for pages, two for segments)."""
+def load(
+    session: Session, document_id: int, options: ExportOptions | None = None
+) -> ExportDocument:
+    """Collect a document's metadata; its pages are read lazily, a chunk at a time."""
+    options = options or ExportOptions()
     document: Document = documents.get_or_raise(session, document_id)
-    pages = {
-        p.number: ExportPage(
-            p.number, p.width, p.height, f"page-{p.number:04d}.png" if p.image_sha256 else None
+    pages = [p for p in document.pages if options.includes(p.number)]
+    if document.pages and not pages:
+        raise InvalidInput(
+            f"The document has pages 1–{len(document.pages)}; the range chosen holds none."
         )
-        for p in document.pages
-    }
-    for item in documents.aligned_segments(session, document_id):
-        pages[item.page_number].segments.append(_segment(item))
+    models = _translation_models(session, document_id)
     return ExportDocument(
         id=document.id,
         title=document.title,
@@ -82,22 +200,199 @@ def load(session: Session, document_id: int) -> ExportDocument:
         target_lang=document.target_lang,
         files=[f.filename for f in document.files if f.status is FileStatus.INGESTED],
         ocr_engines=sorted({p.ocr_engine for p in document.pages if p.ocr_engine}),
+        ocr_languages=sorted({p.ocr_languages for p in document.pages if p.ocr_languages}),
         backend=document.backend,
         model=document.model,
-        pages=[pages[n] for n in sorted(pages)],
+        pages=PageStream(session, document_id, [p.id for p in pages], options),
+        options=options,
+        collection=_collection_name(session, document.collection_id),
+        created=document.created_at,
+        updated=document.updated_at,
+        translation_models=models,
+        translated=bool(models),
+        approved=_count_approved(session, document_id),
+        page_count=len(pages),
     )
 
 
-def _segment(item: documents.AlignedSegment) -> ExportSegment:
-    seg, tr = item.segment, item.translation
-    text = tr.text if tr is not None and tr.text else None
+def _collection_name(session: Session, collection_id: int | None) -> str | None:
+    if collection_id is None:
+        return None
+    collection = session.get(Collection, collection_id)
+    return collection.name if collection else None
+
+
+def _translation_models(session: Session, document_id: int) -> list[tuple[str, str]]:
+    rows = session.execute(
+        select(Translation.backend, Translation.model)
+        .where(
+            Translation.document_id == document_id,
+            Translation.status != TranslationStatus.FAILED,
+            Translation.text != "",
+        )
+        .distinct()
+        .order_by(Translation.backend, Translation.model)
+    )
+    return [(b, m) for b, m in rows]
+
+
+def _count_approved(session: Session, document_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).where(
+                Translation.document_id == document_id,
+                Translation.status == TranslationStatus.APPROVED,
+            )
+        )
+        or 0
+    )
+
+
+class PageStream:
+    """Re-iterable pages of a document, read from the database `PAGE_CHUNK` pages at a time."""
+
+    def __init__(
+        self, session: Session, document_id: int, page_ids: Sequence[int], options: ExportOptions
+    ) -> None:
+        self._session = session
+        self._document_id = document_id
+        self._page_ids = list(page_ids)
+        self._options = options
+
+    def __iter__(self) -> Iterator[ExportPage]:
+        for start in range(0, len(self._page_ids), PAGE_CHUNK):
+            # The identity map holds rows weakly: a chunk's rows go once its pages are written.
+            yield from self._chunk(self._page_ids[start : start + PAGE_CHUNK])
+
+    def __len__(self) -> int:
+        return len(self._page_ids)
+
+    def _chunk(self, page_ids: list[int]) -> list[ExportPage]:
+        pages = self._session.scalars(
+            select(Page).where(Page.id.in_(page_ids)).order_by(Page.number)
+        ).all()
+        by_id = {p.id: _page(p) for p in pages}
+        segments = self._session.scalars(
+            select(Segment)
+            .where(Segment.page_id.in_(page_ids))
+            .order_by(Segment.page_id, Segment.position)
+        ).all()
+        ids = [s.id for s in segments]
+        latest = _latest_translations(self._session, ids)
+        notes = _annotations(self._session, ids) if self._options.annotations else {}
+        for seg in segments:
+            item = _segment(seg, latest.get(seg.id), notes.get(seg.id, ()), self._options)
+            if item is not None:
+                by_id[seg.page_id].segments.append(item)
+        return [by_id[p.id] for p in pages]
+
+
+def _page(page: Page) -> ExportPage:
+    return ExportPage(
+        number=page.number,
+        width=page.width,
+        height=page.height,
+        image=f"page-{page.number:04d}.png" if page.image_sha256 else None,
+        id=page.id,
+        image_sha256=page.image_sha256,
+        dpi=page.dpi,
+        ocr_engine=page.ocr_engine,
+    )
+
+
+def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, Translation]:
+    if not segment_ids:
+        return {}
+    rows = session.scalars(
+        select(Translation)
+        .where(Translation.segment_id.in_(segment_ids))
+        .order_by(Translation.segment_id, Translation.updated_at.desc(), Translation.id.desc())
+        .ext(distinct_on(Translation.segment_id))
+    )
+    return {t.segment_id: t for t in rows}
+
+
+def _annotations(
+    session: Session, segment_ids: list[int]
+) -> dict[int, tuple[ExportAnnotation, ...]]:
+    if not segment_ids:
+        return {}
+    found: dict[int, list[ExportAnnotation]] = {}
+    rows = session.scalars(
+        select(Annotation)
+        .where(Annotation.segment_id.in_(segment_ids))
+        .order_by(Annotation.segment_id, Annotation.start, Annotation.id)
+    )
+    for a in rows:
+        found.setdefault(a.segment_id, []).append(
+            ExportAnnotation(a.id, a.layer.value, a.start, a.end, a.type.value, a.body)
+        )
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _segment(
+    seg: Segment,
+    tr: Translation | None,
+    annotations: tuple[ExportAnnotation, ...],
+    options: ExportOptions,
+) -> ExportSegment | None:
+    approved = tr is not None and tr.status is TranslationStatus.APPROVED
+    if options.approved_only and not approved:
+        return None
+    usable = tr is not None and tr.status is not TranslationStatus.FAILED and bool(tr.text)
+    keep = [a for a in annotations if options.translation or a.layer != "translation"]
     return ExportSegment(
         id=seg.id,
         bbox=seg.bbox,
-        lines=[str(line.get("text", "")) for line in seg.lines] or seg.text.split("\n"),
+        lines=[_line(line) for line in seg.lines]
+        or [ExportLine(t, None) for t in seg.text.split("\n")],
         diplomatic=seg.text,
         normalized=seg.normalized,
         confidence=seg.confidence,
-        translation=text,
+        translation=tr.text if usable and tr is not None and options.translation else None,
         translation_status=tr.status.value if tr is not None else None,
+        kind=seg.kind.value,
+        position=seg.position,
+        min_confidence=seg.min_confidence,
+        translation_backend=tr.backend if tr is not None else None,
+        translation_model=tr.model if tr is not None else None,
+        annotations=tuple(keep),
     )
+
+
+def _line(line: dict[str, Any]) -> ExportLine:
+    words = tuple(
+        ExportWord(
+            str(w.get("text", "")),
+            _bbox(w.get("bbox")),
+            _conf(w.get("conf")),
+            _points(w.get("polygon")),
+        )
+        for w in line.get("words") or []
+    )
+    return ExportLine(
+        str(line.get("text", "")),
+        _bbox(line.get("bbox")),
+        words,
+        _points(line.get("baseline")),
+        _points(line.get("polygon")),
+    )
+
+
+def _points(value: Any) -> tuple[tuple[int, int], ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        (int(p[0]), int(p[1])) for p in value if isinstance(p, list | tuple) and len(p) == 2
+    )
+
+
+def _bbox(value: Any) -> tuple[int, int, int, int] | None:
+    if not isinstance(value, list | tuple) or len(value) != 4:
+        return None
+    x0, y0, x1, y1 = (int(v) for v in value)
+    return (x0, y0, x1, y1)
+
+
+def _conf(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None

@@ -1,33 +1,79 @@
-"""TEI P5 export: header, facsimile zones, a transcription div and a parallel translation div."""
+"""TEI P5 export, streamed: header, facsimile zones, a transcription div and a parallel
+translation div. Each page's elements are built, written and dropped, so memory stays flat.
+
+Source paragraphs carry `lb` line breaks, `choice/orig/reg` where the normalised form of a
+word differs, `unclear` around words read below the confidence threshold, and annotations
+as `persName`, `placeName`, `date`, `orgName`, `term`, `unclear` or a following `note`.
+Page furniture becomes `fw`, footnotes and marginalia `note` with `@place`.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from importlib.metadata import version
+from typing import IO, Any
 
 from lxml import etree
 
-from service.exports.model import ExportDocument, ExportPage, ExportSegment, xml_safe
+from service.exports import inline
+from service.exports.model import (
+    ExportAnnotation,
+    ExportDocument,
+    ExportPage,
+    ExportSegment,
+    SourceLayer,
+    xml_safe,
+)
 from service.translation.prompts import language_name
 
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 E = f"{{{TEI_NS}}}"
+NSMAP: Any = {None: TEI_NS}  # lxml-stubs do not admit the None key of a default namespace
 XML_ID = f"{{{XML_NS}}}id"
 XML_LANG = f"{{{XML_NS}}}lang"
+# lxml's incremental writer mis-prefixes the xml namespace given in Clark notation.
+XML_LANG_RAW = "xml:lang"
+ENTITY_TAGS = {
+    "person": "persName",
+    "place": "placeName",
+    "date": "date",
+    "organisation": "orgName",
+    "term": "term",
+    "unclear": "unclear",
+}
+FORME_WORK = {"running_head": "header", "page_number": "pageNum", "catchword": "catch"}
+NOTE_PLACES = {"footnote": "foot", "marginalia": "margin"}
+_ISO_DATE = re.compile(r"^-?\d{4}(-\d{2}(-\d{2})?)?$")
 
 
 def render(document: ExportDocument) -> bytes:
     """Serialise the document as a TEI P5 file (UTF-8, with XML declaration)."""
-    root = etree.Element(E + "TEI", nsmap={None: TEI_NS})  # type: ignore[dict-item]
-    root.append(_header(document))
-    root.append(_facsimile(document))
-    text = _sub(root, "text")
-    body = _sub(text, "body")
-    body.append(_transcription(document))
-    if document.has_translation:
-        body.append(_translation(document))
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+    from io import BytesIO
+
+    buffer = BytesIO()
+    write(document, buffer)
+    return buffer.getvalue()
+
+
+def write(document: ExportDocument, out: IO[bytes]) -> None:
+    """Stream the document as TEI P5 into `out`, one page at a time."""
+    with etree.xmlfile(out, encoding="UTF-8") as xf:
+        xf.write_declaration()
+        with xf.element(E + "TEI", nsmap=NSMAP):
+            xf.write(_header(document), pretty_print=True)
+            pages = iter(document.pages)
+            first = next(pages, None)
+            if first is not None:
+                with xf.element(E + "facsimile"):
+                    xf.write(_surface(first), pretty_print=True)
+                    for page in pages:
+                        xf.write(_surface(page), pretty_print=True)
+            with xf.element(E + "text"), xf.element(E + "body"):
+                _write_transcription(xf, document)
+                if document.has_translation:
+                    _write_translation(xf, document)
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
@@ -37,46 +83,103 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
     return element
 
 
+def _el(tag: str, **attrs: str) -> etree._Element:
+    # The default namespace is declared on each written subtree, or lxml invents a prefix.
+    return etree.Element(E + tag, {k: xml_safe(v) for k, v in attrs.items()}, nsmap=NSMAP)
+
+
 def _header(document: ExportDocument) -> etree._Element:
-    header = etree.Element(E + "teiHeader")
+    header = _el("teiHeader")
     file_desc = _sub(header, "fileDesc")
-    _sub(_sub(file_desc, "titleStmt"), "title", document.title)
-    _sub(
-        _sub(file_desc, "publicationStmt"),
-        "p",
-        f"Exported by Palimpsest on {datetime.now(UTC).date().isoformat()}.",
-    )
-    files = ", ".join(document.files) or "uploaded scans"
-    _sub(
-        _sub(file_desc, "sourceDesc"),
-        "p",
-        f"Transcribed by OCR from {len(document.pages)} page image(s): {files}.",
-    )
+    title_stmt = _sub(file_desc, "titleStmt")
+    _sub(title_stmt, "title", document.title)
+    _resp(title_stmt, "Transcription by OCR", ", ".join(document.ocr_engines) or "Palimpsest")
+    for backend, model in document.translation_models if document.has_translation else []:
+        _resp(title_stmt, "Machine translation", f"{backend} {model}")
+    _publication(_sub(file_desc, "publicationStmt"))
+    _source_desc(_sub(file_desc, "sourceDesc"), document)
     _encoding_desc(header, document)
     usage = _sub(_sub(header, "profileDesc"), "langUsage")
     for tag in dict.fromkeys([document.source_lang, document.target_lang]):
         _sub(usage, "language", language_name(tag), ident=tag)
+    _revisions(header, document)
     return header
 
 
+def _resp(parent: etree._Element, what: str, who: str) -> None:
+    stmt = _sub(parent, "respStmt")
+    _sub(stmt, "resp", what)
+    _sub(stmt, "name", who)
+
+
+def _publication(stmt: etree._Element) -> None:
+    _sub(stmt, "publisher", "Palimpsest (self-hosted)")
+    now = datetime.now(UTC)
+    _sub(stmt, "date", f"Exported {now.date().isoformat()}", when=now.isoformat(timespec="seconds"))
+
+
+def _source_desc(desc: etree._Element, document: ExportDocument) -> None:
+    files = ", ".join(document.files) or "uploaded scans"
+    text = f"Transcribed from {document.page_count} page image(s): {files}."
+    if document.collection:
+        text += f" Collection: {document.collection}."
+    _sub(desc, "p", text)
+
+
 def _encoding_desc(header: etree._Element, document: ExportDocument) -> None:
-    app_info = _sub(_sub(header, "encodingDesc"), "appInfo")
+    encoding = _sub(header, "encodingDesc")
+    app_info = _sub(encoding, "appInfo")
     _application(app_info, "palimpsest", version("palimpsest"), "Palimpsest")
     for engine in document.ocr_engines:
         name, _, ver = engine.partition(" ")
-        _application(app_info, name, ver or "unknown", f"OCR: {engine}")
-    if document.has_translation and document.backend:
-        _application(
-            app_info,
-            f"translation-{document.backend}",
-            "unknown",
-            f"Machine translation: {document.backend} {document.model or ''}".strip(),
+        label = f"OCR: {engine}"
+        if document.ocr_languages:
+            label += f" (models {', '.join(document.ocr_languages)})"
+        _application(app_info, name, ver or "unknown", label)
+    if document.has_translation:
+        for backend, model in document.translation_models:
+            _application(
+                app_info, f"{backend}-{model}", model, f"Machine translation: {backend} {model}"
+            )
+    threshold = document.options.low_confidence
+    _sub(
+        encoding,
+        "editorialDecl",
+    ).append(
+        _para(
+            "Words read with an OCR confidence below "
+            f"{threshold:g} % are marked unclear; normalised forms (long s, old umlauts, "
+            "words rejoined across line breaks) are given as reg beside the diplomatic orig."
         )
+    )
+
+
+def _para(text: str) -> etree._Element:
+    p = _el("p")
+    p.text = xml_safe(text)
+    return p
 
 
 def _application(parent: etree._Element, ident: str, ver: str, label: str) -> None:
     app = _sub(parent, "application", ident=_ident(ident), version=_version(ver))
     _sub(app, "label", label)
+
+
+def _revisions(header: etree._Element, document: ExportDocument) -> None:
+    changes = []
+    if document.created:
+        changes.append((document.created, "Scans uploaded and read by OCR."))
+    if document.approved:
+        when = document.updated or document.created
+        if when:
+            changes.append(
+                (when, f"{document.approved} segment translation(s) approved in review.")
+            )
+    if not changes:
+        return
+    desc = _sub(header, "revisionDesc")
+    for when, text in changes:
+        _sub(desc, "change", text, when=when.isoformat(timespec="seconds"))
 
 
 def _ident(value: str) -> str:
@@ -86,33 +189,31 @@ def _ident(value: str) -> str:
 
 def _version(value: str) -> str:
     # teidata.versionNumber: digits and dots, optionally followed by a letter suffix.
-    digits = "".join(c for c in value if c.isdigit() or c == ".").strip(".")
+    digits = re.sub(r"\.+", ".", "".join(c for c in value if c.isdigit() or c == ".")).strip(".")
     return digits or "0"
 
 
-def _facsimile(document: ExportDocument) -> etree._Element:
-    facsimile = etree.Element(E + "facsimile")
-    for page in document.pages:
-        surface = _sub(facsimile, "surface", **_page_attrs(page))
-        if page.image:
-            graphic = {"url": page.image}
-            if page.width and page.height:
-                graphic |= {"width": f"{page.width}px", "height": f"{page.height}px"}
-            _sub(surface, "graphic", **graphic)
-        for segment in page.segments:
-            x0, y0, x1, y1 = segment.bbox
-            _sub(
-                surface,
-                "zone",
-                **{
-                    XML_ID: _zone_id(segment),
-                    "ulx": str(x0),
-                    "uly": str(y0),
-                    "lrx": str(x1),
-                    "lry": str(y1),
-                },
-            )
-    return facsimile
+def _surface(page: ExportPage) -> etree._Element:
+    surface = _el("surface", **_page_attrs(page))
+    if page.image:
+        graphic = {"url": page.image}
+        if page.width and page.height:
+            graphic |= {"width": f"{page.width}px", "height": f"{page.height}px"}
+        _sub(surface, "graphic", **graphic)
+    for segment in page.segments:
+        x0, y0, x1, y1 = segment.bbox
+        _sub(
+            surface,
+            "zone",
+            **{
+                XML_ID: _zone_id(segment),
+                "ulx": str(x0),
+                "uly": str(y0),
+                "lrx": str(x1),
+                "lry": str(y1),
+            },
+        )
+    return surface
 
 
 def _page_attrs(page: ExportPage) -> dict[str, str]:
@@ -122,35 +223,159 @@ def _page_attrs(page: ExportPage) -> dict[str, str]:
     return attrs
 
 
-def _transcription(document: ExportDocument) -> etree._Element:
-    div = etree.Element(E + "div", {"type": "transcription", XML_LANG: document.source_lang})
-    for page in document.pages:
-        _sub(div, "pb", n=str(page.number), facs=f"#{_surface_id(page)}")
-        for segment in page.segments:
-            _paragraph(div, segment)
-    return div
+def _write_transcription(xf: etree._IncrementalFileWriter, document: ExportDocument) -> None:
+    written = 0
+    with xf.element(E + "div", {"type": "transcription", XML_LANG_RAW: document.source_lang}):
+        for page in document.pages:
+            xf.write(_el("pb", n=str(page.number), facs=f"#{_surface_id(page)}"))
+            for segment in page.segments:
+                xf.write(_source_block(segment, document), pretty_print=True)
+                written += 1
+        if not written:
+            xf.write(_empty())
 
 
-def _paragraph(div: etree._Element, segment: ExportSegment) -> None:
-    p = _sub(div, "p", **{XML_ID: _segment_id(segment), "facs": f"#{_zone_id(segment)}"})
-    for i, line in enumerate(segment.lines):
-        if i == 0:
-            p.text = xml_safe(line)
+def _empty() -> etree._Element:
+    p = _el("p")
+    _sub(p, "gap", reason="no-text")
+    return p
+
+
+def _source_block(segment: ExportSegment, document: ExportDocument) -> etree._Element:
+    attrs = {XML_ID: _segment_id(segment), "facs": f"#{_zone_id(segment)}"}
+    if segment.kind in FORME_WORK:
+        block = _el("fw", type=FORME_WORK[segment.kind], **attrs)
+    elif segment.kind in NOTE_PLACES:
+        block = _el("note", place=NOTE_PLACES[segment.kind], **attrs)
+    else:
+        block = _el("p", **attrs)
+        if segment.kind == "heading":
+            block.set("rend", "heading")
+    _source_content(block, segment, document)
+    return block
+
+
+def _source_content(
+    block: etree._Element, segment: ExportSegment, document: ExportDocument
+) -> None:
+    layer = document.options.source
+    tokens = inline.source_tokens(segment)
+    if layer is not SourceLayer.DIPLOMATIC and not inline.normalisation_matches(segment, tokens):
+        # The reading text was edited apart from the diplomatic one: give both whole.
+        if layer is SourceLayer.NORMALIZED:
+            block.text = xml_safe(segment.normalized)
+            return
+        choice = _sub(block, "choice")
+        _render(_sub(choice, "orig"), _nested(segment, tokens), SourceLayer.DIPLOMATIC, document)
+        _sub(choice, "reg", segment.normalized)
+        return
+    _render(block, _nested(segment, tokens), layer, document)
+
+
+def _nested(segment: ExportSegment, tokens: list[inline.Token]) -> inline.Span:
+    return inline.nest(tokens, segment.annotations_on("source"))
+
+
+def _render(
+    parent: etree._Element, span: inline.Span, layer: SourceLayer, document: ExportDocument
+) -> None:
+    for child in span.children:
+        if isinstance(child, inline.Span):
+            _annotation(parent, child, layer, document)
         else:
-            _sub(p, "lb").tail = xml_safe(line)
+            _token(parent, child, layer, document.options.low_confidence)
 
 
-def _translation(document: ExportDocument) -> etree._Element:
-    div = etree.Element(E + "div", {"type": "translation", XML_LANG: document.target_lang})
-    for page in document.pages:
-        _sub(div, "pb", n=str(page.number), facs=f"#{_surface_id(page)}")
-        for segment in page.segments:
-            p = _sub(div, "p", corresp=f"#{_segment_id(segment)}")
-            if segment.translation:
-                p.text = xml_safe(segment.translation)
-            else:
-                _sub(p, "gap", reason="untranslated")
-    return div
+def _annotation(
+    parent: etree._Element, span: inline.Span, layer: SourceLayer, document: ExportDocument
+) -> None:
+    note = span.annotation
+    assert note is not None
+    tag = ENTITY_TAGS.get(note.type)
+    if tag is None:  # a free note: the text stays as it is, the note follows it
+        _render(parent, span, layer, document)
+        _follow_with_note(parent, note)
+        return
+    element = _sub(parent, tag)
+    if note.type == "unclear":
+        element.set("reason", "reviewer")
+    if note.type == "date" and note.body and _ISO_DATE.match(note.body.strip()):
+        element.set("when", note.body.strip())
+    _render(element, span, layer, document)
+    if note.body and not element.get("when"):
+        _follow_with_note(parent, note)
+
+
+def _follow_with_note(parent: etree._Element, note: ExportAnnotation) -> None:
+    if note.body:
+        _sub(parent, "note", note.body, type="annotation", n=note.type)
+
+
+def _token(
+    parent: etree._Element, token: inline.Token, layer: SourceLayer, threshold: float
+) -> None:
+    if token.kind == "break":
+        if layer is SourceLayer.NORMALIZED:
+            _text(parent, " ")
+        else:
+            _sub(parent, "lb")
+        return
+    if token.kind == "space":
+        _text(parent, token.text)
+        return
+    target = parent
+    if token.conf is not None and token.conf < threshold:
+        target = _sub(parent, "unclear", reason="low-confidence", cert="low")
+    if token.reg is None or layer is SourceLayer.DIPLOMATIC:
+        _diplomatic(target, token.text)
+    elif layer is SourceLayer.NORMALIZED:
+        _text(target, token.reg)
+    else:
+        choice = _sub(target, "choice")
+        _diplomatic(_sub(choice, "orig"), token.text)
+        _sub(choice, "reg", token.reg)
+
+
+def _diplomatic(parent: etree._Element, text: str) -> None:
+    head, *rest = text.split("\n")
+    _text(parent, head)
+    for line in rest:  # a word hyphenated across lines
+        _sub(parent, "lb", **{"break": "no"})
+        _text(parent, line.lstrip())
+
+
+def _text(parent: etree._Element, text: str) -> None:
+    text = xml_safe(text)
+    if len(parent):
+        last = parent[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
+
+
+def _write_translation(xf: etree._IncrementalFileWriter, document: ExportDocument) -> None:
+    written = 0
+    with xf.element(E + "div", {"type": "translation", XML_LANG_RAW: document.target_lang}):
+        for page in document.pages:
+            xf.write(_el("pb", n=str(page.number), facs=f"#{_surface_id(page)}"))
+            for segment in page.segments:
+                if segment.kind in FORME_WORK:
+                    continue
+                xf.write(_target_paragraph(segment, document), pretty_print=True)
+                written += 1
+        if not written:
+            xf.write(_empty())
+
+
+def _target_paragraph(segment: ExportSegment, document: ExportDocument) -> etree._Element:
+    p = _el("p", corresp=f"#{_segment_id(segment)}")
+    if not segment.translation:
+        _sub(p, "gap", reason="untranslated")
+        return p
+    tokens = inline.translation_tokens(segment.translation)
+    span = inline.nest(tokens, segment.annotations_on("translation"))
+    _render(p, span, SourceLayer.DIPLOMATIC, document)
+    return p
 
 
 def _surface_id(page: ExportPage) -> str:

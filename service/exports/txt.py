@@ -1,22 +1,129 @@
-"""Plain-text export: pages separated by form feeds, each segment followed by its translation."""
+"""Plain-text and Markdown exports: interleaved (each segment, then its translation) or side
+by side (two columns in text, a two-column table per page in Markdown)."""
 
 from __future__ import annotations
 
-from service.exports.model import ExportDocument
+import textwrap
+import unicodedata
+from collections.abc import Iterator
+from typing import IO
+
+from service.exports.model import (
+    Arrangement,
+    ExportDocument,
+    ExportPage,
+    ExportSegment,
+    SourceLayer,
+    xml_safe,
+)
 
 PAGE_BREAK = "\f"
+COLUMN = 48
+UNTRANSLATED = "[not translated]"
 
 
 def render(document: ExportDocument, translation: bool = True) -> str:
-    """Normalised source text, interleaved with the translation when there is one."""
+    """The whole text export as one string (small documents, tests)."""
     with_translation = translation and document.has_translation
-    pages = []
+    return "".join(_text_pages(document, with_translation))
+
+
+def write_text(document: ExportDocument, out: IO[bytes]) -> None:
+    """Stream the plain-text export, page by page."""
+    for chunk in _text_pages(document, document.has_translation):
+        out.write(chunk.encode("utf-8"))
+
+
+def _text_pages(document: ExportDocument, with_translation: bool) -> Iterator[str]:
+    side = with_translation and document.options.arrangement is Arrangement.SIDE_BY_SIDE
+    for i, page in enumerate(document.pages):
+        if i:
+            yield PAGE_BREAK
+        blocks = [_text_block(s, document, with_translation, side) for s in page.segments]
+        yield "\n\n".join(blocks)
+    yield "\n"
+
+
+def _source(segment: ExportSegment, document: ExportDocument) -> str:
+    if document.options.source is SourceLayer.DIPLOMATIC:
+        return _clean(segment.diplomatic)
+    return _clean(segment.normalized)
+
+
+def _text_block(
+    segment: ExportSegment, document: ExportDocument, with_translation: bool, side: bool
+) -> str:
+    source = _source(segment, document)
+    if not with_translation:
+        return source
+    target = _clean(segment.translation) if segment.translation else UNTRANSLATED
+    if side:
+        return _columns(source, target)
+    return f"{source}\n{target}"
+
+
+def _clean(text: str) -> str:
+    # Control characters (but newline and tab) and non-characters garble terminals and editors.
+    return "".join(c for c in xml_safe(text) if c in "\n\t" or unicodedata.category(c) != "Cc")
+
+
+def _columns(left: str, right: str) -> str:
+    a = [w for part in left.split("\n") for w in textwrap.wrap(part, COLUMN) or [""]]
+    b = [w for part in right.split("\n") for w in textwrap.wrap(part, COLUMN) or [""]]
+    rows = []
+    for i in range(max(len(a), len(b))):
+        cell = a[i] if i < len(a) else ""
+        other = b[i] if i < len(b) else ""
+        rows.append(f"{cell}{' ' * (COLUMN - width(cell))} | {other}".rstrip())
+    return "\n".join(rows)
+
+
+def width(text: str) -> int:
+    """Columns the text takes in a terminal: combining and format marks take none."""
+    total = 0
+    for c in text:
+        if unicodedata.combining(c) or unicodedata.category(c) in ("Cf", "Mn", "Me"):
+            continue
+        total += 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+    return total
+
+
+def write_markdown(document: ExportDocument, out: IO[bytes]) -> None:
+    """Stream Markdown: a heading per page, then segments interleaved or in a table."""
+    out.write(f"# {_md_inline(document.title)}\n\n".encode())
+    meta = f"{document.source_lang} → {document.target_lang}"
+    out.write(f"*{_md_inline(meta)}*\n".encode())
     for page in document.pages:
-        blocks = []
-        for segment in page.segments:
-            block = segment.normalized
-            if with_translation:
-                block += "\n" + (segment.translation or "[not translated]")
-            blocks.append(block)
-        pages.append("\n\n".join(blocks))
-    return PAGE_BREAK.join(pages) + "\n"
+        out.write(_md_page(page, document).encode("utf-8"))
+
+
+def _md_page(page: ExportPage, document: ExportDocument) -> str:
+    parts = [f"\n## Page {page.number}\n"]
+    translated = document.has_translation
+    if translated and document.options.arrangement is Arrangement.SIDE_BY_SIDE:
+        parts.append(f"\n| {document.source_lang} | {document.target_lang} |\n|---|---|\n")
+        for s in page.segments:
+            target = _md_cell(s.translation) if s.translation else "*not translated*"
+            parts.append(f"| {_md_cell(_source(s, document))} | {target} |\n")
+        return "".join(parts)
+    for s in page.segments:
+        parts.append(f"\n{_md_block(_source(s, document))}\n")
+        if translated:
+            target = _md_block(s.translation) if s.translation else "*not translated*"
+            parts.append(f"\n> {target.replace(chr(10), chr(10) + '> ')}\n")
+    return "".join(parts)
+
+
+_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]<>()#+-.!|~"})
+
+
+def _md_inline(text: str) -> str:
+    return _clean(text).replace("\n", " ").translate(_MD_SPECIAL)
+
+
+def _md_block(text: str) -> str:
+    return "  \n".join(_clean(line).translate(_MD_SPECIAL) for line in text.split("\n"))
+
+
+def _md_cell(text: str) -> str:
+    return "<br>".join(_md_inline(line) for line in text.split("\n"))

@@ -74,6 +74,12 @@ def start(document_id: int) -> list[Step]:
     return [Step(TaskName.INGEST_DOCUMENT, (document_id,))]
 
 
+def start_imported(document_id: int, translate: bool) -> list[Step]:
+    """The first step of a document whose text was imported (PAGE/ALTO): OCR is skipped."""
+    task = TaskName.PLAN_TRANSLATION if translate else TaskName.FINALIZE_DOCUMENT
+    return [Step(task, (document_id,))]
+
+
 def ingest_document(session: Session, ctx: Context, document_id: int) -> list[Step]:
     """Count pages of every file and create page rows; then OCR every pending page."""
     document = session.get(Document, document_id)

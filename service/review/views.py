@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 
 from service.deps import SessionDep, SettingsDep
 from service.documents import service as documents
+from service.exports.service import FORMATS
 from service.jobs import service as jobs
 from service.review import service
 from service.review.models import AnnotationType
@@ -34,6 +35,7 @@ def document_page(
         "jobs": jobs.for_document(session, document_id),
         "annotation_types": list(AnnotationType),
         "row_statuses": list(RowStatus),
+        "export_formats": [(f.value, info.label) for f, info in FORMATS.items()],
         "view": None,
     }
     if document.pages:

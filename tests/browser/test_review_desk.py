@@ -113,9 +113,10 @@ def test_a_historian_reviews_a_page_end_to_end(
     screenshot(page, "05-approved")
 
     # Download the TEI export from the menu.
-    page.click("details.menu summary")
+    page.click("details.export-menu summary")
+    page.select_option("form.export select[name=format]", "tei")
     with page.expect_download() as download:
-        page.click("a[href$='format=tei']")
+        page.click("form.export button[type=submit]")
     content = Path(download.value.path()).read_bytes()
     root = etree.fromstring(content)
     assert tei_schema.validate(root)  # type: ignore[attr-defined]

@@ -29,7 +29,8 @@ def test_the_document_page_shows_source_and_translation_side_by_side(
     assert len(rows) == 2
     assert "Le roi est mort." in rows[0] and "The king is dead." in rows[0]
     assert "Vive le roi !" in rows[1] and "Long live the king!" in rows[1]
-    assert f'href="/api/documents/{document.id}/export?format=tei"' in html
+    assert f'action="/api/documents/{document.id}/export"' in html
+    assert '<option value="tei">' in html and '<option value="page">' in html
 
 
 def test_ocr_and_model_text_is_escaped(client: TestClient, session: Session) -> None:

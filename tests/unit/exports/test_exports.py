@@ -93,4 +93,4 @@ def test_export_endpoint_sends_a_named_file(session: Session, tei_schema: Any) -
     validate(tei_schema, response.content)
     plain = client.get(f"/api/documents/{document.id}/export?format=txt")
     assert plain.text == "Un.\nOne.\n"
-    assert client.get(f"/api/documents/{document.id}/export?format=docx").status_code == 422
+    assert client.get(f"/api/documents/{document.id}/export?format=odt").status_code == 422

@@ -1,0 +1,161 @@
+"""DOCX export (python-docx): per page a heading and a two-column table, source | translation.
+
+Annotations become Word comments anchored on the words they cover ("person: Voltaire");
+words read below the confidence threshold are highlighted. A DOCX is one XML part, so it
+is built in memory (about a megabyte per hundred pages; see bench/results/exports.md).
+"""
+
+from __future__ import annotations
+
+from typing import IO
+
+import docx
+from docx.document import Document
+from docx.enum.text import WD_COLOR_INDEX
+from docx.shared import Pt
+from docx.table import _Cell
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
+
+from service.exports import inline
+from service.exports.model import (
+    ExportAnnotation,
+    ExportDocument,
+    ExportPage,
+    ExportSegment,
+    SourceLayer,
+    xml_safe,
+)
+from service.translation.prompts import language_name
+
+UNTRANSLATED = "(not translated)"
+LABELS = {
+    "person": "person",
+    "place": "place",
+    "date": "date",
+    "organisation": "organisation",
+    "term": "term",
+    "unclear": "uncertain reading",
+    "note": "note",
+}
+
+
+def write(document: ExportDocument, out: IO[bytes]) -> None:
+    """Build the Word file and save it into `out`."""
+    doc = docx.Document()
+    doc.styles["Normal"].font.size = Pt(10)
+    doc.core_properties.title = xml_safe(document.title)[:255]
+    doc.core_properties.language = document.source_lang
+    doc.add_heading(xml_safe(document.title), level=0)
+    doc.add_paragraph(xml_safe(_subtitle(document)))
+    for page in document.pages:
+        _page(doc, page, document)
+    doc.save(out)
+
+
+def _subtitle(document: ExportDocument) -> str:
+    parts = [f"{language_name(document.source_lang)} → {language_name(document.target_lang)}"]
+    parts += [f"translated with {b} {m}" for b, m in document.translation_models]
+    if document.ocr_engines:
+        parts.append(f"OCR: {', '.join(document.ocr_engines)}")
+    return " · ".join(parts)
+
+
+def _page(doc: Document, page: ExportPage, document: ExportDocument) -> None:
+    doc.add_heading(f"Page {page.number}", level=1)
+    if not page.segments:
+        doc.add_paragraph("(no text on this page)")
+        return
+    columns = 2 if document.has_translation else 1
+    table = doc.add_table(rows=1, cols=columns)
+    table.style = "Table Grid"
+    header = table.rows[0].cells
+    header[0].text = f"Source ({document.source_lang}) — p. {page.number}"
+    if columns == 2:
+        header[1].text = f"Translation ({document.target_lang})"
+    for segment in page.segments:
+        cells = table.add_row().cells
+        _source_cell(doc, cells[0], segment, document)
+        if columns == 2:
+            _target_cell(doc, cells[1], segment)
+
+
+def _first_paragraph(cell: _Cell) -> Paragraph:
+    paragraph: Paragraph = cell.paragraphs[0]
+    return paragraph
+
+
+def _source_cell(
+    doc: Document, cell: _Cell, segment: ExportSegment, document: ExportDocument
+) -> None:
+    paragraph = _first_paragraph(cell)
+    tokens = inline.source_tokens(segment)
+    layer = document.options.source
+    if layer is not SourceLayer.DIPLOMATIC and not inline.normalisation_matches(segment, tokens):
+        paragraph.add_run(xml_safe(segment.normalized))
+        return
+    span = inline.nest(tokens, segment.annotations_on("source"))
+    runs = _runs(paragraph, span, layer, document.options.low_confidence)
+    _comments(doc, runs, segment, "source")
+
+
+def _target_cell(doc: Document, cell: _Cell, segment: ExportSegment) -> None:
+    paragraph = _first_paragraph(cell)
+    if not segment.translation:
+        paragraph.add_run(UNTRANSLATED).italic = True
+        return
+    tokens = inline.translation_tokens(segment.translation)
+    span = inline.nest(tokens, segment.annotations_on("translation"))
+    runs = _runs(paragraph, span, SourceLayer.DIPLOMATIC, 0.0)
+    _comments(doc, runs, segment, "translation")
+
+
+Group = tuple[tuple[ExportAnnotation, ...], bool]
+
+
+def _runs(
+    paragraph: Paragraph, span: inline.Span, layer: SourceLayer, threshold: float
+) -> list[tuple[Run, Group]]:
+    """One run per stretch of text sharing its annotations and (un)certainty: few runs, fast."""
+    runs: list[tuple[Run, Group]] = []
+    texts: list[str] = []
+    current: Group | None = None
+    for token, around in inline.flatten(span):
+        low = token.kind == "word" and token.conf is not None and token.conf < threshold
+        key: Group = (around, low)
+        if key != current and texts and current is not None:
+            runs.append((_run(paragraph, "".join(texts), current[1]), current))
+            texts = []
+        current = key
+        texts.append(_token_text(token, layer))
+    if texts and current is not None:
+        runs.append((_run(paragraph, "".join(texts), current[1]), current))
+    return runs
+
+
+def _token_text(token: inline.Token, layer: SourceLayer) -> str:
+    if token.kind == "break":
+        return " " if layer is SourceLayer.NORMALIZED else "\n"
+    if token.kind == "word" and token.reg is not None and layer is not SourceLayer.DIPLOMATIC:
+        return token.reg
+    return token.text
+
+
+def _run(paragraph: Paragraph, text: str, low: bool) -> Run:
+    run = paragraph.add_run(xml_safe(text))
+    if low:
+        run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+    return run
+
+
+def _comments(
+    doc: Document, runs: list[tuple[Run, Group]], segment: ExportSegment, layer: str
+) -> None:
+    for note in segment.annotations_on(layer):
+        covered = [run for run, (around, _) in runs if note in around]
+        if not covered:
+            continue
+        text = LABELS.get(note.type, note.type)
+        if note.body:
+            text += f": {note.body}"
+        doc.add_comment(covered, text=xml_safe(text), author="Palimpsest review", initials="PR")

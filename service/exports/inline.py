@@ -1,0 +1,183 @@
+"""Inline structure of a segment's text: words with their normalised form and confidence,
+line breaks, and annotation spans nested over them.
+
+Source annotations count characters in the diplomatic text (`Segment.text`, lines joined
+by newlines); translation annotations count characters in the translation. A span that
+starts or ends inside a word is widened to whole words; a span that crosses another one
+is cut at the other's end, so the result always nests (as XML must).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from service.exports.model import ExportAnnotation, ExportSegment
+from service.ocr.text import LINE_END_HYPHENS, normalise
+
+_TOKEN = re.compile(r"\n|[^\S\n]+|[^\s]+")
+_HYPHENATED = re.compile(rf"\w[{re.escape(LINE_END_HYPHENS)}]$")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A word, a run of spaces or a line break at [start, end) of the layer's text."""
+
+    start: int
+    end: int
+    text: str
+    kind: str  # "word", "space" or "break"
+    reg: str | None = None  # the normalised form, when it differs
+    conf: float | None = None
+
+
+@dataclass
+class Span:
+    """An annotation (or the root, with none) and what it contains, in order."""
+
+    annotation: ExportAnnotation | None
+    start: int
+    end: int
+    children: list[Token | Span] = field(default_factory=list)
+
+
+def source_tokens(segment: ExportSegment) -> list[Token]:
+    """The diplomatic text as tokens; words rejoined across line-end hyphens into one."""
+    raw = _raw_tokens(segment.diplomatic)
+    confs = _word_confidences(segment)
+    tokens: list[Token] = []
+    word_index = 0
+    i = 0
+    while i < len(raw):
+        token = raw[i]
+        if token.kind != "word":
+            tokens.append(token)
+            i += 1
+            continue
+        conf = confs[word_index] if word_index < len(confs) else None
+        word_index += 1
+        joined = _hyphen_join(raw, i)
+        if joined is not None:
+            nxt = raw[joined]
+            other = confs[word_index] if word_index < len(confs) else None
+            word_index += 1
+            text = segment.diplomatic[token.start : nxt.end]
+            tokens.append(_word(token.start, nxt.end, text, _min(conf, other)))
+            i = joined + 1
+            continue
+        tokens.append(_word(token.start, token.end, token.text, conf))
+        i += 1
+    return tokens
+
+
+def normalisation_matches(segment: ExportSegment, tokens: list[Token]) -> bool:
+    """True when word-by-word normal forms add up to the stored normalised text."""
+    words = [t.reg if t.reg is not None else t.text for t in tokens if t.kind == "word"]
+    return " ".join(words) == segment.normalized
+
+
+def translation_tokens(text: str) -> list[Token]:
+    """The translation as words, spaces and line breaks."""
+    return _raw_tokens(text)
+
+
+def _raw_tokens(text: str) -> list[Token]:
+    tokens = []
+    for m in _TOKEN.finditer(text):
+        value = m.group()
+        kind = "break" if value == "\n" else "space" if value.isspace() else "word"
+        tokens.append(Token(m.start(), m.end(), value, kind))
+    return tokens
+
+
+def _hyphen_join(raw: list[Token], i: int) -> int | None:
+    """Index of the word continuing raw[i] on the next line, if raw[i] ends in a hyphen."""
+    if not _HYPHENATED.search(raw[i].text):
+        return None
+    j = i + 1
+    while j < len(raw) and raw[j].kind == "space":
+        j += 1
+    if j >= len(raw) or raw[j].kind != "break":
+        return None
+    j += 1
+    while j < len(raw) and raw[j].kind == "space":
+        j += 1
+    if j < len(raw) and raw[j].kind == "word" and raw[j].text[:1].isalnum():
+        return j
+    return None
+
+
+def _word(start: int, end: int, text: str, conf: float | None) -> Token:
+    reg = normalise(text)
+    return Token(start, end, text, "word", None if reg == text else reg, conf)
+
+
+def _min(a: float | None, b: float | None) -> float | None:
+    values = [v for v in (a, b) if v is not None]
+    return min(values) if values else None
+
+
+def _word_confidences(segment: ExportSegment) -> list[float | None]:
+    """Word confidences in text order, or none when the stored words no longer match the text."""
+    texts = segment.line_texts
+    if len(texts) != len(segment.lines):
+        return []
+    confs: list[float | None] = []
+    for text, line in zip(texts, segment.lines, strict=True):
+        if [w.text for w in line.words] != text.split():
+            return []
+        confs.extend(w.conf for w in line.words)
+    return confs
+
+
+def nest(tokens: list[Token], annotations: list[ExportAnnotation]) -> Span:
+    """Place tokens inside the annotation spans covering them (spans widened to whole words)."""
+    end = tokens[-1].end if tokens else 0
+    root = Span(None, 0, end)
+    spans = sorted(
+        (s for s in (_snap(a, tokens) for a in annotations) if s is not None),
+        key=lambda s: (s.start, -s.end),
+    )
+    stack = [root]
+    pending = list(spans)
+    for token in tokens:
+        while stack[-1] is not root and token.start >= stack[-1].end:
+            stack.pop()
+        while pending and pending[0].start <= token.start:
+            span = pending.pop(0)
+            while stack[-1] is not root and span.start >= stack[-1].end:
+                stack.pop()
+            span.end = min(span.end, stack[-1].end) if stack[-1] is not root else span.end
+            stack[-1].children.append(span)
+            stack.append(span)
+        while stack[-1] is not root and token.start >= stack[-1].end:
+            stack.pop()
+        stack[-1].children.append(token)
+    return root
+
+
+def _snap(annotation: ExportAnnotation, tokens: list[Token]) -> Span | None:
+    covered = [
+        t
+        for t in tokens
+        if t.kind == "word" and t.start < annotation.end and t.end > annotation.start
+    ]
+    if not covered:
+        return None
+    return Span(annotation, covered[0].start, covered[-1].end)
+
+
+def flatten(span: Span) -> list[tuple[Token, tuple[ExportAnnotation, ...]]]:
+    """Each token with the annotations around it, outermost first."""
+    result: list[tuple[Token, tuple[ExportAnnotation, ...]]] = []
+
+    def walk(node: Span, around: tuple[ExportAnnotation, ...]) -> None:
+        here = (*around, node.annotation) if node.annotation is not None else around
+        for child in node.children:
+            if isinstance(child, Span):
+                walk(child, here)
+            else:
+                result.append((child, here))
+
+    walk(span, ())
+    return result

@@ -1,0 +1,95 @@
+"""Imports over the API: PAGE/ALTO transcriptions with their images, and IIIF manifests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from service.deps import SessionDep, SettingsDep, StorageDep
+from service.documents.schemas import DocumentCreated, FileRead, FileRejected
+from service.documents.service import NewDocument, Upload
+from service.errors import InvalidInput
+from service.imports import iiif
+from service.imports import service as imports
+from service.jobs import pipeline
+from service.jobs.queue import enqueue
+
+router = APIRouter(prefix="/api/imports", tags=["imports"])
+
+
+@router.post("", status_code=202, response_model=DocumentCreated)
+def import_transcriptions(
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    files: Annotated[
+        list[UploadFile],
+        File(description="PAGE or ALTO .xml files with their page images, or zips"),
+    ],
+    source_lang: Annotated[str, Form(description="BCP-47, e.g. fr, la, de-Latf (Fraktur)")],
+    target_lang: Annotated[str, Form()] = "en",
+    title: Annotated[str | None, Form()] = None,
+    backend: Annotated[str | None, Form()] = None,
+    model: Annotated[str | None, Form()] = None,
+    translate: Annotated[bool, Form()] = True,
+) -> DocumentCreated:
+    """Create a document whose text comes from the files (no OCR) and queue its translation."""
+    spec = NewDocument(title, source_lang, target_lang, backend, model, translate)
+    uploads = [Upload(f.filename or "", f.file) for f in files]
+    document = imports.create(session, storage, spec, uploads, settings.max_upload_bytes)
+    session.commit()
+    enqueue(pipeline.start_imported(document.id, document.translate))
+    return _created(document, _rejected(document.error))
+
+
+@router.post("/iiif", status_code=202, response_model=DocumentCreated)
+def import_iiif(
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    source_lang: Annotated[str, Form()],
+    manifest_url: Annotated[str | None, Form(description="on an allowed IIIF host")] = None,
+    manifest: Annotated[UploadFile | None, File(description="a manifest file")] = None,
+    target_lang: Annotated[str, Form()] = "en",
+    title: Annotated[str | None, Form()] = None,
+    backend: Annotated[str | None, Form()] = None,
+    model: Annotated[str | None, Form()] = None,
+    translate: Annotated[bool, Form()] = True,
+) -> DocumentCreated:
+    """Fetch the manifest's page images from allowed hosts and queue OCR and translation."""
+    if bool(manifest_url) == (manifest is not None):
+        raise InvalidInput("Give either manifest_url or a manifest file.")
+    if manifest_url:
+        parsed = iiif.load_manifest(manifest_url, settings)[0]
+    else:
+        assert manifest is not None
+        parsed = iiif.manifest_from_bytes(manifest.file.read(iiif.MAX_MANIFEST_BYTES))
+    spec = NewDocument(title, source_lang, target_lang, backend, model, translate)
+    document = iiif.create(session, storage, settings, spec, parsed)
+    session.commit()
+    enqueue(pipeline.start(document.id))
+    rejected = [FileRejected(filename=f.filename, error=f.error) for f in document.files if f.error]
+    return _created(document, rejected)
+
+
+def _rejected(error: str | None) -> list[FileRejected]:
+    if not error:
+        return []
+    return [
+        FileRejected(filename=name.strip(), error=why.strip())
+        for name, _, why in (part.partition(":") for part in error.split("; "))
+    ]
+
+
+def _created(document: object, rejected: list[FileRejected]) -> DocumentCreated:
+    from service.documents.models import Document
+
+    assert isinstance(document, Document)
+    return DocumentCreated(
+        id=document.id,
+        status=document.status,
+        url=f"/documents/{document.id}",
+        files=[FileRead.model_validate(f) for f in document.files],
+        rejected=rejected,
+    )
