@@ -388,6 +388,7 @@ def delete(session: Session, document_id: int) -> list[str]:
     document = get_or_raise(session, document_id)
     digests = {f.sha256 for f in document.files if f.sha256}
     digests |= {p.image_sha256 for p in document.pages if p.image_sha256}
+    digests |= {p.ocr_image_sha256 for p in document.pages if p.ocr_image_sha256}
     session.expunge(document)
     session.execute(sql_delete(Document).where(Document.id == document_id))
     return sorted(d for d in digests if not _blob_in_use(session, d))
@@ -396,5 +397,9 @@ def delete(session: Session, document_id: int) -> list[str]:
 def _blob_in_use(session: Session, digest: str) -> bool:
     """Whether another document still uses a stored file (the same scan uploaded twice)."""
     in_files = select(SourceFile.id).where(SourceFile.sha256 == digest).limit(1)
-    in_pages = select(Page.id).where(Page.image_sha256 == digest).limit(1)
+    in_pages = (
+        select(Page.id)
+        .where((Page.image_sha256 == digest) | (Page.ocr_image_sha256 == digest))
+        .limit(1)
+    )
     return session.scalar(in_files) is not None or session.scalar(in_pages) is not None

@@ -287,14 +287,19 @@ class PageStream:
         return [by_id[p.id] for p in pages]
 
 
+def _image(page: Page) -> str | None:
+    """The image the page's coordinates refer to: the one the OCR read, else the upload's."""
+    return page.ocr_image_sha256 or page.image_sha256
+
+
 def _page(page: Page) -> ExportPage:
     return ExportPage(
         number=page.number,
         width=page.width,
         height=page.height,
-        image=f"page-{page.number:04d}.png" if page.image_sha256 else None,
+        image=f"page-{page.number:04d}.png" if _image(page) else None,
         id=page.id,
-        image_sha256=page.image_sha256,
+        image_sha256=_image(page),
         dpi=page.dpi,
         ocr_engine=page.ocr_engine,
     )

@@ -96,6 +96,8 @@ def _record_preparation(page: Page, reading: Reading, storage: Storage) -> None:
     # Boxes are in the coordinates of the image the OCR read (turned upright, rescaled):
     # the page's size is that image's size, so boxes and the displayed image always agree.
     page.width, page.height = prepared.image.size
+    if page.dpi:
+        page.dpi = prepared.dpi  # changed only when the page was rescaled
 
 
 def json_safe(record: dict[str, Any]) -> dict[str, Any]:

@@ -77,7 +77,9 @@ def test_deleting_a_document_removes_its_rows_files_and_images(
     assert counts(session, doomed) == dict.fromkeys(TABLES, 0)
     assert client.get(f"/api/documents/{doomed}").status_code == 404
     gone = files_before - stored_files()
-    assert len(gone) == 2  # the TIFF upload and its PNG page image
+    # The TIFF upload, its page rendered as PNG, and the image the OCR read; the shared scan
+    # (and the identical image read from it) stay for the other document.
+    assert len(gone) == 3
     assert client.get(f"/api/documents/{kept}/segments").json()  # the other one is intact
     kept_page = client.get(f"/api/documents/{kept}").json()["pages"][0]
     assert client.get(kept_page["image_url"]).status_code == 200  # shared scan still there
