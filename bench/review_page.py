@@ -10,7 +10,7 @@ import os
 import sys
 
 from bench.common import median, percentile, timings_ms, write_results
-from bench.setup import bench_database, seed_document
+from bench.setup import bench_database, login_token, seed_document
 
 RUNS = 40
 
@@ -20,12 +20,14 @@ def main() -> int:
     with bench_database():
         from fastapi.testclient import TestClient
 
+        from service.accounts.middleware import SESSION_COOKIE
         from service.db import get_sessionmaker
         from service.main import create_app
 
         with get_sessionmaker()() as session:
             doc_id = seed_document(session, pages=1, segments_per_page=500)
         client = TestClient(create_app())
+        client.cookies.set(SESSION_COOKIE, login_token())
         url = f"/documents/{doc_id}?page=1"
         assert client.get(url).text.count('<article class="segment') == 500
         review = timings_ms(lambda: client.get(url), RUNS)

@@ -144,3 +144,14 @@ def seed_document(session: Session, pages: int, segments_per_page: int) -> int:
             )
     session.commit()
     return document.id
+
+
+def login_token(role: str = "admin") -> str:
+    """A session token of a new benchmark user (the web app requires a login)."""
+    from service.accounts import service as accounts
+    from service.accounts.models import Role
+    from service.db import unit_of_work
+
+    with unit_of_work() as session:
+        user = accounts.create_user(session, f"bench-{role}", "benchmark password", Role(role))
+        return accounts.start_session(session, user)

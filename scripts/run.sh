@@ -13,6 +13,16 @@ mkdir -p var/log
 from service.translation.backends.llamacpp import ensure_default_model as e; \
 print('embedded model:', e(s().embedded_model_file))"
 
+# The first run makes an administrator and shows its password once.
+first_admin=$("$BIN/palimpsest" --log-level warning createuser admin --admin \
+  --generate-password --if-no-admin)
+if [ -n "$first_admin" ]; then
+  login="Log in as 'admin' with the password $(echo "$first_admin" | sed -n 's/^password: //p')
+  (shown once: change it under your name at the top right, then create accounts for others)."
+else
+  login="Log in with your account. A new one: .venv/bin/palimpsest createuser NAME [--admin]"
+fi
+
 pids=()
 cleanup() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup INT TERM EXIT
@@ -28,6 +38,7 @@ pids+=($!)
 cat <<MSG
 
   Palimpsest is starting at  http://$HOST:$PORT/
+  $login
   API documentation:         http://$HOST:$PORT/api/docs
   Worker logs:               var/log/worker-ocr.log, var/log/worker-llm.log
   Stop with Ctrl-C.

@@ -44,6 +44,21 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--name", default=None, help="worker node name (default: from queues)")
     worker.set_defaults(handler=_worker)
 
+    create_user = commands.add_parser("createuser", help="create an account")
+    create_user.add_argument("username")
+    create_user.add_argument("--admin", action="store_true", help="an administrator")
+    create_user.add_argument("--role", choices=["admin", "editor", "viewer"], default="editor")
+    create_user.add_argument("--display-name", default=None)
+    secret = create_user.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    secret.add_argument("--generate-password", action="store_true", help="make one and print it")
+    create_user.add_argument(
+        "--if-no-admin", action="store_true", help="do nothing when an administrator already exists"
+    )
+    create_user.set_defaults(handler=_create_user)
+
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(handler=_migrate)
 
@@ -140,6 +155,40 @@ def _worker(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     os.execv(sys.executable, command)  # noqa: S606 - replaces this process with the worker
     return 0  # not reached: execv does not return
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    import getpass
+    import secrets
+
+    from service.accounts import service as accounts
+    from service.accounts.models import Role
+    from service.db import unit_of_work
+    from service.errors import InvalidInput
+
+    with unit_of_work() as session:
+        if args.if_no_admin and accounts.has_admin(session):
+            return 0
+    if args.generate_password:
+        password = secrets.token_urlsafe(12)
+    elif args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("The passwords differ.", file=sys.stderr)
+            return 2
+    role = Role.ADMIN if args.admin else Role(args.role)
+    try:
+        with unit_of_work() as session:
+            accounts.create_user(session, args.username, password, role, args.display_name)
+    except InvalidInput as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+    print(f"created {role.value} {args.username.strip().lower()!r}")
+    if args.generate_password:
+        print(f"password: {password}")
+    return 0
 
 
 def _migrate(_: argparse.Namespace) -> int:

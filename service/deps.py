@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
-from urllib.parse import unquote
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from service.accounts.service import Principal
 from service.config import Settings, get_settings
 from service.db import get_sessionmaker
+from service.errors import NotAuthenticated
 from service.storage import Storage
 
 
@@ -29,13 +30,21 @@ def get_storage(settings: Annotated[Settings, Depends(get_settings)]) -> Storage
     return Storage(settings.storage_path)
 
 
-def current_reviewer(request: Request) -> str:
-    """Who is editing: the name the reviewer gave (a cookie) until accounts exist."""
-    name = unquote(request.cookies.get("reviewer", "")).strip()
-    return name[:200] or "anonymous"
+def current_principal(request: Request) -> Principal:
+    """The logged-in user (the authentication middleware guarantees there is one)."""
+    principal = request.scope.get("state", {}).get("principal")
+    if not isinstance(principal, Principal):
+        raise NotAuthenticated("Log in first.")
+    return principal
+
+
+def current_reviewer(principal: Annotated[Principal, Depends(current_principal)]) -> str:
+    """Who is editing, as recorded in the history."""
+    return principal.display_name or principal.username
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 ReviewerDep = Annotated[str, Depends(current_reviewer)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StorageDep = Annotated[Storage, Depends(get_storage)]

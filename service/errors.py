@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     BACKEND_FAILED = "backend_failed"
     TRANSLATION_FAILED = "translation_failed"
     CONFLICT = "edit_conflict"
+    UNAUTHORIZED = "unauthorized"
 
 
 class PalimpsestError(Exception):
@@ -80,6 +81,12 @@ class EditConflict(PalimpsestError):
         super().__init__(message)
         self.current_text = current_text
         self.current_version = current_version
+
+
+class NotAuthenticated(PalimpsestError):
+    """No logged-in user where one is required."""
+
+    code = ErrorCode.UNAUTHORIZED
 
 
 class ServiceUnavailable(PalimpsestError):

@@ -11,6 +11,9 @@ from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
 from service import health, metrics
+from service.accounts import router as accounts_api
+from service.accounts import views as accounts_views
+from service.accounts.middleware import AuthMiddleware
 from service.config import PROJECT_ROOT, get_settings
 from service.documents import router as documents_api
 from service.documents import views as documents_views
@@ -18,6 +21,7 @@ from service.errors import (
     EditConflict,
     ErrorCode,
     InvalidInput,
+    NotAuthenticated,
     NotFound,
     NoUsableFile,
     PalimpsestError,
@@ -34,6 +38,7 @@ log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: list[tuple[type[PalimpsestError], int]] = [
     (NotFound, 404),
+    (NotAuthenticated, 401),
     (EditConflict, 409),
     (InvalidInput, 422),
     (ServiceUnavailable, 503),
@@ -50,9 +55,13 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    # The last middleware added runs first: refuse oversized bodies, then authenticate.
+    app.add_middleware(AuthMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=get_settings().max_request_bytes)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "service" / "static"), name="static")
     app.include_router(health.router)
+    app.include_router(accounts_views.router)
+    app.include_router(accounts_api.router)
     app.include_router(metrics.router)
     app.include_router(documents_api.router)
     app.include_router(review_api.router)

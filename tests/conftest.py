@@ -108,17 +108,16 @@ def database() -> Iterator[str]:
     shutil.rmtree(DATA_DIR, ignore_errors=True)
 
 
-TABLES = ["annotations", "translations", "segments", "pages", "source_files", "jobs", "documents"]
-
-
 @pytest.fixture(autouse=True)
 def clean_tables(database: str) -> Iterator[None]:
     """Every test starts from empty tables and default settings."""
     yield
     from service.db import get_engine
+    from service.models import Base
 
     with get_engine().begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     reset_caches()
 
 

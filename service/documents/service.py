@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+from sqlalchemy import Select, func, select
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, selectinload
 
+from service.accounts import access
 from service.config import Settings
 from service.documents.files import SNIFF_BYTES, MediaType, count_pages, image_pixels, sniff
 from service.documents.models import (
@@ -249,7 +250,8 @@ def get_or_raise(session: Session, document_id: int) -> Document:
         .where(Document.id == document_id)
         .options(selectinload(Document.files), selectinload(Document.pages))
     ).one_or_none()
-    if document is None:
+    # A document the user may not see does not exist for them (no existence leak).
+    if document is None or not access.may_see(document.collection_id):
         raise DocumentNotFound(f"Document {document_id} does not exist.")
     return document
 
@@ -257,7 +259,7 @@ def get_or_raise(session: Session, document_id: int) -> Document:
 def get_page_or_raise(session: Session, page_id: int) -> Page:
     """Return a page or raise PageNotFound."""
     page = session.get(Page, page_id)
-    if page is None:
+    if page is None or not access.may_see(page.document.collection_id):
         raise PageNotFound(f"Page {page_id} does not exist.")
     return page
 
@@ -265,9 +267,17 @@ def get_page_or_raise(session: Session, page_id: int) -> Page:
 def get_segment_or_raise(session: Session, segment_id: int) -> Segment:
     """Return a segment or raise SegmentNotFound."""
     segment = session.get(Segment, segment_id)
-    if segment is None:
+    if segment is None or not access.may_see(segment.page.document.collection_id):
         raise SegmentNotFound(f"Segment {segment_id} does not exist.")
     return segment
+
+
+def visible(query: Select[Any]) -> Select[Any]:
+    """Restrict a query over documents to those the current user may see."""
+    collections = access.visible_collections()
+    if collections is None:
+        return query
+    return query.where(Document.collection_id.is_(None) | Document.collection_id.in_(collections))
 
 
 def page_image(
@@ -286,7 +296,7 @@ def page_image(
 def list_documents(session: Session, limit: int = 100, offset: int = 0) -> Sequence[Document]:
     """Documents, newest first."""
     return session.scalars(
-        select(Document)
+        visible(select(Document))
         .order_by(Document.created_at.desc(), Document.id.desc())
         .limit(limit)
         .offset(offset)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
+from service.accounts import access
 from service.documents.models import Page, Segment
 from service.errors import EditConflict, InvalidInput, NotFound, SegmentNotFound
 from service.ocr.text import normalise, source_hash, storable
@@ -27,7 +28,7 @@ MANUAL_MODEL = "reviewer"
 
 def _segment_locked(session: Session, segment_id: int) -> Segment:
     segment = session.get(Segment, segment_id, with_for_update=True)
-    if segment is None:
+    if segment is None or not access.may_see(segment.page.document.collection_id):
         raise SegmentNotFound(f"Segment {segment_id} does not exist.")
     return segment
 
@@ -261,7 +262,7 @@ def annotate(
 ) -> Annotation:
     """Tag a character range [start, end) of the source or the translation."""
     segment = session.get(Segment, segment_id)
-    if segment is None:
+    if segment is None or not access.may_see(segment.page.document.collection_id):
         raise SegmentNotFound(f"Segment {segment_id} does not exist.")
     start, end = span
     length = len(layer_text(session, segment, layer))
@@ -288,7 +289,9 @@ def annotate(
 def delete_annotation(session: Session, annotation_id: int) -> None:
     """Remove an annotation."""
     annotation = session.get(Annotation, annotation_id)
-    if annotation is None:
+    if annotation is None or not access.may_see(
+        session.get(Segment, annotation.segment_id).page.document.collection_id  # type: ignore[union-attr]
+    ):
         raise NotFound(f"Annotation {annotation_id} does not exist.")
     session.delete(annotation)
     session.flush()
@@ -350,7 +353,7 @@ def _search_sources(session: Session, q: str, limit: int) -> list[SearchHit]:
         )
         .join(Page, Page.id == Segment.page_id)
         .join(Document, Document.id == Segment.document_id)
-        .where(Segment.search_vector.op("@@")(tsquery))
+        .where(Segment.search_vector.op("@@")(tsquery), _visible_documents())
         .order_by(func.ts_rank(Segment.search_vector, tsquery).desc(), Segment.id)
         .limit(limit)
     )
@@ -373,11 +376,20 @@ def _search_translations(session: Session, q: str, limit: int) -> list[SearchHit
         .join(Segment, Segment.id == Translation.segment_id)
         .join(Page, Page.id == Segment.page_id)
         .join(Document, Document.id == Translation.document_id)
-        .where(Translation.search_vector.op("@@")(tsquery))
+        .where(Translation.search_vector.op("@@")(tsquery), _visible_documents())
         .order_by(func.ts_rank(Translation.search_vector, tsquery).desc(), Segment.id)
         .limit(limit)
     )
     return [SearchHit(d, t, n, s, AnnotationLayer.TRANSLATION, h) for d, t, n, s, h in rows]
+
+
+def _visible_documents() -> ColumnElement[bool]:
+    from service.documents.models import Document
+
+    collections = access.visible_collections()
+    if collections is None:
+        return true()
+    return Document.collection_id.is_(None) | Document.collection_id.in_(collections)
 
 
 # ts_headline marks matches with sentinels that the template turns into <mark> after escaping.

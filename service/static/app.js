@@ -24,19 +24,6 @@
   });
 })();
 
-// Who is reviewing: remembered in a cookie the server reads for the edit history.
-(function () {
-  "use strict";
-  const input = document.getElementById("reviewer-name");
-  if (!input) return;
-  const match = document.cookie.match(/(?:^|; )reviewer=([^;]*)/);
-  if (match) input.value = decodeURIComponent(match[1]);
-  input.addEventListener("change", () => {
-    const name = input.value.trim();
-    document.cookie = `reviewer=${encodeURIComponent(name)}; path=/; max-age=31536000; SameSite=Lax`;
-  });
-})();
-
 // Forms that destroy something ask first.
 document.addEventListener("submit", (event) => {
   "use strict";

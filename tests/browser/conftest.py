@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -116,12 +117,32 @@ def page(browser: Browser, live_server: str, page_log: PageLog) -> Iterator[Page
     page = context.new_page()
     page.on("request", lambda r: page_log.requests.append(r.url))
     page.on("pageerror", lambda e: page_log.errors.append(str(e)))
+    log_in(page, live_server)
     yield page
     context.close()
     allowed = (live_server, "data:", "blob:", "about:")
     foreign = [u for u in page_log.requests if not u.startswith(allowed)]
     assert foreign == [], f"requests left the origin: {foreign}"
     assert page_log.errors == [], f"script errors: {page_log.errors}"
+
+
+def log_in(page: Page, live_server: str, role: str = "editor") -> None:
+    """Create an account and log in through the login page, as a historian would."""
+    from service.accounts import service as accounts
+    from service.accounts.models import Role
+    from service.db import unit_of_work
+
+    name = f"reviewer-{next(_accounts)}"
+    with unit_of_work() as session:
+        accounts.create_user(session, name, "correct horse battery", Role(role), "Clio Reviewer")
+    page.goto(f"{live_server}/")
+    page.fill("#username", name)
+    page.fill("#password", "correct horse battery")
+    page.click("form.login button[type=submit]")
+    page.wait_for_url(f"{live_server}/")
+
+
+_accounts = itertools.count(1)
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import httpx
 import pytest
 from lxml import etree
 from playwright.sync_api import Page, expect
@@ -28,7 +27,7 @@ def upload_sample(page: Page, live_server: str) -> int:
     page.select_option("#target_lang", "en")
     page.select_option("#engine", "ollama|llama3.2:3b")
     screenshot(page, "01-upload-form")
-    page.click("button[type=submit]")
+    page.click("form.upload button[type=submit]")
     page.wait_for_url(re.compile(r"/documents/\d+$"))
     return int(page.url.rsplit("/", 1)[1])
 
@@ -100,7 +99,7 @@ def test_a_historian_reviews_a_page_end_to_end(
     expect(page.locator("#annotate-menu")).to_be_visible()
     page.click("#annotate-menu button[data-annotation-type='person']")
     expect(page.locator(f"#seg-{seg_id} .notes")).to_contain_text(word)
-    listed = httpx.get(f"{live_server}/api/documents/{document_id}/annotations").json()
+    listed = page.request.get(f"{live_server}/api/documents/{document_id}/annotations").json()
     assert [(a["text"], a["type"], a["layer"]) for a in listed] == [(word, "person", "source")]
     screenshot(page, "04-annotated")
 

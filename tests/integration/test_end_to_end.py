@@ -11,10 +11,9 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from service.documents.models import PROSE_KINDS
-from service.main import create_app
 from tests.conftest import SAMPLES
 from tests.fakes.ollama_server import FakeOllama, fake_translation, wait_until
-from tests.helpers import encode, text_image
+from tests.helpers import authed_client, encode, text_image
 from tests.workerproc import worker_log
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +36,7 @@ PROSE = {k.value for k in PROSE_KINDS}
 def test_a_real_scan_is_read_translated_shown_and_exported(
     worker: subprocess.Popen[bytes], worker_ollama: FakeOllama, tei_schema: Any
 ) -> None:
-    client = TestClient(create_app())
+    client = authed_client()
     scan = (SAMPLES / "fra-18c-borrdisc-p0019.tif").read_bytes()
     bad_pdf = encode(text_image([["x"]]), "PDF")[:300]
     response = client.post(
@@ -104,7 +103,7 @@ def test_a_real_scan_is_read_translated_shown_and_exported(
 
 
 def test_the_embedded_model_translates_in_the_worker(worker: subprocess.Popen[bytes]) -> None:
-    client = TestClient(create_app())
+    client = authed_client()
     page = encode(
         text_image([["Le roi est arrivé à Paris."], ["La guerre a duré sept ans."]]), "PNG"
     )

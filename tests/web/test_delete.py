@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from service.db import unit_of_work
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
-from service.main import create_app
 from tests.fakes.ollama_server import FakeOllama
-from tests.helpers import encode, text_image
+from tests.helpers import authed_client, encode, text_image
 
 TABLES = ["source_files", "pages", "segments", "translations", "annotations", "edits", "jobs"]
 
@@ -60,7 +58,7 @@ def stored_files() -> set[str]:
 def test_deleting_a_document_removes_its_rows_files_and_images(
     ollama: FakeOllama, session: Session
 ) -> None:
-    client = TestClient(create_app())
+    client = authed_client()
     shared = encode(text_image([["Shared page"]]), "PNG")
     own = encode(text_image([["Le roi vint."], ["Fin du chapitre."]]), "TIFF")
     ids = []
@@ -106,7 +104,7 @@ def test_the_document_page_offers_deletion_with_a_confirmation(session: Session)
     from tests.helpers import make_document
 
     document = make_document(session, ["Un."], ["One."], title="Brouillon")
-    client = TestClient(create_app())
+    client = authed_client()
     html = client.get(f"/documents/{document.id}").text
     assert f'action="/documents/{document.id}/delete"' in html and "data-confirm=" in html
     response = client.post(f"/documents/{document.id}/delete", follow_redirects=False)

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.documents.models import Collection, Document
 from service.exports.service import FORMATS, ExportFormat
-from service.main import create_app
-from tests.helpers import make_document
+from tests.helpers import authed_client, make_document
 from tests.test_cli import run
 
 TEI = {"tei": "http://www.tei-c.org/ns/1.0"}
@@ -23,7 +22,7 @@ TEI = {"tei": "http://www.tei-c.org/ns/1.0"}
 
 @pytest.fixture
 def client() -> TestClient:
-    return TestClient(create_app())
+    return authed_client()
 
 
 @pytest.mark.parametrize("fmt", list(ExportFormat))

@@ -8,22 +8,20 @@ import re
 
 import pytest
 import redis
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from service.main import create_app
 from service.observability import JsonFormatter, configure_logging, log_context, record_task
 from tests.fakes.ollama_server import FakeOllama
-from tests.helpers import make_document
+from tests.helpers import authed_client, make_document
 
 
 def test_health_reports_database_redis_and_model_host(ollama: FakeOllama) -> None:
-    body = TestClient(create_app()).get("/health").json()
+    body = authed_client().get("/health").json()
     assert body == {"status": "ok", "database": "ok", "redis": "ok", "ollama": "ok (2 models)"}
 
 
 def test_health_says_when_the_model_host_is_down() -> None:
-    response = TestClient(create_app()).get("/health")
+    response = authed_client().get("/health")
     assert response.status_code == 200  # the embedded model still translates
     assert response.json()["ollama"] == "unreachable (the embedded model translates)"
 
@@ -35,7 +33,7 @@ def test_metrics_count_work_queue_depth_and_task_durations(
     redis_client.rpush("ocr", b"{}", b"{}")
     record_task(redis_client, "palimpsest.ocr_page", 3.2, "ok")
     record_task(redis_client, "palimpsest.ocr_page", 40.0, "failed")
-    text = TestClient(create_app()).get("/metrics").text
+    text = authed_client().get("/metrics").text
     assert 'palimpsest_pages{status="done"} 2' in text
     assert 'palimpsest_translations{status="machine"} 1' in text
     assert 'palimpsest_queue_depth{queue="ocr"} 2' in text

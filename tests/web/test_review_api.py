@@ -9,21 +9,30 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from service.main import create_app
-from tests.helpers import make_document
+from tests.helpers import authed_client, make_document
 
 
 @pytest.fixture
 def client() -> TestClient:
-    return TestClient(create_app())
+    return authed_client()
 
 
 def segments(client: TestClient, document_id: int) -> list[dict[str, Any]]:
     return list(client.get(f"/api/documents/{document_id}/segments").json())
 
 
-def as_reviewer(client: TestClient, name: str) -> TestClient:
-    client.cookies.set("reviewer", name)
+def as_reviewer(name: str) -> TestClient:
+    """A client logged in as an editor whose name appears in the history."""
+    from service.accounts import service as accounts
+    from service.db import unit_of_work
+
+    client = authed_client(role="editor", username=name.lower().replace(" ", "."))
+    with unit_of_work() as session:
+        user = accounts.users(session)[-1]
+        for candidate in accounts.users(session):
+            if candidate.username == name.lower().replace(" ", "."):
+                user = candidate
+        user.display_name = name
     return client
 
 
@@ -32,7 +41,7 @@ def test_correcting_the_source_marks_the_translation_stale(
 ) -> None:
     doc = make_document(session, ["Le roy est mort."], ["The king is dead."])
     seg_id = segments(client, doc.id)[0]["id"]
-    as_reviewer(client, "Marie Curie")
+    client = as_reviewer("Marie Curie")
     response = client.patch(
         f"/api/segments/{seg_id}/source", json={"text": "Le roi est mort.", "version": 1}
     )
@@ -67,11 +76,11 @@ def test_a_second_reviewer_saving_the_same_version_gets_a_conflict(
 ) -> None:
     doc = make_document(session, ["Un."], ["One."])
     seg_id = segments(client, doc.id)[0]["id"]
-    first = as_reviewer(client, "A").patch(
+    first = as_reviewer("A").patch(
         f"/api/segments/{seg_id}/translation", json={"text": "One (A).", "version": 1}
     )
     assert first.status_code == 200
-    second = as_reviewer(client, "B").patch(
+    second = as_reviewer("B").patch(
         f"/api/segments/{seg_id}/translation", json={"text": "One (B).", "version": 1}
     )
     assert second.status_code == 409

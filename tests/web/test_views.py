@@ -9,13 +9,12 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from service.main import create_app
-from tests.helpers import encode, make_document, text_image
+from tests.helpers import authed_client, encode, make_document, text_image
 
 
 @pytest.fixture
 def client(redis_client: redis.Redis) -> TestClient:
-    return TestClient(create_app())
+    return authed_client()
 
 
 def test_the_document_page_shows_source_and_translation_side_by_side(

@@ -9,7 +9,6 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from service.config import get_settings
@@ -17,8 +16,7 @@ from service.db import unit_of_work
 from service.documents import service as documents
 from service.documents.models import FileStatus
 from service.jobs import pipeline
-from service.main import create_app
-from tests.helpers import encode, text_image
+from tests.helpers import authed_client, encode, text_image
 
 
 def pdf_with_pages(count: int) -> bytes:
@@ -158,7 +156,7 @@ def test_an_archive_with_too_many_files_refuses_the_rest(
 
 def test_a_request_over_the_total_limit_gets_413(configure: Callable[..., None]) -> None:
     configure(PALIMPSEST_MAX_REQUEST_BYTES=str(64 * 1024))
-    client = TestClient(create_app())
+    client = authed_client()
     big = b"\x89PNG\r\n\x1a\n" + b"\x00" * (100 * 1024)
     response = client.post(
         "/api/documents",

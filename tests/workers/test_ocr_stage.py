@@ -21,16 +21,15 @@ from service.documents.models import (
 )
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
-from service.main import create_app
 from service.translation.models import Translation
 from tests.fakes.ollama_server import FakeOllama
-from tests.helpers import encode, text_image
+from tests.helpers import authed_client, encode, text_image
 from tests.workers.test_pipeline import upload
 
 
 @pytest.fixture
 def client(redis_client: redis.Redis) -> TestClient:
-    return TestClient(create_app())
+    return authed_client()
 
 
 ENGLISH = [["The council of the town met on", "the first day of the month of May."]]

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from lxml import etree
 from sqlalchemy.orm import Session
 
 from service.exports import model, tei, txt
-from service.main import create_app
-from tests.helpers import make_document
+from tests.helpers import authed_client, make_document
 
 NS = {"tei": "http://www.tei-c.org/ns/1.0"}
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
@@ -85,7 +83,7 @@ def test_text_export_without_translations_is_the_reading_text(session: Session) 
 
 def test_export_endpoint_sends_a_named_file(session: Session, tei_schema: Any) -> None:
     document = make_document(session, ["Un."], ["One."])
-    client = TestClient(create_app())
+    client = authed_client()
     response = client.get(f"/api/documents/{document.id}/export?format=tei")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/tei+xml"

@@ -9,7 +9,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,8 +18,7 @@ from service.documents.service import NewDocument
 from service.imports import iiif
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
-from service.main import create_app
-from tests.helpers import encode, text_image
+from tests.helpers import authed_client, encode, text_image
 
 
 class IiifServer:
@@ -196,7 +194,7 @@ def test_a_redirect_to_another_host_is_not_followed(server: IiifServer) -> None:
 
 def test_api_imports_a_manifest_and_refuses_other_hosts(server: IiifServer) -> None:
     url = server.manifest("/m.json", manifest_v2([server.image("/img/1.png", ["Un mot"])]))
-    client = TestClient(create_app())
+    client = authed_client()
     accepted = client.post("/api/imports/iiif", data={"manifest_url": url, "source_lang": "fr"})
     assert accepted.status_code == 202, accepted.text
     assert accepted.json()["files"][0]["filename"] == "0001-f. 1.img"

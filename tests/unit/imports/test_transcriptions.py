@@ -259,11 +259,10 @@ def test_a_transkribus_style_zip_imports(session: Session) -> None:
 def test_api_import_answers_202_and_queues_translation_not_ocr(
     session: Session, redis_client: Any
 ) -> None:
-    from fastapi.testclient import TestClient
 
-    from service.main import create_app
+    from tests.helpers import authed_client
 
-    client = TestClient(create_app())
+    client = authed_client()
     xml, tif = (SAMPLES / n for n in BORRDISC)
     response = client.post(
         "/api/imports",

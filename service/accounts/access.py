@@ -1,0 +1,44 @@
+"""Who is asking, for the duration of a request: read by services to filter what is visible.
+
+The authentication middleware binds the request's principal; workers and the CLI bind
+nothing and see everything (they act for the whole installation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from service.accounts.service import Principal
+
+_current: ContextVar[Principal | None] = ContextVar("palimpsest_principal", default=None)
+
+
+@contextmanager
+def acting_as(principal: Principal | None) -> Iterator[None]:
+    """Bind the principal of the current request."""
+    token = _current.set(principal)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current() -> Principal | None:
+    """The principal of the current request, or None outside requests."""
+    return _current.get()
+
+
+def may_see(collection_id: int | None) -> bool:
+    """Whether the current principal may see a document of this collection."""
+    principal = _current.get()
+    return principal is None or principal.may_see(collection_id)
+
+
+def visible_collections() -> frozenset[int] | None:
+    """Collection ids the principal may see, or None for all (admins, workers)."""
+    principal = _current.get()
+    if principal is None or principal.is_admin:
+        return None
+    return principal.collection_ids

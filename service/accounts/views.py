@@ -1,0 +1,222 @@
+"""HTML of accounts: login and logout, one's own password and API tokens, user admin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from service.accounts import ratelimit, service
+from service.accounts.middleware import SESSION_COOKIE
+from service.accounts.models import Role
+from service.accounts.service import InvalidCredentials, Principal
+from service.deps import PrincipalDep, SessionDep
+from service.documents import service as documents
+from service.errors import InvalidInput
+from service.templating import templates
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: never redirect a login to another site."""
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: Annotated[str | None, Query()] = None) -> Response:
+    """The login page."""
+    return templates().TemplateResponse(
+        request, "accounts/login.html", {"next": _safe_next(next), "error": None}
+    )
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Check the password (rate-limited), start a session, and go where the user was going."""
+    address = request.client.host if request.client else "unknown"
+    wait = ratelimit.blocked_for(username, address)
+    if wait:
+        message = f"Too many failed attempts. Try again in {wait // 60 + 1} minutes."
+        return _login_error(request, next, message, 429)
+    try:
+        user = service.authenticate(session, username, password)
+    except InvalidCredentials as exc:
+        ratelimit.record_failure(username, address)
+        return _login_error(request, next, exc.message, 401)
+    ratelimit.clear(username, address)
+    token = service.start_session(session, user)
+    session.commit()
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=service.SESSION_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+def _login_error(request: Request, next_path: str, message: str, status: int) -> Response:
+    return templates().TemplateResponse(
+        request,
+        "accounts/login.html",
+        {"next": _safe_next(next_path), "error": message},
+        status_code=status,
+    )
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep) -> Response:
+    """End this browser's session."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        service.end_session(session, token)
+        session.commit()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+    """One's password and API tokens."""
+    return _account(request, session, principal, {})
+
+
+def _account(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    extra: dict[str, object],
+    status: int = 200,
+) -> Response:
+    context = {
+        "tokens": service.tokens(session, principal.user_id),
+        "new_token": None,
+        "message": None,
+        "error": None,
+    } | extra
+    return templates().TemplateResponse(
+        request, "accounts/account.html", context, status_code=status
+    )
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    current: Annotated[str, Form()],
+    new: Annotated[str, Form()],
+) -> Response:
+    """Change one's password (other sessions end)."""
+    try:
+        user = service.authenticate(session, principal.username, current)
+        service.set_password(session, user, new)
+    except InvalidCredentials:
+        return _account(
+            request, session, principal, {"error": "The current password is wrong."}, 422
+        )
+    except InvalidInput as exc:
+        return _account(request, session, principal, {"error": exc.message}, 422)
+    token = service.start_session(session, user)
+    session.commit()
+    response = _account(request, session, principal, {"message": "Password changed."})
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=service.SESSION_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/account/tokens", response_class=HTMLResponse)
+def create_token(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    name: Annotated[str, Form()] = "",
+) -> Response:
+    """A new API token, shown once."""
+    _, token = service.create_token(session, principal.user_id, name)
+    session.commit()
+    return _account(request, session, principal, {"new_token": token})
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_token(session: SessionDep, principal: PrincipalDep, token_id: int) -> Response:
+    """Revoke one of one's tokens."""
+    service.revoke_token(session, principal.user_id, token_id)
+    session.commit()
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users(request: Request, session: SessionDep) -> Response:
+    """Users, their roles and collections (admins only: enforced by the middleware)."""
+    return _users(request, session, None)
+
+
+def _users(request: Request, session: SessionDep, error: str | None, status: int = 200) -> Response:
+    people = service.users(session)
+    return templates().TemplateResponse(
+        request,
+        "accounts/users.html",
+        {
+            "users": people,
+            "roles": list(Role),
+            "error": error,
+            "collections": documents.list_collections(session),
+            "memberships": service.memberships(session),
+        },
+        status_code=status,
+    )
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+def create_user(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    role: Annotated[Role, Form()] = Role.EDITOR,
+    display_name: Annotated[str, Form()] = "",
+) -> Response:
+    """Create an account."""
+    try:
+        service.create_user(session, username, password, role, display_name or None)
+    except InvalidInput as exc:
+        return _users(request, session, exc.message, 422)
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}")
+def update_user(
+    session: SessionDep,
+    principal: PrincipalDep,
+    user_id: int,
+    role: Annotated[Role, Form()],
+    active: Annotated[bool, Form()] = False,
+    collections: Annotated[list[int] | None, Form()] = None,
+) -> Response:
+    """Change a user's role, activity and collections (not one's own role)."""
+    user = service.get_user_or_raise(session, user_id)
+    if user.id != principal.user_id:
+        user.role, user.is_active = role, active
+    service.set_memberships(session, user_id, collections or [])
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
