@@ -85,7 +85,17 @@ def database() -> Iterator[str]:
     shutil.rmtree(DATA_DIR, ignore_errors=True)
 
 
-TABLES = ["annotations", "translations", "segments", "pages", "source_files", "jobs", "documents"]
+TABLES = [
+    "annotations",
+    "translations",
+    "segments",
+    "pages",
+    "source_files",
+    "jobs",
+    "documents",
+    "translation_memory",
+    "collections",
+]
 
 
 @pytest.fixture(autouse=True)
