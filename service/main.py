@@ -23,6 +23,8 @@ from service.errors import (
     ServiceUnavailable,
 )
 from service.templating import templates
+from service.translation import router as translation_api
+from service.translation import views as translation_views
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(documents_api.router)
     app.include_router(documents_views.router)
+    app.include_router(translation_api.router)
+    app.include_router(translation_views.router)
     app.add_exception_handler(PalimpsestError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(DatabaseError, _database_down)
     app.add_exception_handler(BrokerError, _broker_down)

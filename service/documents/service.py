@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from service.documents.files import SNIFF_BYTES, MediaType, count_pages, sniff
 from service.documents.models import (
+    Collection,
     Document,
     DocumentStatus,
     FileStatus,
@@ -34,7 +35,7 @@ from service.ocr.text import source_hash, storable
 from service.storage import Storage, TooLarge
 from service.translation.models import Translation, TranslationStatus
 
-BACKENDS = ("auto", "ollama", "embedded")
+BACKENDS = ("auto", "ollama", "embedded", "openai")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class NewDocument:
     backend: str | None = None
     model: str | None = None
     translate: bool = True
+    collection_id: int | None = None
+    period: str | None = None
+    genre: str | None = None
 
 
 def create(
@@ -75,6 +79,9 @@ def create(
         backend=backend,
         model=(spec.model or "").strip() or None,
         translate=spec.translate,
+        collection_id=_collection(session, spec.collection_id),
+        period=storable(spec.period or "").strip()[:100] or None,
+        genre=storable(spec.genre or "").strip()[:100] or None,
         files=files,
     )
     session.add(document)
@@ -97,6 +104,12 @@ def _backend(backend: str | None) -> str | None:
     if backend not in BACKENDS:
         raise InvalidInput(f"Unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
     return backend
+
+
+def _collection(session: Session, collection_id: int | None) -> int | None:
+    if collection_id is not None and session.get(Collection, collection_id) is None:
+        raise InvalidInput(f"Collection {collection_id} does not exist.")
+    return collection_id
 
 
 def _default_title(uploads: Sequence[Upload]) -> str:

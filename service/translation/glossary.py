@@ -122,3 +122,11 @@ def delete_entry(session: Session, collection_id: int, entry_id: int) -> None:
         raise NotFound(f"Glossary entry {entry_id} does not exist in collection {collection_id}.")
     session.delete(entry)
     session.flush()
+
+
+def assign_collection(session: Session, document: Document, collection_id: int | None) -> None:
+    """Put a document in a collection (or none); its glossary applies from the next run."""
+    if collection_id is not None:
+        get_collection_or_raise(session, collection_id)
+    document.collection_id = collection_id
+    session.flush()
