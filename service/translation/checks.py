@@ -113,7 +113,7 @@ def guess_language(text: str) -> str | None:
     scores = {lang: sum(w in stop for w in words) / len(words) for lang, stop in STOPWORDS.items()}
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     (best, top), (_, second) = ranked[0], ranked[1]
-    return best if top >= 0.12 and top >= 2 * second else None
+    return best if top >= 0.12 and top >= 1.4 * second else None
 
 
 def _length_ratio(task: Task, source: str, answer: str) -> Finding | None:

@@ -15,6 +15,8 @@ misbehave the way real models do:
 - content (until the request carries the stricter retry note): `copy-source`,
   `wrong-language`; `copy-source-always` never translates;
 - wrapping: `think`, `lone-think`, `chatter`; `garbage` never answers JSON;
+- glossary: the agreed renderings listed in the system prompt are used, except in
+  `ignore-glossary`; an OCR-correction request gets `fake_correction` of each text;
 - server: `overloaded` (503), `error-500`, `flaky-503` (503 `fail_times` times), and
   `refuse_after=N` closes the listening socket after N chat requests, so the next
   connection is refused, as when Ollama is stopped in the middle of a document.
@@ -54,6 +56,19 @@ def fake_translation(text: str, target: str = "en") -> str:
     return f"{target.upper()}: {''.join(words)}"
 
 
+def fake_correction(text: str) -> str:
+    """What the stand-in proposes as OCR correction: 0 and 1 inside words become o and l."""
+    text = re.sub(r"(?<=[^\W\d])0|0(?=[^\W\d])", "o", text)
+    return re.sub(r"(?<=[^\W\d])1|1(?=[^\W\d])", "l", text)
+
+
+def _apply_glossary(system: str, text: str) -> str:
+    """Use the glossary lines of the system prompt (`- term → rendering`), as a good model does."""
+    for term, rendering in re.findall(r"^- (.+?) → (.+?)(?: \(.*\))?$", system, re.MULTILINE):
+        text = re.sub(re.escape(term), rendering, text, flags=re.IGNORECASE)
+    return text
+
+
 def digest_of(model: str) -> str:
     """The digest /api/tags reports for a model."""
     return "sha256:" + hashlib.sha256(model.encode()).hexdigest()
@@ -80,8 +95,14 @@ class FakeOllama:
     def translate_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The JSON answer for a batch, shaped by the mode."""
         segments = self.segments(payload)
-        strict = STRICT_MARK in payload["messages"][0]["content"]
+        system = payload["messages"][0]["content"]
+        strict = STRICT_MARK in system
         items = [{"id": s["id"], "text": self._text(s["text"], strict)} for s in segments]
+        if system.startswith("You correct OCR errors"):
+            items = [{"id": s["id"], "text": fake_correction(s["text"])} for s in segments]
+        elif self.mode != "ignore-glossary":
+            for item in items:
+                item["text"] = _apply_glossary(system, item["text"])
         if len(items) > 1 and self.mode == "drop-one":
             items = items[:-1]
         if len(items) > 1 and self.mode == "merge":
