@@ -110,7 +110,7 @@ def _retry(
         return second
     best = second if second.text is not None else first
     best.attempts, best.fallbacks = second.attempts, second.fallbacks
-    if again.problem in (Problem.UNTRANSLATED, Problem.WRONG_LANGUAGE):
+    if again.problem in (Problem.UNTRANSLATED, Problem.WRONG_LANGUAGE, Problem.PLACEHOLDER):
         best.text = None
         best.error = f"{again.message}, also after a stricter retry"
         best.flags.append({"kind": again.problem.value, "message": again.message})

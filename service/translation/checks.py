@@ -54,12 +54,15 @@ STOPWORDS: dict[str, frozenset[str]] = {
     ),
 }
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# Small models sometimes echo the prompt's answer template instead of answering.
+_PLACEHOLDER = re.compile(r"^<[^<>]{1,40}>$")
 
 
 class Problem(StrEnum):
     """What can be wrong with an answer."""
 
     UNTRANSLATED = "untranslated"
+    PLACEHOLDER = "placeholder"
     WRONG_LANGUAGE = "wrong_language"
     LENGTH_RATIO = "length_ratio"
 
@@ -74,6 +77,8 @@ class Finding:
 
 def check(task: Task, source: str, answer: str, languages: tuple[str, str]) -> Finding | None:
     """The first problem with an answer, or None when it looks like a real answer."""
+    if _PLACEHOLDER.match(answer.strip()) or (not _WORD.search(answer) and _WORD.search(source)):
+        return Finding(Problem.PLACEHOLDER, f"the answer {answer[:40]!r} is not a text")
     if task is Task.TRANSLATE:
         found = _untranslated(source, answer) or _wrong_language(answer, languages)
         if found:

@@ -101,8 +101,9 @@ class OpenAIBackend:
         style = _SCHEMA_STYLE.get(self.base_url, "json_schema")
         try:
             return self._stream("/chat/completions", body | _response_format(style, schema))
-        except BackendFailed:
-            if style != "json_schema":
+        except (BackendFailed, TransientError) as exc:
+            # llama-cpp-python's server knows only `json_object` and says so with a 500.
+            if style != "json_schema" or "json_schema" not in exc.message:
                 raise
         log.info("%s refuses json_schema; using json_object with a schema", self.base_url)
         _SCHEMA_STYLE[self.base_url] = "json_object"
