@@ -11,8 +11,9 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -96,7 +97,7 @@ def remember(session: Session, model: ModelKey, entries: Sequence[NewEntry]) -> 
     rows = [
         {
             "key": e.key,
-            "kind": model.kind,
+            "kind": model.kind.value,
             "backend": model.backend,
             "model": model.model,
             "model_digest": model.digest,
@@ -109,4 +110,7 @@ def remember(session: Session, model: ModelKey, entries: Sequence[NewEntry]) -> 
         }
         for e in {e.key: e for e in entries}.values()
     ]
-    session.execute(insert(MemoryEntry).values(rows).on_conflict_do_nothing(index_elements=["key"]))
+    session.connection().execute(_INSERT, rows)
+
+
+_INSERT = insert(cast(Table, MemoryEntry.__table__)).on_conflict_do_nothing(index_elements=["key"])

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -297,14 +298,21 @@ KEY_COLUMNS = ("segment_id", "backend", "model")
 
 
 def _upsert(session: Session, table: Any, rows: list[dict[str, Any]], protect: bool) -> None:
-    statement = insert(table).values(rows)
-    statement = statement.on_conflict_do_update(
+    # One compiled statement, run as executemany: compiling a multi-row VALUES per batch
+    # would cost more than the database work.
+    session.connection().execute(_upsert_statement(table, tuple(rows[0]), protect), rows)
+
+
+@lru_cache(maxsize=8)
+def _upsert_statement(table: Any, columns: tuple[str, ...], protect: bool) -> Any:
+    core = cast(Table, table.__table__)
+    statement = insert(core)
+    return statement.on_conflict_do_update(
         index_elements=list(KEY_COLUMNS),
-        set_={k: statement.excluded[k] for k in rows[0] if k not in KEY_COLUMNS}
+        set_={k: statement.excluded[k] for k in columns if k not in KEY_COLUMNS}
         | {"updated_at": func.now()},
-        where=table.status.not_in(PROTECTED) if protect else None,
+        where=and_(*(core.c.status != s.value for s in PROTECTED)) if protect else None,
     )
-    session.execute(statement)
 
 
 def _row(run: TranslationRun, outcome: batching.Outcome, source: str) -> dict[str, Any]:
@@ -315,7 +323,7 @@ def _row(run: TranslationRun, outcome: batching.Outcome, source: str) -> dict[st
         "backend": run.backend,
         "model": run.model,
         "text": storable(outcome.text or ""),
-        "status": TranslationStatus.MACHINE if ok else TranslationStatus.FAILED,
+        "status": (TranslationStatus.MACHINE if ok else TranslationStatus.FAILED).value,
         "error": None if ok else storable(outcome.error or "The model gave no answer."),
         "source_hash": source_hash(source),
         "model_digest": outcome.digest or run.model_digest,
@@ -337,7 +345,7 @@ def _row(run: TranslationRun, outcome: batching.Outcome, source: str) -> dict[st
 def _as_correction(row: dict[str, Any]) -> dict[str, Any]:
     status = row.pop("status")
     row.pop("memory_id")
-    return row | {"failed": status is TranslationStatus.FAILED}
+    return row | {"failed": status == TranslationStatus.FAILED}
 
 
 _ITEMS = cast(Table, RunItem.__table__)
