@@ -77,7 +77,9 @@ class Finding:
 
 def check(task: Task, source: str, answer: str, languages: tuple[str, str]) -> Finding | None:
     """The first problem with an answer, or None when it looks like a real answer."""
-    if _PLACEHOLDER.match(answer.strip()) or (not _WORD.search(answer) and _WORD.search(source)):
+    if _PLACEHOLDER.match(answer.strip()) or (
+        not _WORD.search(answer) and len(_WORD.findall(source)) >= MIN_WORDS
+    ):
         return Finding(Problem.PLACEHOLDER, f"the answer {answer[:40]!r} is not a text")
     if task is Task.TRANSLATE:
         found = _untranslated(source, answer) or _wrong_language(answer, languages)
