@@ -66,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     process.add_argument("files", nargs="+", type=Path)
     process.add_argument("--source-lang", required=True, help="e.g. fr, la, de-Latf (Fraktur)")
     process.add_argument("--target-lang", default="en")
-    process.add_argument("--backend", choices=["auto", "ollama", "embedded"], default=None)
+    process.add_argument(
+        "--backend", choices=["auto", "ollama", "embedded", "openai"], default=None
+    )
     process.add_argument("--model", default=None)
     process.add_argument("--title", default=None)
     process.add_argument("--no-translate", action="store_true", help="OCR only")

@@ -7,12 +7,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, PostgresDsn, RedisDsn, field_validator
+from pydantic import AliasChoices, Field, PostgresDsn, RedisDsn, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-BackendChoice = Literal["auto", "ollama", "embedded"]
+BackendChoice = Literal["auto", "ollama", "embedded", "openai"]
+PromptStyle = Literal["auto", "completion", "chat"]
 
 
 class Settings(BaseSettings):
@@ -50,6 +51,20 @@ class Settings(BaseSettings):
     ollama_model: str = "llama3.2:3b"
     ollama_timeout_s: float = Field(600.0, gt=0)
     ollama_probe_timeout_s: float = Field(2.0, gt=0)
+    # More Ollama servers used at once, comma-separated; batches are spread over all of them.
+    ollama_hosts: str = ""
+    ollama_connect_timeout_s: float = Field(5.0, gt=0)
+    ollama_keep_alive: str = "30m"
+    # One context size per model: a different num_ctx makes Ollama reload the model.
+    ollama_num_ctx: int = Field(8192, ge=512)
+    ollama_num_ctx_by_model: dict[str, int] = Field(default_factory=dict)
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_api_key: SecretStr | None = None
+    openai_model: str = ""
+    openai_timeout_s: float = Field(600.0, gt=0)
+    openai_context_tokens: int = Field(8192, ge=512)
+    openai_prompt_style: PromptStyle = "chat"
+    embedded_prompt_style: PromptStyle = "auto"
     embedded_model_path: Path | None = None
     embedded_n_ctx: int = Field(4096, ge=512)
     embedded_threads: int = Field(max(1, os.cpu_count() or 1), ge=1)
@@ -57,6 +72,11 @@ class Settings(BaseSettings):
     iiif_allowed_hosts: str = ""
     iiif_timeout_s: float = Field(30.0, gt=0)
     iiif_max_canvases: int = Field(1000, ge=1)
+    translation_temperature: float = Field(0.2, ge=0, le=2)
+    translation_seed: int = 42
+    translation_context_segments: int = Field(2, ge=0, le=3)
+    # LLM post-correction of the OCR text, as a separate layer for review (off by default).
+    ocr_post_correction: bool = False
 
     @field_validator("ollama_host")
     @classmethod
@@ -67,6 +87,17 @@ class Settings(BaseSettings):
     def iiif_hosts(self) -> frozenset[str]:
         """Hosts (`name` or `name:port`) IIIF manifests and images may be fetched from."""
         return frozenset(h.strip().lower() for h in self.iiif_allowed_hosts.split(",") if h.strip())
+
+    @property
+    def ollama_host_list(self) -> list[str]:
+        """Every Ollama server to use: OLLAMA_HOST first, then PALIMPSEST_OLLAMA_HOSTS."""
+        extra = [h.strip() for h in self.ollama_hosts.split(",") if h.strip()]
+        hosts = [self.ollama_host, *(h if "://" in h else f"http://{h}" for h in extra)]
+        return list(dict.fromkeys(h.rstrip("/") for h in hosts))
+
+    def ollama_context(self, model: str) -> int:
+        """The fixed num_ctx sent with every request for this model."""
+        return self.ollama_num_ctx_by_model.get(model, self.ollama_num_ctx)
 
     @property
     def storage_path(self) -> Path:

@@ -33,6 +33,8 @@ from service.limits import BodyLimitMiddleware
 from service.review import router as review_api
 from service.review import views as review_views
 from service.templating import templates
+from service.translation import router as translation_api
+from service.translation import views as translation_views
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ def create_app() -> FastAPI:
     app.include_router(imports_api.router)
     app.include_router(documents_views.router)
     app.include_router(review_views.router)
+    app.include_router(translation_api.router)
+    app.include_router(translation_views.router)
     app.add_exception_handler(PalimpsestError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(DatabaseError, _database_down)
     app.add_exception_handler(BrokerError, _broker_down)

@@ -5,21 +5,33 @@ from service.db import Base
 from service.documents.models import Collection, Document, Page, Segment, SourceFile
 from service.jobs.models import Job
 from service.review.models import Annotation, Edit
-from service.translation.models import Translation
+from service.translation.models import (
+    Correction,
+    GlossaryEntry,
+    MemoryEntry,
+    RunItem,
+    Translation,
+    TranslationRun,
+)
 
 __all__ = [
     "Annotation",
     "ApiToken",
     "Base",
     "Collection",
+    "Correction",
     "Document",
     "Edit",
+    "GlossaryEntry",
     "Job",
     "LoginSession",
     "Membership",
+    "MemoryEntry",
     "Page",
+    "RunItem",
     "Segment",
     "SourceFile",
     "Translation",
+    "TranslationRun",
     "User",
 ]

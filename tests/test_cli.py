@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,12 @@ def test_process_writes_valid_tei_with_source_and_translation(
         str(out),
     )
     assert result.returncode == 0, result.stderr
-    assert "done" in result.stderr
+    # Gemma 3 270M sometimes answers a noisy paragraph in French: that segment is reported
+    # as not translated, never exported as if it were a translation.
+    assert re.search(
+        r"document \d+: (done|partial \(\d segment\(s\) could not be translated\))$",
+        result.stderr.strip(),
+    ), result.stderr
     root = etree.parse(str(out)).getroot()
     assert tei_schema.validate(root), tei_schema.error_log
     transcription = root.find(".//tei:div[@type='transcription']", NS)
@@ -53,9 +59,14 @@ def test_process_writes_valid_tei_with_source_and_translation(
     source = "".join(str(t) for t in transcription.itertext())
     target = root.findall(".//tei:div[@type='translation']/tei:p", NS)
     assert "MESSIEURS" in source
-    # Page furniture (page number, catchword) is not translated: its paragraph stays empty.
+    # Page furniture is `fw`, not a translated paragraph; a paragraph the model could not
+    # translate says so with a gap.
     filled = [p for p in target if (p.text or "").strip()]
-    assert len(filled) >= 3 and len(target) - len(filled) <= 2
+    assert len(filled) >= 3
+    assert all(
+        (p.text or "").strip() or p.find("tei:gap[@reason='untranslated']", NS) is not None
+        for p in target
+    )
     assert sum(len(p.text or "") for p in target) > 200
 
 

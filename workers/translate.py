@@ -13,9 +13,13 @@ def plan_translation(self: PipelineTask, document_id: int) -> None:
     self.execute(TaskName.PLAN_TRANSLATION, document_id)
 
 
+@app.task(name=TaskName.PLAN_TRANSLATION_RUN.value, base=PipelineTask, bind=True)
+def plan_translation_run(self: PipelineTask, run_id: int) -> None:
+    """Resolve a requested run's model and fan out its batches."""
+    self.execute(TaskName.PLAN_TRANSLATION_RUN, run_id)
+
+
 @app.task(name=TaskName.TRANSLATE_BATCH.value, base=PipelineTask, bind=True)
-def translate_batch(
-    self: PipelineTask, document_id: int, segment_ids: list[int], backend: str, model: str
-) -> None:
-    """Translate one batch of consecutive segments."""
-    self.execute(TaskName.TRANSLATE_BATCH, document_id, segment_ids, backend, model)
+def translate_batch(self: PipelineTask, run_id: int, segment_ids: list[int]) -> None:
+    """Translate (or correct) one batch of consecutive segments of a run."""
+    self.execute(TaskName.TRANSLATE_BATCH, run_id, segment_ids)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import replace
 
 from service.accounts.service import Principal
 
@@ -42,3 +43,10 @@ def visible_collections() -> frozenset[int] | None:
     if principal is None or principal.is_admin:
         return None
     return principal.collection_ids
+
+
+def grant(collection_id: int) -> None:
+    """Let the current request see a collection it was just given (no new login needed)."""
+    principal = _current.get()
+    if principal is not None and collection_id not in principal.collection_ids:
+        _current.set(replace(principal, collection_ids=principal.collection_ids | {collection_id}))

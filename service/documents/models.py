@@ -113,6 +113,9 @@ class Document(TimestampMixin, Base):
     backend: Mapped[str | None] = mapped_column(String(32))
     model: Mapped[str | None] = mapped_column(String(255))
     translate: Mapped[bool] = mapped_column(default=True)
+    # Told to the translation model as context when given (e.g. "1780s", "court records").
+    period: Mapped[str | None] = mapped_column(String(100))
+    genre: Mapped[str | None] = mapped_column(String(100))
     error: Mapped[str | None] = mapped_column(Text)
     # Tesseract models decided for the whole document (`auto`, or `de` without a script).
     ocr_models: Mapped[str | None] = mapped_column(String(100))

@@ -45,18 +45,31 @@ def create_document(
     source_lang: Annotated[str, Form(description="BCP-47, e.g. fr, la, de-Latf (Fraktur)")],
     target_lang: Annotated[str, Form()] = "en",
     title: Annotated[str | None, Form()] = None,
-    backend: Annotated[str | None, Form(description="auto, ollama or embedded")] = None,
+    backend: Annotated[str | None, Form(description="auto, ollama, embedded or openai")] = None,
     model: Annotated[str | None, Form()] = None,
     translate: Annotated[bool, Form()] = True,
     collection: Annotated[str | None, Form(description="collection name (created if new)")] = None,
+    collection_id: Annotated[int | None, Form(description="its glossary applies")] = None,
+    period: Annotated[str | None, Form(description="e.g. 1780s; told to the model")] = None,
+    genre: Annotated[str | None, Form(description="e.g. council minutes")] = None,
 ) -> DocumentCreated:
     """Store the scans and queue the pipeline; refused files are listed with their reason."""
+    spec = service.NewDocument(
+        title,
+        source_lang,
+        target_lang,
+        backend,
+        model,
+        translate,
+        collection=collection,
+        collection_id=collection_id,
+        period=period,
+        genre=genre,
+    )
     document = service.create(
         session,
         storage,
-        service.NewDocument(
-            title, source_lang, target_lang, backend, model, translate, collection=collection
-        ),
+        spec,
         archives.expand(
             [service.Upload(f.filename or "", f.file) for f in files], zip_limits(settings)
         ),
@@ -173,6 +186,16 @@ def _segment_read(item: service.AlignedSegment) -> SegmentRead:
             tokens_in=tr.tokens_in,
             tokens_out=tr.tokens_out,
             duration_ms=tr.duration_ms,
+            model_digest=tr.model_digest,
+            host=tr.host,
+            prompt_version=tr.prompt_version,
+            generation_ms=tr.generation_ms,
+            tokens_per_s=tr.tokens_per_s,
+            attempts=tr.attempts,
+            fallbacks=tr.fallbacks,
+            flags=tr.flags,
+            from_memory=tr.memory_id is not None,
+            run_id=tr.run_id,
         ),
     )
 

@@ -119,6 +119,16 @@ class TranslationRead(BaseModel):
     tokens_in: int | None
     tokens_out: int | None
     duration_ms: float | None
+    model_digest: str | None = None
+    host: str | None = None
+    prompt_version: str | None = None
+    generation_ms: float | None = None
+    tokens_per_s: float | None = None
+    attempts: int = 0
+    fallbacks: list[str] = []
+    flags: list[dict[str, Any]] = []
+    from_memory: bool = False
+    run_id: int | None = None
 
 
 class SegmentRead(BaseModel):

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, selectinload
 
 from service.accounts import access
+from service.accounts.membership import join_collection
 from service.config import Settings
 from service.documents.files import SNIFF_BYTES, MediaType, count_pages, image_pixels, sniff
 from service.documents.models import (
@@ -29,6 +30,7 @@ from service.documents.models import (
 from service.errors import (
     DocumentNotFound,
     InvalidInput,
+    NotFound,
     NoUsableFile,
     PageNotFound,
     SegmentNotFound,
@@ -40,7 +42,7 @@ from service.ocr.text import source_hash, storable
 from service.storage import Storage, TooLarge, human_bytes
 from service.translation.models import Translation, TranslationStatus
 
-BACKENDS = ("auto", "ollama", "embedded")
+BACKENDS = ("auto", "ollama", "embedded", "openai")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,9 @@ class NewDocument:
     model: str | None = None
     translate: bool = True
     collection: str | None = None
+    collection_id: int | None = None
+    period: str | None = None
+    genre: str | None = None
 
 
 def create(
@@ -96,7 +101,13 @@ def create(
         backend=backend,
         model=(spec.model or "").strip() or None,
         translate=spec.translate,
-        collection_id=_collection_id(session, spec.collection),
+        collection_id=(
+            _collection(session, spec.collection_id)
+            if spec.collection_id
+            else _collection_id(session, spec.collection)
+        ),
+        period=storable(spec.period or "").strip()[:100] or None,
+        genre=storable(spec.genre or "").strip()[:100] or None,
         files=files,
     )
     session.add(document)
@@ -112,11 +123,22 @@ def _collection_id(session: Session, name: str | None) -> int | None:
         return None
     existing = session.scalar(select(Collection.id).where(Collection.name == cleaned))
     if existing is not None:
+        if not access.may_see(existing):
+            raise InvalidInput(f"You are not a member of the collection {cleaned!r}.")
         return existing
     collection = Collection(name=cleaned)
     session.add(collection)
     session.flush()
+    join_collection(session, collection.id)
     return collection.id
+
+
+def get_collection_or_raise(session: Session, collection_id: int) -> Collection:
+    """A collection the current user may see, or NotFound."""
+    collection = session.get(Collection, collection_id)
+    if collection is None or not access.may_see(collection.id):
+        raise NotFound(f"Collection {collection_id} does not exist.")
+    return collection
 
 
 def list_collections(session: Session) -> Sequence[Collection]:
@@ -138,6 +160,14 @@ def _backend(backend: str | None) -> str | None:
     if backend not in BACKENDS:
         raise InvalidInput(f"Unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
     return backend
+
+
+def _collection(session: Session, collection_id: int | None) -> int | None:
+    if collection_id is not None and (
+        session.get(Collection, collection_id) is None or not access.may_see(collection_id)
+    ):
+        raise InvalidInput(f"Collection {collection_id} does not exist.")
+    return collection_id
 
 
 def _default_title(uploads: Sequence[Upload]) -> str:

@@ -96,6 +96,7 @@ def _engines(settings: Settings) -> list[tuple[str, str]]:
         engines += [(f"ollama|{name}", f"Ollama: {name}") for name in sorted(models)]
     embedded = settings.embedded_model_file.name
     engines.append(("embedded|", f"Embedded (llama.cpp): {embedded}"))
+    engines.append(("openai|", f"OpenAI-compatible server at {settings.openai_base_url}"))
     return engines
 
 
@@ -136,9 +137,11 @@ def upload(
     engine: Annotated[str, Form()] = "auto",
     model: Annotated[str, Form()] = "",
     collection: Annotated[str, Form()] = "",
+    period: Annotated[str, Form()] = "",
+    genre: Annotated[str, Form()] = "",
 ) -> Response:
     """Create a document from the form and show it; errors re-render the form."""
-    values = {
+    values = {"period": period, "genre": genre} | {
         "title": title,
         "source_lang": source_lang,
         "target_lang": target_lang,
@@ -148,7 +151,14 @@ def upload(
     }
     backend, _, chosen = engine.partition("|")
     spec = service.NewDocument(
-        title, source_lang, target_lang, backend, model.strip() or chosen, collection=collection
+        title,
+        source_lang,
+        target_lang,
+        backend,
+        model.strip() or chosen,
+        collection=collection,
+        period=period,
+        genre=genre,
     )
     uploads = [service.Upload(f.filename or "", f.file) for f in files if f.filename]
     try:

@@ -21,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.documents.models import Collection, Document
-from service.errors import NotFound, PalimpsestError
+from service.documents.service import get_collection_or_raise
+from service.errors import PalimpsestError
 from service.exports import alto, docx, pagexml, pdf, tabular, tei, tmx, txt
 from service.exports.model import ExportDocument, ExportOptions, load
 from service.storage import Storage, get_storage
@@ -153,14 +154,6 @@ def spooled(
         raise
     spool.seek(0)
     return spool, name
-
-
-def get_collection_or_raise(session: Session, collection_id: int) -> Collection:
-    """Return a collection or raise NotFound."""
-    collection = session.get(Collection, collection_id)
-    if collection is None:
-        raise NotFound(f"Collection {collection_id} does not exist.")
-    return collection
 
 
 def collection_file_name(collection: Collection, fmt: ExportFormat) -> str:

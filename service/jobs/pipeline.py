@@ -22,15 +22,15 @@ from service.config import Settings, get_settings
 from service.documents import service as documents
 from service.documents.files import configure_pixel_limit
 from service.documents.models import Document, DocumentStatus, OcrStatus, Page
-from service.errors import InvalidInput, PermanentError
+from service.errors import InvalidInput
 from service.jobs import service as jobs
+from service.jobs import translate_steps
 from service.jobs.models import JobStage, JobStatus
 from service.jobs.steps import Step, TaskName
 from service.ocr import service as ocr
 from service.ocr.engines.base import OcrEngine
 from service.storage import Storage
-from service.translation import backends
-from service.translation import service as translation
+from service.translation import backends, runs
 from service.translation.backends.base import TranslationBackend
 from service.translation.models import Translation, TranslationStatus
 
@@ -153,92 +153,6 @@ def _count_by(session: Session, column: Any, *where: Any) -> dict[Any, int]:
     return {key: int(n) for key, n in rows}
 
 
-def plan_translation(session: Session, ctx: Context, document_id: int) -> list[Step]:
-    """Choose the backend once for the document and fan out one step per batch."""
-    document = session.get(Document, document_id)
-    if document is None:
-        return []
-    job = jobs.get_locked(session, document_id, JobStage.TRANSLATE)
-    if job.status in jobs.TERMINAL:
-        return []
-    choice = _choose_backend(ctx, document, job)
-    batches = translation.plan(session, document_id, ctx.settings.translation_token_budget)
-    jobs.start(job, total=sum(len(b) for b in batches))
-    steps = [
-        Step(TaskName.TRANSLATE_BATCH, (document_id, batch, choice.backend.value, choice.model))
-        for batch in batches
-    ]
-    return steps or _after_translate(session, document_id, choice.backend.value, choice.model)
-
-
-def _choose_backend(ctx: Context, document: Document, job: Any) -> backends.BackendChoice:
-    if job.status is JobStatus.RUNNING and document.backend and document.model:
-        return backends.BackendChoice(backends.BackendName(document.backend), document.model)
-    choice = backends.resolve(ctx.settings, document.backend, document.model)
-    document.backend, document.model = choice.backend.value, choice.model
-    job.detail = choice.reason or None
-    return choice
-
-
-def translate_batch(
-    session: Session,
-    ctx: Context,
-    document_id: int,
-    segment_ids: list[int],
-    backend: str,
-    model: str,
-) -> list[Step]:
-    """Translate a batch's untranslated segments; a permanent error fails the batch alone."""
-    document = session.get(Document, document_id)
-    if document is None:
-        return []
-    engine = ctx.backend(backends.BackendChoice(backends.BackendName(backend), model))
-    try:
-        translation.translate_batch(
-            session, document_id, segment_ids, engine, (document.source_lang, document.target_lang)
-        )
-    except PermanentError as exc:
-        return fail_batch(session, document_id, segment_ids, engine.name, engine.model, exc.message)
-    return _after_translate(session, document_id, engine.name, engine.model)
-
-
-def fail_batch(
-    session: Session,
-    document_id: int,
-    segment_ids: list[int],
-    backend: str,
-    model: str,
-    reason: str,
-) -> list[Step]:
-    """Record the batch's untranslated segments as failed with the reason."""
-    name = _stored_model_name(backend, model)
-    translation.record_failure(session, document_id, segment_ids, (backend, name), reason)
-    job = jobs.get_locked(session, document_id, JobStage.TRANSLATE)
-    job.error = reason
-    return _after_translate(session, document_id, backend, name)
-
-
-def _stored_model_name(backend: str, model: str) -> str:
-    # The embedded backend records the GGUF file name, not its full path.
-    return model.rsplit("/", 1)[-1] if backend == backends.BackendName.EMBEDDED else model
-
-
-def _after_translate(session: Session, document_id: int, backend: str, model: str) -> list[Step]:
-    job = jobs.get_locked(session, document_id, JobStage.TRANSLATE)
-    name = _stored_model_name(backend, model)
-    counts = _count_by(
-        session,
-        Translation.status,
-        Translation.document_id == document_id,
-        Translation.backend == backend,
-        Translation.model == name,
-    )
-    failed = counts.pop(TranslationStatus.FAILED, 0)
-    if jobs.record_progress(job, sum(counts.values()), failed):
-        return [Step(TaskName.FINALIZE_DOCUMENT, (document_id,))]
-    return []
-
-
 def finalize_document(session: Session, _ctx: Context, document_id: int) -> list[Step]:
     """Set the document's final status from its pages and translations."""
     document = session.get(Document, document_id)
@@ -267,6 +181,11 @@ def finalize_document(session: Session, _ctx: Context, document_id: int) -> list
     return []
 
 
+plan_translation = translate_steps.plan_translation
+plan_run = translate_steps.plan_run
+translate_batch = translate_steps.translate_batch
+
+
 def retry(session: Session, document_id: int) -> list[Step]:
     """Re-run what failed in a finished document: unread pages, then untranslated segments."""
     document = documents.get_or_raise(session, document_id)
@@ -279,6 +198,8 @@ def retry(session: Session, document_id: int) -> list[Step]:
         jobs.reopen(jobs.get_locked(session, document_id, JobStage.OCR), JobStatus.RUNNING)
     if document.translate:
         jobs.reopen(jobs.get_locked(session, document_id, JobStage.TRANSLATE), JobStatus.PENDING)
+        # A new run of the document's own: segments already translated come from memory.
+        runs.create(session, document, translate_steps.document_request(document))
     jobs.reopen(jobs.get_locked(session, document_id, JobStage.FINALIZE), JobStatus.PENDING)
     document.status, document.error = DocumentStatus.PROCESSING, None
     if failed:
@@ -291,6 +212,7 @@ RUNNERS: dict[TaskName, Callable[..., list[Step]]] = {
     TaskName.INGEST_DOCUMENT: ingest_document,
     TaskName.OCR_PAGE: ocr_page,
     TaskName.PLAN_TRANSLATION: plan_translation,
+    TaskName.PLAN_TRANSLATION_RUN: plan_run,
     TaskName.TRANSLATE_BATCH: translate_batch,
     TaskName.FINALIZE_DOCUMENT: finalize_document,
 }
@@ -307,8 +229,12 @@ def give_up(session: Session, step: Step, reason: str) -> list[Step]:
     if step.task is TaskName.OCR_PAGE:
         return fail_page(session, step.args[0], reason)
     if step.task is TaskName.TRANSLATE_BATCH:
-        document_id, segment_ids, backend, model = step.args
-        return fail_batch(session, document_id, segment_ids, backend, model, reason)
+        return translate_steps.fail_batch(session, step.args[0], step.args[1], reason)
+    if step.task is TaskName.PLAN_TRANSLATION_RUN:
+        return translate_steps.fail_plan(session, default_context().settings, step.args[0], reason)
+    if step.task is TaskName.PLAN_TRANSLATION:
+        settings = default_context().settings
+        return translate_steps.fail_document_plan(session, settings, step.args[0], reason)
     document = session.get(Document, step.args[0])
     if document is not None:
         document.status = DocumentStatus.FAILED

@@ -13,6 +13,7 @@ class TaskName(StrEnum):
     INGEST_DOCUMENT = "palimpsest.ingest_document"
     OCR_PAGE = "palimpsest.ocr_page"
     PLAN_TRANSLATION = "palimpsest.plan_translation"
+    PLAN_TRANSLATION_RUN = "palimpsest.plan_translation_run"
     TRANSLATE_BATCH = "palimpsest.translate_batch"
     FINALIZE_DOCUMENT = "palimpsest.finalize_document"
 

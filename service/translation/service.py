@@ -1,19 +1,38 @@
-"""Translating segments in batches and storing one row per segment and model."""
+"""Translating (or correcting) a run's batch and storing one row per segment and model.
+
+A batch goes: segments still needing work → translation memory → model (long segments in
+parts, answers checked, retried once) → one upsert per table for the whole batch. Rows are
+keyed (segment, backend, model), so a redelivered batch rewrites the same rows, and a row a
+reviewer edited or approved is never overwritten by a machine.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from service.documents.models import PROSE_KINDS, Page, Segment
+from service.documents.models import PROSE_KINDS, Document, Page, Segment
 from service.ocr.text import source_hash, storable
-from service.translation.backends.base import BatchRequest, BatchResult, TranslationBackend
-from service.translation.chunking import SegmentText, plan_batches
-from service.translation.models import Translation, TranslationStatus
+from service.translation import batching, glossary, memory
+from service.translation.backends.base import Task, TranslationBackend
+from service.translation.chunking import SegmentText
+from service.translation.models import (
+    Correction,
+    ItemStatus,
+    RunItem,
+    RunKind,
+    Translation,
+    TranslationRun,
+    TranslationStatus,
+)
+from service.translation.prompts import PROMPT_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +41,7 @@ PROTECTED = (TranslationStatus.EDITED, TranslationStatus.APPROVED)
 
 
 def document_segments(session: Session, document_id: int) -> list[SegmentText]:
-    """Every segment of a document in reading order, with the text to translate."""
+    """Every prose segment of a document in reading order, with the text to translate."""
     rows = session.execute(
         select(Segment.id, Segment.normalized)
         .join(Page, Page.id == Segment.page_id)
@@ -32,119 +51,339 @@ def document_segments(session: Session, document_id: int) -> list[SegmentText]:
     return [SegmentText(id=row.id, text=row.normalized) for row in rows]
 
 
-def plan(session: Session, document_id: int, budget: int) -> list[list[int]]:
-    """Batches of segment ids under the token budget, in reading order."""
-    return plan_batches(document_segments(session, document_id), budget)
+@dataclass(frozen=True)
+class Work:
+    """A batch split into what needs the model and what is settled already."""
 
-
-def pending(
-    session: Session, segment_ids: Sequence[int], backend: str, model: str
-) -> list[SegmentText]:
-    """The batch's segments that still need a translation by this model (idempotency guard)."""
-    segments = session.scalars(select(Segment).where(Segment.id.in_(segment_ids))).all()
-    done = {
-        t.segment_id: t
-        for t in session.scalars(
-            select(Translation).where(
-                Translation.segment_id.in_(segment_ids),
-                Translation.backend == backend,
-                Translation.model == model,
-            )
-        )
-    }
-    order = {seg_id: i for i, seg_id in enumerate(segment_ids)}
-    todo = [s for s in segments if not _is_current(done.get(s.id), s.normalized)]
-    todo.sort(key=lambda s: order[s.id])
-    return [SegmentText(id=s.id, text=s.normalized) for s in todo]
-
-
-def _is_current(existing: Translation | None, text: str) -> bool:
-    if existing is None:
-        return False
-    if existing.status in PROTECTED:
-        return True
-    return existing.status is not TranslationStatus.FAILED and existing.source_hash == source_hash(
-        text
-    )
+    units: list[batching.Unit]
+    settled: dict[int, tuple[ItemStatus, str]]
 
 
 def translate_batch(
     session: Session,
-    document_id: int,
+    run: TranslationRun,
     segment_ids: Sequence[int],
     backend: TranslationBackend,
-    languages: tuple[str, str],
+    context_segments: int = 2,
 ) -> None:
-    """Translate the segments of a batch that need it and store every outcome per segment."""
-    todo = pending(session, segment_ids, backend.name, backend.model)
-    if not todo:
+    """Answer the batch's segments that need it and record every outcome per segment."""
+    document = session.get(Document, run.document_id)
+    if document is None:
         return
-    result = backend.translate(BatchRequest(languages[0], languages[1], todo))
-    store_results(session, document_id, todo, result, (backend.name, backend.model))
+    work = pending(session, run, segment_ids, context_segments)
+    if work.units:
+        units = _with_glossary(session, document, work.units)
+        outcomes = _answer(session, run, document, units, backend)
+        store(session, run, outcomes)
+    _settle(session, run.id, work.settled)
 
 
-def record_failure(
-    session: Session,
-    document_id: int,
-    segment_ids: Sequence[int],
-    model_key: tuple[str, str],
-    reason: str,
-) -> None:
-    """Mark the batch's still untranslated segments failed with a reason (retries exhausted)."""
-    todo = pending(session, segment_ids, *model_key)
-    failed = BatchResult(failures={s.id: reason for s in todo})
-    store_results(session, document_id, todo, failed, model_key)
+def pending(
+    session: Session, run: TranslationRun, segment_ids: Sequence[int], context_segments: int = 2
+) -> Work:
+    """The batch's segments that still need this run's model (the idempotency guard)."""
+    units = _units(session, run.document_id, segment_ids, context_segments)
+    existing = _existing(session, run, [u.segment_id for u in units])
+    todo: list[batching.Unit] = []
+    settled: dict[int, tuple[ItemStatus, str]] = {}
+    for unit in units:
+        status = _settled(existing.get(unit.segment_id), unit.text, run.force)
+        if status is None:
+            todo.append(unit)
+        else:
+            settled[unit.segment_id] = status
+    for seg_id in set(segment_ids) - {u.segment_id for u in units}:
+        settled[seg_id] = (ItemStatus.SKIPPED, "the segment is no longer prose to translate")
+    return Work(todo, settled)
 
 
-def store_results(
-    session: Session,
-    document_id: int,
-    segments: Sequence[SegmentText],
-    result: BatchResult,
-    model_key: tuple[str, str],
-) -> None:
-    """Upsert one row per segment: the translation, or a failed row with the reason."""
-    for segment in segments:
-        values = _row(document_id, segment, result, model_key)
-        statement = insert(Translation).values(**values)
-        statement = statement.on_conflict_do_update(
-            constraint="uq_translations_segment_id_backend_model",
-            set_={k: statement.excluded[k] for k in values if k not in KEY_COLUMNS},
-            where=Translation.status.not_in(PROTECTED),
+def _units(
+    session: Session, document_id: int, segment_ids: Sequence[int], context_segments: int
+) -> list[batching.Unit]:
+    order = (Page.number, Segment.position)
+    lags = [
+        func.lag(Segment.normalized, n).over(order_by=order).label(f"c{n}")
+        for n in range(1, context_segments + 1)
+    ]
+    prose = (
+        select(Segment.id, Segment.normalized, *lags)
+        .join(Page, Page.id == Segment.page_id)
+        .where(Segment.document_id == document_id, Segment.kind.in_(PROSE_KINDS))
+        .subquery()
+    )
+    rows = session.execute(select(prose).where(prose.c.id.in_(list(segment_ids)))).all()
+    by_id = {row.id: row for row in rows}
+    return [
+        batching.Unit(seg_id, by_id[seg_id].normalized, _context(by_id[seg_id], context_segments))
+        for seg_id in segment_ids
+        if seg_id in by_id
+    ]
+
+
+def _context(row: Any, count: int) -> tuple[str, ...]:
+    before = [getattr(row, f"c{n}") for n in range(count, 0, -1)]
+    return tuple(text for text in before if text)
+
+
+def _existing(
+    session: Session, run: TranslationRun, segment_ids: list[int]
+) -> dict[int, tuple[bool, bool, str]]:
+    """(protected, failed, source hash) of the rows this run's model has for the segments."""
+    table: Any = Correction if run.kind is RunKind.CORRECT else Translation
+    rows = session.execute(
+        select(table).where(
+            table.segment_id.in_(segment_ids),
+            table.backend == run.backend,
+            table.model == run.model,
         )
-        session.execute(statement)
-    session.flush()
+    ).scalars()
+    if run.kind is RunKind.CORRECT:
+        return {r.segment_id: (False, r.failed, r.source_hash) for r in rows}
+    return {
+        r.segment_id: (r.status in PROTECTED, r.status is TranslationStatus.FAILED, r.source_hash)
+        for r in rows
+    }
+
+
+def _settled(
+    existing: tuple[bool, bool, str] | None, text: str, force: bool
+) -> tuple[ItemStatus, str] | None:
+    if existing is None:
+        return None
+    protected, failed, old_hash = existing
+    if protected:
+        return ItemStatus.SKIPPED, "kept: a reviewer edited or approved this translation"
+    if force or failed or old_hash != source_hash(text):
+        return None
+    return ItemStatus.DONE, "already done by this model"
+
+
+def _with_glossary(
+    session: Session, document: Document, units: list[batching.Unit]
+) -> list[batching.Unit]:
+    hints = glossary.hints_for_document(session, document)
+    if not hints:
+        return units
+    return [
+        batching.Unit(u.segment_id, u.text, u.context, glossary.occurring(hints, u.text))
+        for u in units
+    ]
+
+
+def memory_model(run: TranslationRun, document: Document) -> memory.ModelKey:
+    """The model half of this run's memory keys."""
+    correcting = run.kind is RunKind.CORRECT
+    return memory.ModelKey(
+        kind=run.kind,
+        backend=run.backend or "",
+        model=run.model or "",
+        digest=run.model_digest,
+        prompt_version=run.prompt_version or PROMPT_VERSION,
+        source_lang=document.source_lang,
+        target_lang=document.source_lang if correcting else document.target_lang,
+        period=document.period,
+        genre=document.genre,
+    )
+
+
+def _answer(
+    session: Session,
+    run: TranslationRun,
+    document: Document,
+    units: list[batching.Unit],
+    backend: TranslationBackend,
+) -> list[batching.Outcome]:
+    model = memory_model(run, document)
+    keys = {u.segment_id: memory.key(model, u.text, u.context, u.glossary) for u in units}
+    found = {} if run.force else memory.lookup(session, list(keys.values()))
+    outcomes = {
+        u.segment_id: _remembered(u, found[keys[u.segment_id]])
+        for u in units
+        if keys[u.segment_id] in found
+    }
+    memory.count_hits(session, [o.memory_id for o in outcomes.values() if o.memory_id])
+    first: dict[str, batching.Unit] = {}
+    for unit in units:
+        if unit.segment_id not in outcomes:
+            first.setdefault(keys[unit.segment_id], unit)
+    fresh = _ask(run, document, list(first.values()), backend)
+    memory.remember(
+        session,
+        model,
+        [
+            memory.NewEntry(keys[o.segment_id], u.text, o.text, document.id)
+            for u, o in zip(first.values(), fresh, strict=True)
+            if o.text is not None
+        ],
+    )
+    by_key = {keys[o.segment_id]: o for o in fresh}
+    for unit in units:
+        if unit.segment_id not in outcomes:
+            outcomes[unit.segment_id] = _copy(by_key[keys[unit.segment_id]], unit.segment_id)
+    return [outcomes[u.segment_id] for u in units]
+
+
+def _ask(
+    run: TranslationRun,
+    document: Document,
+    units: list[batching.Unit],
+    backend: TranslationBackend,
+) -> list[batching.Outcome]:
+    if not units:
+        return []
+    correcting = run.kind is RunKind.CORRECT
+    spec = batching.Spec(
+        task=Task.CORRECT if correcting else Task.TRANSLATE,
+        source_lang=document.source_lang,
+        target_lang=document.source_lang if correcting else document.target_lang,
+        budget=run.budget or 1200,
+        period=document.period,
+        genre=document.genre,
+        route=run.id,
+    )
+    return batching.answer(units, backend, spec)
+
+
+def _remembered(unit: batching.Unit, entry: Any) -> batching.Outcome:
+    outcome = batching.Outcome(unit.segment_id, text=entry.text, memory_id=entry.id)
+    outcome.digest = entry.model_digest
+    outcome.flags.extend(glossary.missing_renderings(unit.glossary, unit.text, entry.text))
+    return outcome
+
+
+def _copy(original: batching.Outcome, segment_id: int) -> batching.Outcome:
+    if original.segment_id == segment_id:
+        return original
+    twin = batching.Outcome(segment_id, text=original.text, error=original.error)
+    twin.host, twin.digest = original.host, original.digest
+    twin.flags = [
+        *original.flags,
+        {
+            "kind": "same_request",
+            "message": f"same text and context as segment {original.segment_id}: answered once",
+        },
+    ]
+    return twin
+
+
+def store(session: Session, run: TranslationRun, outcomes: Sequence[batching.Outcome]) -> None:
+    """Upsert every outcome in one statement and settle the run's items."""
+    if not outcomes:
+        return
+    texts = dict(
+        session.execute(
+            select(Segment.id, Segment.normalized).where(
+                Segment.id.in_([o.segment_id for o in outcomes])
+            )
+        ).all()
+    )
+    rows = [_row(run, o, texts.get(o.segment_id, "")) for o in outcomes]
+    if run.kind is RunKind.CORRECT:
+        _upsert(session, Correction, [_as_correction(r) for r in rows], protect=False)
+    else:
+        _upsert(session, Translation, rows, protect=True)
+    _settle(
+        session,
+        run.id,
+        {
+            o.segment_id: (ItemStatus.DONE, "")
+            if o.text is not None
+            else (ItemStatus.FAILED, o.error or "")
+            for o in outcomes
+        },
+    )
 
 
 KEY_COLUMNS = ("segment_id", "backend", "model")
 
 
-def _row(
-    document_id: int, segment: SegmentText, result: BatchResult, model_key: tuple[str, str]
-) -> dict[str, object]:
-    base: dict[str, object] = {
-        "segment_id": segment.id,
-        "document_id": document_id,
-        "backend": model_key[0],
-        "model": model_key[1],
-        "source_hash": source_hash(segment.text),
+def _upsert(session: Session, table: Any, rows: list[dict[str, Any]], protect: bool) -> None:
+    # One compiled statement, run as executemany: compiling a multi-row VALUES per batch
+    # would cost more than the database work.
+    session.connection().execute(_upsert_statement(table, tuple(rows[0]), protect), rows)
+
+
+@lru_cache(maxsize=8)
+def _upsert_statement(table: Any, columns: tuple[str, ...], protect: bool) -> Any:
+    core = cast(Table, table.__table__)
+    statement = insert(core)
+    return statement.on_conflict_do_update(
+        index_elements=list(KEY_COLUMNS),
+        set_={k: statement.excluded[k] for k in columns if k not in KEY_COLUMNS}
+        | {"updated_at": func.now()},
+        where=and_(*(core.c.status != s.value for s in PROTECTED)) if protect else None,
+    )
+
+
+def _row(run: TranslationRun, outcome: batching.Outcome, source: str) -> dict[str, Any]:
+    ok = outcome.text is not None
+    return {
+        "segment_id": outcome.segment_id,
+        "document_id": run.document_id,
+        "backend": run.backend,
+        "model": run.model,
+        "text": storable(outcome.text or ""),
+        "status": (TranslationStatus.MACHINE if ok else TranslationStatus.FAILED).value,
+        "error": None if ok else storable(outcome.error or "The model gave no answer."),
+        "source_hash": source_hash(source),
+        "model_digest": outcome.digest or run.model_digest,
+        "host": outcome.host,
+        "prompt_version": run.prompt_version or PROMPT_VERSION,
+        "tokens_in": outcome.tokens_in,
+        "tokens_out": outcome.tokens_out,
+        "duration_ms": outcome.duration_ms,
+        "generation_ms": outcome.generation_ms,
+        "tokens_per_s": outcome.tokens_per_s,
+        "attempts": outcome.attempts,
+        "fallbacks": outcome.fallbacks,
+        "flags": outcome.flags,
+        "run_id": run.id,
+        "memory_id": outcome.memory_id,
     }
-    done = result.translations.get(segment.id)
-    if done is not None:
-        return base | {
-            "text": storable(done.text),
-            "status": TranslationStatus.MACHINE,
-            "error": None,
-            "tokens_in": done.tokens_in,
-            "tokens_out": done.tokens_out,
-            "duration_ms": done.duration_ms,
-        }
-    reason = result.failures.get(segment.id, "The model returned no translation for this segment.")
-    return base | {
-        "text": "",
-        "status": TranslationStatus.FAILED,
-        "error": storable(reason),
-        "tokens_in": None,
-        "tokens_out": None,
-        "duration_ms": None,
-    }
+
+
+def _as_correction(row: dict[str, Any]) -> dict[str, Any]:
+    status = row.pop("status")
+    row.pop("memory_id")
+    return row | {"failed": status == TranslationStatus.FAILED}
+
+
+_ITEMS = cast(Table, RunItem.__table__)
+_SETTLE = (
+    update(_ITEMS)
+    .where(_ITEMS.c.run_id == bindparam("r"), _ITEMS.c.segment_id == bindparam("s"))
+    .values(status=bindparam("status"), note=bindparam("note"))
+)
+
+
+def _settle(session: Session, run_id: int, settled: dict[int, tuple[ItemStatus, str]]) -> None:
+    session.flush()
+    if settled:
+        session.execute(
+            _SETTLE,
+            [
+                {"r": run_id, "s": seg_id, "status": status.value, "note": note or None}
+                for seg_id, (status, note) in settled.items()
+            ],
+        )
+
+
+def record_failure(
+    session: Session, run: TranslationRun, segment_ids: Sequence[int], reason: str
+) -> None:
+    """Fail the batch's unfinished segments with the reason (permanent error, retries spent)."""
+    work = pending(session, run, segment_ids)
+    still = set(
+        session.scalars(
+            select(RunItem.segment_id).where(
+                RunItem.run_id == run.id,
+                RunItem.segment_id.in_(list(segment_ids)),
+                RunItem.status == ItemStatus.PENDING,
+            )
+        )
+    )
+    failed = [
+        batching.Outcome(u.segment_id, error=reason) for u in work.units if u.segment_id in still
+    ]
+    store(session, run, failed)
+    _settle(session, run.id, {k: v for k, v in work.settled.items() if k in still})

@@ -1,16 +1,35 @@
 """A stand-in for the Ollama server speaking its real HTTP API; the official client runs unchanged.
 
-It implements what Palimpsest's backend uses: `GET /api/version`, `GET /api/tags`,
-`POST /api/show` and `POST /api/chat` (streamed NDJSON or one JSON object), with Ollama's
-error shapes (404 for a model that is not pulled, 500, 503). Its "translation" of a segment
-is deterministic — the target language code, a colon and the source text — so tests can
-check that every translation landed on its own segment. Behaviour can be switched per test
-(`mode`) to misbehave the way real models do.
+It implements what Palimpsest's backend uses: `GET /api/version`, `GET /api/tags` (with a
+digest per model), `POST /api/show` (with `capabilities`, `thinking` for DeepSeek-R1) and
+`POST /api/chat` (streamed NDJSON or one JSON object, `done_reason` "stop" or "length"),
+with Ollama's error shapes (404 for a model that is not pulled, 500, 503). Its
+"translation" of a segment is deterministic — the target language code, a colon and the
+source text with its function words put into English — so tests can check that every
+translation landed on its own segment. Behaviour can be switched per test (`mode`) to
+misbehave the way real models do:
+
+- alignment (only in batches of two or more segments, so halving recovers): `drop-one`,
+  `merge` (two items joined under the first id), `reorder`, `invalid-json`, `truncated`
+  (cut in the middle, `done_reason: "length"`);
+- content (until the request carries the stricter retry note): `copy-source`,
+  `wrong-language`; `copy-source-always` never translates;
+- wrapping: `think`, `lone-think`, `chatter`; `garbage` never answers JSON;
+- glossary: the agreed renderings listed in the system prompt are used, except in
+  `ignore-glossary`; an OCR-correction request gets `fake_correction` of each text;
+- server: `overloaded` (503), `error-500`, `flaky-503` (503 `fail_times` times), and
+  `refuse_after=N` closes the listening socket after N chat requests, so the next
+  connection is refused, as when Ollama is stopped in the middle of a document.
+
+A model whose capabilities include `thinking` answers with a `<think>` block unless the
+request says `think: false`, as older Ollama versions did.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,12 +39,39 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from service.translation.checks import STOPWORDS
+
 DIGEST = "sha256:" + "ab" * 32
+STRICT_MARK = "previous answer for this passage was not usable"
+ALIGNMENT_MODES = ("drop-one", "merge", "reorder", "invalid-json", "truncated")
+_FUNCTION_WORDS = {
+    word: "the" for lang, words in STOPWORDS.items() if lang != "en" for word in words
+} | {"de": "of", "du": "of", "des": "of", "et": "and", "und": "and", "von": "of", "zu": "to"}
+_TOKEN = re.compile(r"\w+|\W+")
 
 
 def fake_translation(text: str, target: str = "en") -> str:
-    """What the stand-in answers for one segment."""
-    return f"{target.upper()}: {text}"
+    """What the stand-in answers for one segment: its words, function words in English."""
+    words = (_FUNCTION_WORDS.get(t.casefold(), t) for t in _TOKEN.findall(text))
+    return f"{target.upper()}: {''.join(words)}"
+
+
+def fake_correction(text: str) -> str:
+    """What the stand-in proposes as OCR correction: 0 and 1 inside words become o and l."""
+    text = re.sub(r"(?<=[^\W\d])0|0(?=[^\W\d])", "o", text)
+    return re.sub(r"(?<=[^\W\d])1|1(?=[^\W\d])", "l", text)
+
+
+def _apply_glossary(system: str, text: str) -> str:
+    """Use the glossary lines of the system prompt (`- term → rendering`), as a good model does."""
+    for term, rendering in re.findall(r"^- (.+?) → (.+?)(?: \(.*\))?$", system, re.MULTILINE):
+        text = re.sub(re.escape(term), rendering, text, flags=re.IGNORECASE)
+    return text
+
+
+def digest_of(model: str) -> str:
+    """The digest /api/tags reports for a model."""
+    return "sha256:" + hashlib.sha256(model.encode()).hexdigest()
 
 
 @dataclass
@@ -37,31 +83,74 @@ class FakeOllama:
     target: str = "en"
     chats: list[dict[str, Any]] = field(default_factory=list)
     fail_times: int = 0
+    refuse_after: int | None = None
+    digests: dict[str, str] = field(default_factory=dict)
     host: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def segments(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The segments a chat request asks for."""
+        return list(json.loads(payload["messages"][-1]["content"])["segments"])
+
     def translate_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The JSON answer for a batch, shaped by the mode."""
-        segments = json.loads(payload["messages"][-1]["content"])["segments"]
-        items = [
-            {"id": s["id"], "text": fake_translation(s["text"], self.target)} for s in segments
-        ]
-        if self.mode == "drop-one" and len(items) > 1:
+        segments = self.segments(payload)
+        system = payload["messages"][0]["content"]
+        strict = STRICT_MARK in system
+        items = [{"id": s["id"], "text": self._text(s["text"], strict)} for s in segments]
+        if system.startswith("You correct OCR errors"):
+            items = [{"id": s["id"], "text": fake_correction(s["text"])} for s in segments]
+        elif self.mode != "ignore-glossary":
+            for item in items:
+                item["text"] = _apply_glossary(system, item["text"])
+        if len(items) > 1 and self.mode == "drop-one":
             items = items[:-1]
+        if len(items) > 1 and self.mode == "merge":
+            merged = {"id": items[0]["id"], "text": f"{items[0]['text']} {items[1]['text']}"}
+            items = [merged, *items[2:]]
         if self.mode == "reorder":
             items = list(reversed(items))
         return {"translations": items}
 
-    def answer_text(self, payload: dict[str, Any]) -> str:
-        """The assistant's content for a chat request."""
+    def _text(self, text: str, strict: bool) -> str:
+        if self.mode == "copy-source-always" or (self.mode == "copy-source" and not strict):
+            return text
+        if self.mode == "wrong-language" and not strict:
+            return f"Voici le texte: {text}"
+        return fake_translation(text, self.target)
+
+    def answer_text(self, payload: dict[str, Any]) -> tuple[str, str]:
+        """The assistant's content for a chat request and why generation stopped."""
+        batch = len(self.segments(payload)) > 1
         body = json.dumps(self.translate_payload(payload), ensure_ascii=False)
-        if self.mode == "think":
-            return f"<think>The user wants a translation. Let me think.</think>\n{body}"
+        if batch and self.mode == "invalid-json":
+            return body.replace('"text"', "'text'", 1).rstrip("}"), "stop"
+        if batch and self.mode == "truncated":
+            return body[: len(body) // 2], "length"
+        if self.mode == "think" or self._thinks(payload):
+            body = f"<think>The user wants a translation. Let me think.</think>\n{body}"
+        if self.mode == "lone-think":
+            body = f"Okay, the user wants every segment in English.\n</think>\n\n{body}"
         if self.mode == "chatter":
-            return f"Here is the translation:\n```json\n{body}\n```"
+            body = f"Here is the translation:\n```json\n{body}\n```"
         if self.mode == "garbage":
-            return "I cannot help with that."
-        return body
+            body = "I cannot help with that."
+        return body, "stop"
+
+    def _thinks(self, payload: dict[str, Any]) -> bool:
+        return (
+            "thinking" in capabilities(payload.get("model", ""))
+            and payload.get("think") is not False
+        )
+
+    def digest(self, model: str) -> str:
+        """The digest of a pulled model."""
+        return self.digests.get(model) or digest_of(model)
+
+
+def capabilities(model: str) -> list[str]:
+    """What /api/show lists for a model."""
+    return ["completion", "thinking"] if "deepseek-r1" in model else ["completion", "tools"]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -75,7 +164,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/api/version":
             self._json(200, {"version": "0.12.6"})
         elif self.path == "/api/tags":
-            self._json(200, {"models": [_model_entry(m) for m in state.models]})
+            models = [_model_entry(m) | {"digest": state.digest(m)} for m in state.models]
+            self._json(200, {"models": models})
         else:
             self._json(404, {"error": "not found"})
 
@@ -94,9 +184,6 @@ class _Handler(BaseHTTPRequestHandler):
         if name not in self.server.state.models:
             self._json(404, {"error": f"model '{name}' not found"})
             return
-        capabilities = (
-            ["completion", "thinking"] if "deepseek-r1" in name else ["completion", "tools"]
-        )
         self._json(
             200,
             {
@@ -105,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "template": "{{ .Prompt }}",
                 "details": _model_entry(name)["details"],
                 "model_info": {},
-                "capabilities": capabilities,
+                "capabilities": capabilities(name),
                 "modified_at": _now(),
             },
         )
@@ -117,6 +204,10 @@ class _Handler(BaseHTTPRequestHandler):
             failing = state.fail_times > 0
             if failing:
                 state.fail_times -= 1
+            refusing = state.refuse_after is not None and len(state.chats) > state.refuse_after
+        if refusing:
+            self._go_away()
+            return
         model = payload.get("model", "")
         if model not in state.models:
             self._json(404, {"error": f'model "{model}" not found, try pulling it first'})
@@ -129,16 +220,22 @@ class _Handler(BaseHTTPRequestHandler):
         if state.mode == "error-500":
             self._json(500, {"error": "llama runner process has terminated: signal: killed"})
             return
-        text = state.answer_text(payload)
+        text, reason = state.answer_text(payload)
+        final = _final(model, text, payload) | {"done_reason": reason}
+        if reason == "length":
+            final["eval_count"] = payload.get("options", {}).get("num_predict", 1)
         if payload.get("stream", True):
-            self._stream(model, text, payload)
+            self._stream(model, text, final)
         else:
-            self._json(
-                200,
-                _final(model, text, payload) | {"message": {"role": "assistant", "content": text}},
-            )
+            self._json(200, final | {"message": {"role": "assistant", "content": text}})
 
-    def _stream(self, model: str, text: str, payload: dict[str, Any]) -> None:
+    def _go_away(self) -> None:
+        """Stop listening (later connections are refused) and drop this request unanswered."""
+        threading.Thread(target=self.server.shutdown, daemon=True).start()
+        self.server.socket.close()
+        self.close_connection = True
+
+    def _stream(self, model: str, text: str, final: dict[str, Any]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")
@@ -152,9 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "done": False,
                 }
             )
-        self._chunk(
-            _final(model, text, payload) | {"message": {"role": "assistant", "content": ""}}
-        )
+        self._chunk(final | {"message": {"role": "assistant", "content": ""}})
         self.wfile.write(b"0\r\n\r\n")
 
     def _chunk(self, obj: dict[str, Any]) -> None:

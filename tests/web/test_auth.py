@@ -238,3 +238,31 @@ def test_createuser_makes_the_first_admin(redis_client: redis.Redis) -> None:
         "/login", data={"username": "root", "password": password.group(1)}, follow_redirects=False
     )
     assert response.status_code == 303
+
+
+def test_a_collection_made_by_an_editor_stays_theirs_and_is_closed_to_others(
+    redis_client: redis.Redis,
+) -> None:
+    from tests.helpers import encode, text_image
+
+    author, other = authed_client("editor"), authed_client("editor")
+    png = encode(text_image([["Hello"]]), "PNG")
+    response = author.post(
+        "/api/documents",
+        data={"source_lang": "en", "target_lang": "fr", "collection": "Letters"},
+        files=[("files", ("p.png", png, "image/png"))],
+    )
+    assert response.status_code == 202
+    document_id = response.json()["id"]
+    assert author.get(f"/api/documents/{document_id}").status_code == 200
+    assert other.get(f"/api/documents/{document_id}").status_code == 404
+    refused = other.post(
+        "/api/documents",
+        data={"source_lang": "en", "target_lang": "fr", "collection": "Letters"},
+        files=[("files", ("p.png", png, "image/png"))],
+    )
+    assert refused.status_code == 422 and "not a member" in refused.json()["message"]
+    collection_id = author.get("/api/me").json()["collection_ids"][0]
+    assert other.get(f"/api/collections/{collection_id}/glossary").status_code == 404
+    assert author.get(f"/api/collections/{collection_id}/glossary").status_code == 200
+    assert other.get(f"/api/collections/{collection_id}/export?format=txt").status_code == 404

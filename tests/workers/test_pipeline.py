@@ -16,6 +16,7 @@ from service.jobs import service as jobs
 from service.jobs.models import JobStage, JobStatus
 from service.jobs.runner import run_inline
 from service.jobs.steps import Step, TaskName
+from service.translation import runs
 from service.translation.models import Translation, TranslationStatus
 from tests.fakes.ollama_server import FakeOllama, fake_translation
 from tests.helpers import encode, text_image
@@ -101,8 +102,10 @@ def test_translating_a_batch_twice_calls_the_model_once(
     run_inline(ctx, pipeline.start(document_id))
     calls = len(ollama.chats)
     segment_ids = list(session.scalars(select(Segment.id)))
+    run = runs.primary(session, document_id)
+    assert run is not None
     with unit_of_work() as s:
-        again = pipeline.translate_batch(s, ctx, document_id, segment_ids, "ollama", "llama3.2:3b")
+        again = pipeline.translate_batch(s, ctx, run.id, segment_ids)
     assert again == []
     assert len(ollama.chats) == calls
     assert len(translations(session, document_id)) == 2
@@ -179,20 +182,16 @@ def test_a_page_that_cannot_be_decoded_fails_alone(ollama: FakeOllama, session: 
 
 def test_nul_characters_from_a_model_or_a_title_are_dropped_not_fatal(session: Session) -> None:
     from service.translation import service as translation
-    from service.translation.backends.base import BatchResult, SegmentResult
-    from service.translation.chunking import SegmentText
+    from service.translation.batching import Outcome
 
     document_id = upload([("p.png", french_png())], title="Regi\x00ster", translate=False)
     run_inline(pipeline.default_context(), pipeline.start(document_id))
     segment = session.scalars(select(Segment)).first()
     assert segment is not None
     with unit_of_work() as s:
-        translation.store_results(
-            s,
-            document_id,
-            [SegmentText(segment.id, segment.normalized)],
-            BatchResult(translations={segment.id: SegmentResult("The\x00 council")}),
-            ("ollama", "llama3.2:3b"),
-        )
+        document = documents.get_or_raise(s, document_id)
+        run = runs.create(s, document, runs.RunRequest("ollama", "llama3.2:3b"))
+        run.backend, run.model = "ollama", "llama3.2:3b"
+        translation.store(s, run, [Outcome(segment.id, text="The\x00 council")])
     assert translations(session, document_id)[0].text == "The council"
     assert documents.get_or_raise(session, document_id).title == "Register"

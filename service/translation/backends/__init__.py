@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 import httpx
 
@@ -15,10 +16,11 @@ log = logging.getLogger(__name__)
 
 
 class BackendName(StrEnum):
-    """Translation backends a document can ask for."""
+    """Translation backends a document or run can ask for."""
 
     OLLAMA = "ollama"
     EMBEDDED = "embedded"
+    OPENAI = "openai"
 
 
 @dataclass(frozen=True)
@@ -31,30 +33,33 @@ class BackendChoice:
 
 
 def resolve(settings: Settings, backend: str | None, model: str | None) -> BackendChoice:
-    """Resolve `auto`: Ollama when it answers and has the model, else the embedded model."""
+    """Resolve `auto`: Ollama when a host answers and has the model, else the embedded model."""
     if backend == BackendName.OLLAMA:
         return BackendChoice(BackendName.OLLAMA, model or settings.ollama_model)
     if backend == BackendName.EMBEDDED:
         return BackendChoice(BackendName.EMBEDDED, model or str(settings.embedded_model_file))
+    if backend == BackendName.OPENAI:
+        return BackendChoice(BackendName.OPENAI, model or settings.openai_model)
     wanted = model or settings.ollama_model
-    available = ollama_models(settings)
-    if available is None:
-        reason = f"Ollama does not answer at {settings.ollama_host}; using the embedded model."
-    elif _has_model(available, wanted):
+    hosts = settings.ollama_host_list
+    answers = [ollama_models(settings, host) for host in hosts]
+    if any(a is not None and _has_model(a, wanted) for a in answers):
         return BackendChoice(BackendName.OLLAMA, wanted)
+    where = ", ".join(hosts)
+    if all(a is None for a in answers):
+        reason = f"Ollama does not answer at {where}; using the embedded model."
     else:
-        reason = (
-            f"Ollama at {settings.ollama_host} has no model {wanted!r}; using the embedded model."
-        )
+        reason = f"Ollama at {where} has no model {wanted!r}; using the embedded model."
     log.info(reason)
     return BackendChoice(BackendName.EMBEDDED, str(settings.embedded_model_file), reason)
 
 
-def ollama_models(settings: Settings) -> list[str] | None:
-    """Names of the models Ollama has pulled, or None when it does not answer."""
+def ollama_models(settings: Settings, host: str | None = None) -> list[str] | None:
+    """Names of the models an Ollama host has pulled, or None when it does not answer."""
     try:
         response = httpx.get(
-            f"{settings.ollama_host.rstrip('/')}/api/tags", timeout=settings.ollama_probe_timeout_s
+            f"{(host or settings.ollama_host).rstrip('/')}/api/tags",
+            timeout=settings.ollama_probe_timeout_s,
         )
         response.raise_for_status()
         return [str(m.get("name") or m.get("model")) for m in response.json().get("models", [])]
@@ -67,17 +72,57 @@ def _has_model(available: list[str], wanted: str) -> bool:
     return wanted in names or (":" not in wanted and f"{wanted}:latest" in names)
 
 
+def stored_name(choice: BackendChoice) -> str:
+    """The model name translations record: a GGUF's file name rather than its full path."""
+    if choice.backend is BackendName.EMBEDDED:
+        return Path(choice.model).name
+    return choice.model
+
+
 def create(settings: Settings, choice: BackendChoice) -> TranslationBackend:
     """Instantiate the chosen backend."""
     if choice.backend is BackendName.OLLAMA:
-        from service.translation.backends.ollama import OllamaBackend
+        from service.translation.backends.ollama import OllamaBackend, OllamaOptions
 
-        return OllamaBackend(settings.ollama_host, choice.model, settings.ollama_timeout_s)
-    from pathlib import Path
+        options = OllamaOptions(
+            num_ctx=settings.ollama_context(choice.model),
+            seed=settings.translation_seed,
+            temperature=settings.translation_temperature,
+            keep_alive=settings.ollama_keep_alive,
+            timeout_s=settings.ollama_timeout_s,
+            connect_timeout_s=settings.ollama_connect_timeout_s,
+        )
+        return OllamaBackend(settings.ollama_host_list, choice.model, options)
+    if choice.backend is BackendName.OPENAI:
+        return _openai(settings, choice)
+    return _embedded(settings, choice)
 
+
+def _openai(settings: Settings, choice: BackendChoice) -> TranslationBackend:
+    from service.translation.backends.openai import OpenAIBackend, OpenAIOptions
+
+    key = settings.openai_api_key
+    options = OpenAIOptions(
+        api_key=key.get_secret_value() if key else None,
+        timeout_s=settings.openai_timeout_s,
+        context_tokens=settings.openai_context_tokens,
+        seed=settings.translation_seed,
+        temperature=settings.translation_temperature,
+        prompt_style=settings.openai_prompt_style,
+    )
+    return OpenAIBackend(settings.openai_base_url, choice.model, options)
+
+
+def _embedded(settings: Settings, choice: BackendChoice) -> TranslationBackend:
     from service.translation.backends.llamacpp import EmbeddedBackend, ensure_default_model
 
     path = Path(choice.model)
     if path == settings.embedded_model_file:
         ensure_default_model(path)
-    return EmbeddedBackend(path, settings.embedded_n_ctx, settings.embedded_threads)
+    return EmbeddedBackend(
+        path,
+        settings.embedded_n_ctx,
+        settings.embedded_threads,
+        settings.embedded_prompt_style,
+        settings.translation_seed,
+    )

@@ -1,8 +1,17 @@
-"""The embedded backend: llama.cpp inside the worker process, one model load per process."""
+"""The embedded backend: llama.cpp inside the worker process, one model load per process.
+
+Any GGUF works. A base model (no chat template in the file, like the bundled Gemma 3 270M)
+gets a few-shot completion prompt per text; an instruct model (the file carries a chat
+template) gets JSON batches through its chat template, with the answer constrained by a
+grammar built from the JSON schema. The style can be forced with
+PALIMPSEST_EMBEDDED_PROMPT_STYLE.
+"""
 
 from __future__ import annotations
 
 import atexit
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -10,9 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from service.errors import BackendFailed, ModelNotFound
-from service.translation import prompts
-from service.translation.backends.base import BatchRequest, BatchResult, SegmentResult
-from service.translation.chunking import estimate_tokens
+from service.translation.backends import completion, jsonbatch
+from service.translation.backends.base import (
+    BatchRequest,
+    BatchResult,
+    ModelInfo,
+    is_reasoning_model,
+)
 
 log = logging.getLogger(__name__)
 
@@ -21,56 +34,102 @@ _LOCK = threading.Lock()
 
 
 class EmbeddedBackend:
-    """Translates segment by segment with a few-shot completion prompt (base models need it)."""
+    """Translates with a GGUF loaded into this process."""
 
     name = "embedded"
 
-    def __init__(self, model_path: Path, n_ctx: int, n_threads: int) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        n_ctx: int,
+        n_threads: int,
+        prompt_style: str = "auto",
+        seed: int = 42,
+    ) -> None:
         self.model_path = model_path
         self.model = model_path.name
         self.n_ctx = n_ctx
         self.n_threads = n_threads
+        self.prompt_style = prompt_style
+        self.seed = seed
 
     def translate(self, request: BatchRequest) -> BatchResult:
-        """Translate each segment of the batch in turn."""
-        llm = load_model(str(self.model_path), self.n_ctx, self.n_threads)
-        result = BatchResult()
-        for segment in request.segments:
-            prompt = prompts.completion_prompt(
-                request.source_lang, request.target_lang, segment.text
+        """Translate in the model's style: completion per text, or JSON batches via chat."""
+        llm = load_model(str(self.model_path), self.n_ctx, self.n_threads, self.seed)
+        if self.style(llm) == "chat":
+            reasoning = is_reasoning_model(self.model)
+
+            def chat(
+                messages: list[dict[str, str]], schema: dict[str, Any], limit: int
+            ) -> jsonbatch.Answer:
+                return self._chat(llm, messages, schema, limit)
+
+            result = jsonbatch.translate(request, chat, self.model, self.n_ctx // 2, reasoning)
+        else:
+            result = completion.translate_each(
+                request, lambda prompt, limit: self._complete(llm, prompt, limit), self.model
             )
-            text, stats = self._complete(llm, prompt, segment.text)
-            if text:
-                result.translations[segment.id] = SegmentResult(text=text, **stats)
-            else:
-                result.failures[segment.id] = f"{self.model} returned an empty translation."
+        result.digest = gguf_digest(self.model_path)
         return result
 
-    def _complete(self, llm: Any, prompt: str, source: str) -> tuple[str, dict[str, Any]]:
+    def describe(self) -> ModelInfo:
+        """The GGUF's hash and context size, without loading the model."""
+        if not self.model_path.is_file():
+            raise ModelNotFound(f"The embedded model file {self.model_path} does not exist.")
+        return ModelInfo(self.model, gguf_digest(self.model_path), self.n_ctx)
+
+    def style(self, llm: Any) -> str:
+        """`chat` for instruct GGUFs (they carry a chat template), else `completion`."""
+        if self.prompt_style in ("chat", "completion"):
+            return self.prompt_style
+        return "chat" if llm.metadata.get("tokenizer.chat_template") else "completion"
+
+    def _complete(self, llm: Any, prompt: str, limit: int) -> jsonbatch.Answer:
         budget = self.n_ctx - len(llm.tokenize(prompt.encode("utf-8"))) - 8
         if budget < 16:
             raise BackendFailed(
                 f"The segment is too long for the embedded model's {self.n_ctx}-token context."
             )
-        max_tokens = min(budget, 2 * estimate_tokens(source) + 32)
         started = time.perf_counter()
         with _LOCK:
             out = llm.create_completion(
-                prompt, max_tokens=max_tokens, temperature=0.0, stop=["\n"], seed=prompts.SEED
+                prompt, max_tokens=min(budget, limit), temperature=0.0, stop=["\n"], seed=self.seed
             )
-        usage = out.get("usage", {})
-        stats = {
-            "tokens_in": usage.get("prompt_tokens"),
-            "tokens_out": usage.get("completion_tokens"),
-            "duration_ms": (time.perf_counter() - started) * 1000,
-        }
-        return str(out["choices"][0]["text"]).strip(), stats
+        return _answer(out, str(out["choices"][0]["text"]), started)
+
+    def _chat(
+        self, llm: Any, messages: list[dict[str, str]], schema: dict[str, Any], limit: int
+    ) -> jsonbatch.Answer:
+        started = time.perf_counter()
+        with _LOCK:
+            out = llm.create_chat_completion(
+                messages,
+                response_format={"type": "json_object", "schema": schema},
+                max_tokens=limit,
+                temperature=0.0,
+                seed=self.seed,
+            )
+        content = out["choices"][0]["message"].get("content") or ""
+        return _answer(out, str(content), started)
+
+
+def _answer(out: dict[str, Any], text: str, started: float) -> jsonbatch.Answer:
+    usage = out.get("usage", {})
+    elapsed = (time.perf_counter() - started) * 1000
+    return jsonbatch.Answer(
+        text=text,
+        tokens_in=usage.get("prompt_tokens"),
+        tokens_out=usage.get("completion_tokens"),
+        wall_ms=elapsed,
+        generation_ms=elapsed,
+        done_reason=out["choices"][0].get("finish_reason"),
+    )
 
 
 _MODELS: dict[tuple[str, int, int], Any] = {}
 
 
-def load_model(path: str, n_ctx: int, n_threads: int) -> Any:
+def load_model(path: str, n_ctx: int, n_threads: int, seed: int = 42) -> Any:
     """Load a GGUF once per worker process, so tasks never reload it."""
     key = (path, n_ctx, n_threads)
     if key not in _MODELS:
@@ -80,7 +139,7 @@ def load_model(path: str, n_ctx: int, n_threads: int) -> Any:
 
         log.info("loading embedded model %s (n_ctx=%d, threads=%d)", path, n_ctx, n_threads)
         _MODELS[key] = Llama(
-            model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=prompts.SEED
+            model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=seed
         )
     return _MODELS[key]
 
@@ -90,6 +149,45 @@ def _close_models() -> None:
     # Closing before interpreter teardown avoids llama.cpp's noisy __del__ at exit.
     while _MODELS:
         _MODELS.popitem()[1].close()
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def gguf_digest(path: Path) -> str:
+    """`sha256:` of the GGUF file; hashed once and remembered beside the file by size and mtime."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key in _DIGESTS:
+        return _DIGESTS[key]
+    sidecar = path.with_name(path.name + ".sha256.json")
+    digest = _read_sidecar(sidecar, key)
+    if digest is None:
+        sha = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(block)
+        digest = f"sha256:{sha.hexdigest()}"
+        _write_sidecar(sidecar, key, digest)
+    _DIGESTS[key] = digest
+    return digest
+
+
+def _read_sidecar(sidecar: Path, key: tuple[str, int, int]) -> str | None:
+    try:
+        data = json.loads(sidecar.read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("size") == key[1] and data.get("mtime_ns") == key[2]:
+        return str(data.get("digest"))
+    return None
+
+
+def _write_sidecar(sidecar: Path, key: tuple[str, int, int], digest: str) -> None:
+    try:
+        sidecar.write_text(json.dumps({"size": key[1], "mtime_ns": key[2], "digest": digest}))
+    except OSError:
+        log.info("cannot remember the digest of %s beside it", key[0])
 
 
 def ensure_default_model(target: Path) -> Path:

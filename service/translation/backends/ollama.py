@@ -1,10 +1,19 @@
-"""Ollama through its official Python client: JSON batches, streamed, with clear errors."""
+"""Ollama through its official Python client: streamed JSON batches over one or more servers.
+
+Every request carries the model's fixed `num_ctx` (a different one makes Ollama reload the
+model), a seed, a temperature (0.6 for DeepSeek-R1 distills, as DeepSeek recommends), a
+`num_predict` cap and `keep_alive`; `think=False` goes to models whose `/api/show` lists
+the `thinking` capability, and think blocks are removed from answers anyway. Answers are
+streamed so a long one never hits the read timeout. With several hosts, each batch goes
+to one chosen by its route key and falls over to the others when that one is down, busy
+or lacks the model.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -15,78 +24,144 @@ from service.errors import (
     BackendOverloaded,
     BackendUnavailable,
     ModelNotFound,
+    PipelineError,
     TransientError,
 )
-from service.translation import prompts
+from service.translation.backends import jsonbatch
 from service.translation.backends.base import (
     BatchRequest,
     BatchResult,
-    SegmentResult,
-    split_cost,
-    strip_reasoning,
+    ModelInfo,
+    is_reasoning_model,
 )
-from service.translation.chunking import SegmentText, estimate_tokens
 
 log = logging.getLogger(__name__)
 
-NUM_CTX = 8192
-SEED = 42
+INFO_TTL_S = 300.0
+
+
+@dataclass(frozen=True)
+class OllamaOptions:
+    """Per-request settings that stay the same for a model across every request."""
+
+    num_ctx: int = 8192
+    seed: int = 42
+    temperature: float = 0.2
+    keep_alive: str = "30m"
+    timeout_s: float = 600.0
+    connect_timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class HostModel:
+    """What one host says about the model: its digest and capabilities."""
+
+    digest: str | None
+    capabilities: tuple[str, ...]
+
+
+_INFO: dict[tuple[str, str], tuple[float, HostModel]] = {}
 
 
 class OllamaBackend:
-    """Translates batches with a model served by Ollama; a bad answer is retried in halves."""
+    """Translates batches with a model served by Ollama on one or more hosts."""
 
     name = "ollama"
 
-    def __init__(self, host: str, model: str, timeout_s: float) -> None:
-        self.host = host
+    def __init__(self, hosts: list[str] | str, model: str, options: OllamaOptions) -> None:
+        self.hosts = [hosts] if isinstance(hosts, str) else list(hosts)
+        self.host = self.hosts[0]
         self.model = model
-        self.timeout_s = timeout_s
-        self.client = ollama.Client(host=host, timeout=httpx.Timeout(timeout_s, connect=5.0))
+        self.options = options
+        self.reasoning = is_reasoning_model(model)
 
     def translate(self, request: BatchRequest) -> BatchResult:
-        """Translate the batch; segments missing from the answer are retried in smaller batches."""
-        result = BatchResult()
-        self._translate_into(request, request.segments, result)
+        """Translate on the batch's host; fall over to the next hosts when it cannot serve."""
+        first = request.route % len(self.hosts)
+        order = self.hosts[first:] + self.hosts[:first]
+        errors: list[PipelineError] = []
+        for host in order:
+            try:
+                result = self._translate_on(host, request)
+            except (BackendUnavailable, BackendOverloaded, ModelNotFound) as exc:
+                log.warning("%s", exc.message)
+                errors.append(exc)
+                continue
+            if errors:
+                result.note(list(result.attempts), f"host failover to {host}")
+            return result
+        raise _worst(errors)
+
+    def describe(self) -> ModelInfo:
+        """Digest and context of the model on the first host that has it."""
+        errors: list[PipelineError] = []
+        for host in self.hosts:
+            try:
+                info = self.host_model(host)
+            except PipelineError as exc:
+                errors.append(exc)
+                continue
+            return ModelInfo(
+                name=self.model,
+                digest=info.digest,
+                context_tokens=self.options.num_ctx,
+                reasoning=self.reasoning and "thinking" not in info.capabilities,
+                detail=f"on {host}" if len(self.hosts) > 1 else "",
+            )
+        raise _worst(errors)
+
+    def host_model(self, host: str) -> HostModel:
+        """Digest (from /api/tags) and capabilities (from /api/show), cached for a while."""
+        cached = _INFO.get((host, self.model))
+        if cached and time.monotonic() - cached[0] < INFO_TTL_S:
+            return cached[1]
+        client = self._client(host, probe=True)
+        try:
+            listed = {m.model: m.digest for m in client.list().models}
+            shown = client.show(self.model)
+        except Exception as exc:
+            raise self._error(exc, host) from exc
+        digest = listed.get(self.model) or listed.get(f"{self.model}:latest")
+        info = HostModel(digest, tuple(shown.capabilities or ()))
+        _INFO[(host, self.model)] = (time.monotonic(), info)
+        return info
+
+    def _translate_on(self, host: str, request: BatchRequest) -> BatchResult:
+        info = self.host_model(host)
+        thinking = "thinking" in info.capabilities
+        client = self._client(host)
+        ceiling = self.options.num_ctx // 2
+
+        def call(
+            messages: list[dict[str, str]], schema: dict[str, Any], limit: int
+        ) -> jsonbatch.Answer:
+            return self._chat(client, host, messages, schema, limit, thinking)
+
+        label = f"{self.model} on {host}" if len(self.hosts) > 1 else self.model
+        reasoning = self.reasoning and not thinking
+        result = jsonbatch.translate(request, call, label, ceiling, reasoning)
+        result.host, result.digest = host, info.digest
         return result
 
-    def _translate_into(
-        self, request: BatchRequest, segments: list[SegmentText], result: BatchResult
-    ) -> None:
-        answer, stats = self._chat(request, segments)
-        parsed = _parse_answer(answer, {s.id for s in segments})
-        if len(parsed) == len(segments):
-            _record(result, segments, parsed, stats)
-            return
-        if len(segments) == 1:
-            result.failures[segments[0].id] = (
-                f"{self.model} gave no usable translation for this segment: {_describe(answer)}"
-            )
-            return
-        log.info("ollama answer had %d of %d ids; splitting", len(parsed), len(segments))
-        middle = len(segments) // 2
-        self._translate_into(request, segments[:middle], result)
-        self._translate_into(request, segments[middle:], result)
-
     def _chat(
-        self, request: BatchRequest, segments: list[SegmentText]
-    ) -> tuple[str, dict[str, Any]]:
-        messages = [
-            {
-                "role": "system",
-                "content": prompts.system_prompt(request.source_lang, request.target_lang),
-            },
-            {"role": "user", "content": prompts.user_message(segments)},
-        ]
+        self,
+        client: ollama.Client,
+        host: str,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        limit: int,
+        thinking: bool,
+    ) -> jsonbatch.Answer:
         started = time.perf_counter()
         try:
-            stream = self.client.chat(
+            stream = client.chat(
                 model=self.model,
                 messages=messages,
                 stream=True,
-                format=prompts.RESPONSE_SCHEMA,
-                options=self._options(segments),
-                keep_alive="10m",
+                format=schema,
+                options=self._options(limit),
+                keep_alive=self.options.keep_alive,
+                think=False if thinking else None,
             )
             parts: list[str] = []
             final: Any = None
@@ -94,36 +169,48 @@ class OllamaBackend:
                 parts.append(chunk.message.content or "")
                 final = chunk
         except Exception as exc:
-            raise self._translate_error(exc) from exc
-        stats = {
-            "tokens_in": getattr(final, "prompt_eval_count", None),
-            "tokens_out": getattr(final, "eval_count", None),
-            "duration_ms": (time.perf_counter() - started) * 1000,
-        }
-        return "".join(parts), stats
+            raise self._error(exc, host) from exc
+        return _answer("".join(parts), final, (time.perf_counter() - started) * 1000)
 
-    def _options(self, segments: list[SegmentText]) -> dict[str, Any]:
-        expected = sum(estimate_tokens(s.text) for s in segments)
-        reasoning = "deepseek-r1" in self.model.lower()
+    def _options(self, limit: int) -> dict[str, Any]:
         return {
-            "num_ctx": NUM_CTX,
-            "seed": SEED,
-            "temperature": 0.6 if reasoning else 0.2,
-            "num_predict": min(NUM_CTX // 2, 3 * expected + 64 + (1024 if reasoning else 0)),
+            "num_ctx": self.options.num_ctx,
+            "seed": self.options.seed,
+            "temperature": 0.6 if self.reasoning else self.options.temperature,
+            "num_predict": limit,
         }
 
-    def _translate_error(self, exc: Exception) -> Exception:
+    def _client(self, host: str, probe: bool = False) -> ollama.Client:
+        read = min(self.options.timeout_s, 30.0) if probe else self.options.timeout_s
+        timeout = httpx.Timeout(read, connect=self.options.connect_timeout_s)
+        return ollama.Client(host=host, timeout=timeout)
+
+    def _error(self, exc: Exception, host: str) -> Exception:
+        if isinstance(exc, PipelineError):
+            return exc
         if isinstance(exc, ConnectionError | httpx.ConnectError):
-            return BackendUnavailable(f"Ollama is not running at {self.host} (connection refused).")
+            return BackendUnavailable(f"Ollama is not running at {host} (connection refused).")
         if isinstance(exc, httpx.TimeoutException):
             return BackendUnavailable(
-                f"Ollama at {self.host} did not answer within {self.timeout_s:g} s."
+                f"Ollama at {host} did not answer within {self.options.timeout_s:g} s."
             )
         if isinstance(exc, httpx.TransportError):
-            return BackendUnavailable(f"Lost the connection to Ollama at {self.host}: {exc}")
+            return BackendUnavailable(f"Lost the connection to Ollama at {host}: {exc}")
         if isinstance(exc, ollama.ResponseError):
-            return _response_error(exc, self.model, self.host)
+            return _response_error(exc, self.model, host)
         return exc
+
+
+def _answer(text: str, final: Any, wall_ms: float) -> jsonbatch.Answer:
+    eval_ns = getattr(final, "eval_duration", None)
+    return jsonbatch.Answer(
+        text=text,
+        tokens_in=getattr(final, "prompt_eval_count", None),
+        tokens_out=getattr(final, "eval_count", None),
+        wall_ms=wall_ms,
+        generation_ms=eval_ns / 1e6 if eval_ns else None,
+        done_reason=getattr(final, "done_reason", None),
+    )
 
 
 def _response_error(exc: ollama.ResponseError, model: str, host: str) -> Exception:
@@ -138,48 +225,12 @@ def _response_error(exc: ollama.ResponseError, model: str, host: str) -> Excepti
     return BackendFailed(f"Ollama at {host} refused the request: {exc.error}")
 
 
-def _parse_answer(answer: str, wanted: set[int]) -> dict[int, str]:
-    """Return {id: text} for the wanted ids found in a JSON answer; junk yields {}."""
-    text = strip_reasoning(answer)
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end < start:
-        return {}
-    try:
-        data = json.loads(text[start : end + 1])
-    except json.JSONDecodeError:
-        return {}
-    items = data.get("translations") if isinstance(data, dict) else None
-    found: dict[int, str] = {}
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            continue
-        seg_id, value = item.get("id"), item.get("text")
-        if (
-            isinstance(seg_id, int)
-            and seg_id in wanted
-            and isinstance(value, str)
-            and value.strip()
-        ):
-            found.setdefault(seg_id, value.strip())
-    return found
-
-
-def _record(
-    result: BatchResult, segments: list[SegmentText], parsed: dict[int, str], stats: dict[str, Any]
-) -> None:
-    weights = [len(s.text) for s in segments]
-    tokens_in = split_cost(stats["tokens_in"], weights)
-    tokens_out = split_cost(stats["tokens_out"], [len(parsed[s.id]) for s in segments])
-    share = stats["duration_ms"] / len(segments)
-    for i, segment in enumerate(segments):
-        result.translations[segment.id] = SegmentResult(
-            text=parsed[segment.id],
-            tokens_in=tokens_in[i],
-            tokens_out=tokens_out[i],
-            duration_ms=share,
-        )
-
-
-def _describe(answer: str) -> str:
-    snippet = " ".join(answer.split())[:120]
-    return f"answer was {snippet!r}" if snippet else "the answer was empty"
+def _worst(errors: list[PipelineError]) -> PipelineError:
+    """One host's transient trouble outweighs another's missing model: retrying may help."""
+    transient = [e for e in errors if isinstance(e, TransientError)]
+    if len(errors) == 1:
+        return errors[0]
+    if transient:
+        reasons = "; ".join(e.message for e in errors)
+        return type(transient[0])(f"No Ollama host could take the batch: {reasons}")
+    return errors[0]

@@ -1,0 +1,201 @@
+"""Pipeline steps of translation runs: plan a run → translate each batch → finish the run.
+
+A document's own run mirrors its progress into the document's TRANSLATE job and, when it
+completes, starts FINALIZE; other runs (re-translations, comparisons, OCR correction)
+finish on their own. Lock order is always the job first, then the run, so a redelivered
+plan and a finishing batch cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from service.documents.models import Document
+from service.errors import PermanentError
+from service.jobs import service as jobs
+from service.jobs.models import Job, JobStage
+from service.jobs.steps import Step, TaskName
+from service.translation import backends, runs
+from service.translation import service as translation
+from service.translation.backends.base import ModelInfo
+from service.translation.chunking import budget_for
+from service.translation.models import RunKind, RunPurpose, RunStatus, TranslationRun
+
+if TYPE_CHECKING:
+    from service.config import Settings
+    from service.jobs.pipeline import Context
+
+log = logging.getLogger(__name__)
+
+
+def plan_translation(session: Session, ctx: Context, document_id: int) -> list[Step]:
+    """Create the document's own run (and a correction run when enabled) and plan it."""
+    document = session.get(Document, document_id)
+    if document is None:
+        return []
+    job = jobs.get_locked(session, document_id, JobStage.TRANSLATE)
+    if job.status in jobs.TERMINAL:
+        return []
+    run = runs.primary(session, document_id)
+    extra: list[Step] = []
+    if run is None:
+        run = runs.create(session, document, document_request(document))
+        if ctx.settings.ocr_post_correction:
+            correction = runs.create(session, document, _correction_request(document))
+            extra.append(Step(TaskName.PLAN_TRANSLATION_RUN, (correction.id,)))
+    return _plan(session, ctx, run, job) + extra
+
+
+def document_request(document: Document) -> runs.RunRequest:
+    return runs.RunRequest(document.backend, document.model, purpose=RunPurpose.DOCUMENT)
+
+
+def _correction_request(document: Document) -> runs.RunRequest:
+    return runs.RunRequest(
+        document.backend, document.model, kind=RunKind.CORRECT, purpose=RunPurpose.DOCUMENT
+    )
+
+
+def plan_run(session: Session, ctx: Context, run_id: int) -> list[Step]:
+    """Plan a run requested through the API (re-translation, comparison, correction)."""
+    run = runs.get(session, run_id)
+    if run is None or run.status in runs.TERMINAL:
+        return []
+    job = _job_of(session, run)
+    run = _locked(session, run_id)
+    return _plan(session, ctx, run, job)
+
+
+def _plan(session: Session, ctx: Context, run: TranslationRun, job: Job | None) -> list[Step]:
+    if run.status is RunStatus.RUNNING:  # a redelivered plan re-sends unsettled batches only
+        batches = runs.pending_batches(session, run)
+    else:
+        choice = backends.resolve(ctx.settings, run.requested_backend, run.requested_model)
+        try:
+            info = ctx.backend(choice).describe()
+        except PermanentError as exc:
+            return fail_plan(session, ctx.settings, run.id, exc.message, choice)
+        budget = budget_for(
+            info.context_tokens, ctx.settings.translation_token_budget, info.reasoning
+        )
+        batches = runs.plan(session, run, choice, info, budget)
+        _started(session, run, job, choice)
+    steps = [Step(TaskName.TRANSLATE_BATCH, (run.id, batch)) for batch in batches]
+    return steps or after_batch(session, run.id)
+
+
+def _started(
+    session: Session, run: TranslationRun, job: Job | None, choice: backends.BackendChoice
+) -> None:
+    if job is None:
+        return
+    document = session.get(Document, run.document_id)
+    if document is not None:
+        document.backend, document.model = choice.backend.value, choice.model
+    jobs.start(job, total=run.total)
+    job.detail = run.detail
+
+
+def translate_batch(
+    session: Session, ctx: Context, run_id: int, segment_ids: list[int]
+) -> list[Step]:
+    """Answer one batch of a run; a permanent error fails that batch alone."""
+    run = runs.get(session, run_id)
+    if run is None or run.status in runs.TERMINAL or run.backend is None:
+        return []
+    choice = backends.BackendChoice(backends.BackendName(run.backend), run.model_ref or "")
+    try:
+        translation.translate_batch(
+            session,
+            run,
+            segment_ids,
+            ctx.backend(choice),
+            ctx.settings.translation_context_segments,
+        )
+    except PermanentError as exc:
+        return fail_batch(session, run_id, segment_ids, exc.message)
+    return after_batch(session, run_id)
+
+
+def fail_batch(session: Session, run_id: int, segment_ids: list[int], reason: str) -> list[Step]:
+    """Record the batch's unsettled segments as failed with the reason."""
+    run = runs.get(session, run_id)
+    if run is None or run.status in runs.TERMINAL:
+        return []
+    translation.record_failure(session, run, segment_ids, reason)
+    return after_batch(session, run_id, error=reason)
+
+
+def fail_plan(
+    session: Session,
+    settings: Settings,
+    run_id: int,
+    reason: str,
+    choice: backends.BackendChoice | None = None,
+) -> list[Step]:
+    """A run that cannot start: every segment fails with the reason, the user sees why."""
+    run = runs.get(session, run_id)
+    if run is None or run.status in runs.TERMINAL:
+        return []
+    job = _job_of(session, run)
+    run = _locked(session, run_id)
+    if run.status is RunStatus.PENDING:
+        choice = choice or backends.resolve(
+            settings, run.requested_backend or "embedded", run.requested_model
+        )
+        info = ModelInfo(backends.stored_name(choice), None, settings.ollama_num_ctx)
+        runs.plan(session, run, choice, info, settings.translation_token_budget)
+        _started(session, run, job, choice)
+    translation.record_failure(session, run, [s.id for s in runs.segments(session, run)], reason)
+    return after_batch(session, run_id, error=reason)
+
+
+def fail_document_plan(
+    session: Session, settings: Settings, document_id: int, reason: str
+) -> list[Step]:
+    """Give up planning a document's translation (its model server stayed unreachable)."""
+    document = session.get(Document, document_id)
+    if document is None:
+        return []
+    run = runs.primary(session, document_id) or runs.create(
+        session, document, document_request(document)
+    )
+    return fail_plan(session, settings, run.id, reason)
+
+
+def after_batch(session: Session, run_id: int, error: str | None = None) -> list[Step]:
+    """Count the run's progress under its lock; the last batch finishes it."""
+    run = runs.get(session, run_id)
+    if run is None:
+        return []
+    job = _job_of(session, run)
+    run = _locked(session, run_id)
+    if error:
+        run.error = error
+    complete = runs.record_progress(session, run)
+    if job is None:
+        return []
+    if run.error:
+        job.error = run.error
+    if jobs.record_progress(job, run.done + run.skipped, run.failed):
+        return [Step(TaskName.FINALIZE_DOCUMENT, (run.document_id,))]
+    if complete:
+        log.info("run %s finished after its job %s", run.id, job.status)
+    return []
+
+
+def _job_of(session: Session, run: TranslationRun) -> Job | None:
+    """The TRANSLATE job this run drives, locked; None for runs outside the pipeline."""
+    if run.purpose is not RunPurpose.DOCUMENT or run.kind is not RunKind.TRANSLATE:
+        return None
+    return jobs.get_locked(session, run.document_id, JobStage.TRANSLATE)
+
+
+def _locked(session: Session, run_id: int) -> TranslationRun:
+    run = session.get(TranslationRun, run_id, with_for_update=True, populate_existing=True)
+    if run is None:
+        raise LookupError(f"translation run {run_id} vanished")
+    return run

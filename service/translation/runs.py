@@ -1,0 +1,238 @@
+"""Translation runs: one model over a set of a document's segments, with its own progress.
+
+A document's pipeline has one run (purpose `document`, mirrored into its TRANSLATE job);
+re-translations and model comparisons add more. A run's segments are its items, created
+when it is planned with their batch number; batches settle their items, and the task that
+settles the last one (counted under a row lock on the run) finishes the run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from service.documents.models import PROSE_KINDS, Document, Page, Segment
+from service.errors import InvalidInput, NotFound
+from service.ocr.text import source_hash
+from service.translation.backends import BackendChoice, BackendName, stored_name
+from service.translation.backends.base import ModelInfo
+from service.translation.chunking import SegmentText, plan_batches
+from service.translation.models import (
+    ItemStatus,
+    RunItem,
+    RunKind,
+    RunPurpose,
+    RunStatus,
+    Translation,
+    TranslationRun,
+    TranslationStatus,
+)
+from service.translation.prompts import PROMPT_VERSION
+
+TERMINAL = (RunStatus.DONE, RunStatus.FAILED)
+BACKENDS = tuple(b.value for b in BackendName)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a user asks for: which model, over which segments."""
+
+    backend: str | None = None
+    model: str | None = None
+    page_from: int | None = None
+    page_to: int | None = None
+    segment_ids: list[int] | None = None
+    force: bool = False
+    kind: RunKind = RunKind.TRANSLATE
+    purpose: RunPurpose = RunPurpose.RETRANSLATE
+
+
+def create(session: Session, document: Document, request: RunRequest) -> TranslationRun:
+    """A pending run; the worker resolves its model and plans it."""
+    backend = (request.backend or "").strip() or None
+    if backend == "auto":
+        backend = None
+    if backend is not None and backend not in BACKENDS:
+        raise InvalidInput(
+            f"Unknown backend {backend!r}; choose one of auto, {', '.join(BACKENDS)}."
+        )
+    if request.page_from and request.page_to and request.page_from > request.page_to:
+        raise InvalidInput("The page range ends before it starts.")
+    run = TranslationRun(
+        document_id=document.id,
+        kind=request.kind,
+        purpose=request.purpose,
+        status=RunStatus.PENDING,
+        requested_backend=backend,
+        requested_model=(request.model or "").strip() or None,
+        page_from=request.page_from,
+        page_to=request.page_to,
+        segment_ids=request.segment_ids,
+        force=request.force,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get(session: Session, run_id: int, lock: bool = False) -> TranslationRun | None:
+    """A run, locked FOR UPDATE when counting its progress."""
+    return session.get(TranslationRun, run_id, with_for_update=lock)
+
+
+def get_or_raise(session: Session, run_id: int) -> TranslationRun:
+    """A run or NotFound."""
+    run = get(session, run_id)
+    if run is None:
+        raise NotFound(f"Translation run {run_id} does not exist.")
+    return run
+
+
+def for_document(session: Session, document_id: int) -> list[TranslationRun]:
+    """A document's runs, oldest first."""
+    return list(
+        session.scalars(
+            select(TranslationRun)
+            .where(TranslationRun.document_id == document_id)
+            .order_by(TranslationRun.id)
+        )
+    )
+
+
+def primary(session: Session, document_id: int) -> TranslationRun | None:
+    """The run that belongs to the document's own pipeline, if planned."""
+    return session.scalars(
+        select(TranslationRun)
+        .where(
+            TranslationRun.document_id == document_id,
+            TranslationRun.purpose == RunPurpose.DOCUMENT,
+            TranslationRun.kind == RunKind.TRANSLATE,
+        )
+        .order_by(TranslationRun.id.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def segments(session: Session, run: TranslationRun) -> list[SegmentText]:
+    """The run's prose segments in reading order."""
+    query = (
+        select(Segment.id, Segment.normalized)
+        .join(Page, Page.id == Segment.page_id)
+        .where(Segment.document_id == run.document_id, Segment.kind.in_(PROSE_KINDS))
+        .order_by(Page.number, Segment.position)
+    )
+    if run.page_from is not None:
+        query = query.where(Page.number >= run.page_from)
+    if run.page_to is not None:
+        query = query.where(Page.number <= run.page_to)
+    if run.segment_ids is not None:
+        query = query.where(Segment.id.in_(run.segment_ids))
+    return [SegmentText(row.id, row.normalized) for row in session.execute(query)]
+
+
+def plan(
+    session: Session, run: TranslationRun, choice: BackendChoice, info: ModelInfo, budget: int
+) -> list[list[int]]:
+    """Fix the run's model, split its segments into batches and create its items."""
+    run.backend, run.model = choice.backend.value, stored_name(choice)
+    run.model_ref, run.model_digest = choice.model, info.digest
+    run.prompt_version, run.budget = PROMPT_VERSION, budget
+    run.detail = "; ".join(d for d in (choice.reason, info.detail) if d) or None
+    batches = plan_batches(segments(session, run), budget)
+    rows = [
+        {
+            "run_id": run.id,
+            "segment_id": seg_id,
+            "ordinal": n,
+            "batch": b,
+            "status": ItemStatus.PENDING,
+        }
+        for n, (b, seg_id) in enumerate((b, s) for b, batch in enumerate(batches) for s in batch)
+    ]
+    if rows:
+        session.execute(insert(RunItem), rows)
+    run.total = len(rows)
+    start(run)
+    session.flush()
+    return batches
+
+
+def start(run: TranslationRun) -> None:
+    """Mark a run running."""
+    run.status = RunStatus.RUNNING
+    run.started_at = run.started_at or datetime.now(UTC)
+
+
+def pending_batches(session: Session, run: TranslationRun) -> list[list[int]]:
+    """Batches that still have unsettled segments (a redelivered plan re-sends only these)."""
+    rows = session.execute(
+        select(RunItem.batch, RunItem.segment_id)
+        .where(RunItem.run_id == run.id, RunItem.status == ItemStatus.PENDING)
+        .order_by(RunItem.ordinal)
+    )
+    batches: dict[int, list[int]] = defaultdict(list)
+    for batch, seg_id in rows:
+        batches[batch].append(seg_id)
+    return [batches[b] for b in sorted(batches)]
+
+
+def record_progress(session: Session, run: TranslationRun) -> bool:
+    """Count the run's items; True exactly once, when the last one settles."""
+    counts = dict(
+        session.execute(
+            select(RunItem.status, func.count())
+            .where(RunItem.run_id == run.id)
+            .group_by(RunItem.status)
+        ).all()
+    )
+    run.done = counts.get(ItemStatus.DONE, 0)
+    run.failed = counts.get(ItemStatus.FAILED, 0)
+    run.skipped = counts.get(ItemStatus.SKIPPED, 0)
+    if run.status is not RunStatus.RUNNING or counts.get(ItemStatus.PENDING, 0):
+        return False
+    finish(run)
+    return True
+
+
+def finish(run: TranslationRun, error: str | None = None) -> None:
+    """Close a run: failed when nothing in it succeeded or it could not start."""
+    nothing = run.total > 0 and run.done + run.skipped == 0
+    run.status = RunStatus.FAILED if error or nothing else RunStatus.DONE
+    if error:
+        run.error = error
+    run.finished_at = datetime.now(UTC)
+
+
+def fail_pending(session: Session, run: TranslationRun, reason: str) -> None:
+    """Mark every unsettled item failed with the reason."""
+    session.execute(
+        update(RunItem)
+        .where(RunItem.run_id == run.id, RunItem.status == ItemStatus.PENDING)
+        .values(status=ItemStatus.FAILED, note=reason)
+    )
+    run.error = reason
+
+
+def stale_segment_ids(session: Session, document_id: int) -> list[int]:
+    """Segments whose translation was made from a source text that has changed since."""
+    rows = session.execute(
+        select(Segment.id, Segment.normalized, Translation.source_hash)
+        .join(Translation, Translation.segment_id == Segment.id)
+        .where(
+            Segment.document_id == document_id,
+            Translation.status != TranslationStatus.FAILED,
+        )
+    )
+    return sorted({seg_id for seg_id, text, old in rows if old != source_hash(text)})
+
+
+def items(session: Session, run_id: int) -> Sequence[RunItem]:
+    """A run's items in reading order."""
+    return session.scalars(
+        select(RunItem).where(RunItem.run_id == run_id).order_by(RunItem.ordinal)
+    ).all()
