@@ -75,6 +75,9 @@ def reset_caches() -> None:
     reset_engine()
     pipeline.default_context.cache_clear()
     queue.client.cache_clear()
+    from service.translation import backends
+
+    backends._engines_cache.clear()
 
 
 def _recreate_database() -> None:

@@ -41,6 +41,7 @@ from service.ocr.languages import normalise_tag
 from service.ocr.text import source_hash, storable
 from service.storage import Storage, TooLarge, human_bytes
 from service.translation.models import Translation, TranslationStatus
+from service.translation.shown import shown
 
 BACKENDS = ("auto", "ollama", "embedded", "openai")
 
@@ -139,6 +140,13 @@ def get_collection_or_raise(session: Session, collection_id: int) -> Collection:
     if collection is None or not access.may_see(collection.id):
         raise NotFound(f"Collection {collection_id} does not exist.")
     return collection
+
+
+def collection_documents(session: Session, collection_id: int) -> Sequence[Document]:
+    """The documents of a collection, by title."""
+    return session.scalars(
+        select(Document).where(Document.collection_id == collection_id).order_by(Document.title)
+    ).all()
 
 
 def list_collections(session: Session) -> Sequence[Collection]:
@@ -386,7 +394,7 @@ def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, 
         return {}
     rows = session.scalars(
         select(Translation)
-        .where(Translation.segment_id.in_(segment_ids))
+        .where(Translation.segment_id.in_(segment_ids), shown())
         .order_by(Translation.segment_id, Translation.updated_at.desc(), Translation.id.desc())
         .ext(distinct_on(Translation.segment_id))
     )

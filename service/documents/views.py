@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service.config import Settings, get_settings
+from service.config import get_settings
 from service.deps import SessionDep, SettingsDep, StorageDep
 from service.documents import archives, service
 from service.documents.router import zip_limits
@@ -17,7 +17,7 @@ from service.jobs import service as jobs
 from service.jobs.queue import enqueue
 from service.ocr.languages import LANGUAGE_NAMES
 from service.templating import templates
-from service.translation import backends
+from service.translation import backends, runs
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,20 +86,6 @@ def upload_form(request: Request, session: SessionDep) -> Response:
     return _form(request, session, {}, [])
 
 
-def _engines(settings: Settings) -> list[tuple[str, str]]:
-    """(value, label) of every translation engine the form offers."""
-    engines = [("auto", "Automatic: Ollama if it runs with the model, else the embedded model")]
-    models = backends.ollama_models(settings)
-    if models is None:
-        engines.append(("ollama|", f"Ollama (not reachable at {settings.ollama_host})"))
-    else:
-        engines += [(f"ollama|{name}", f"Ollama: {name}") for name in sorted(models)]
-    embedded = settings.embedded_model_file.name
-    engines.append(("embedded|", f"Embedded (llama.cpp): {embedded}"))
-    engines.append(("openai|", f"OpenAI-compatible server at {settings.openai_base_url}"))
-    return engines
-
-
 def _form(
     request: Request,
     session: SessionDep,
@@ -116,7 +102,7 @@ def _form(
             "errors": errors,
             "source_languages": SOURCE_LANGUAGES,
             "target_languages": sorted(LANGUAGE_NAMES.items(), key=lambda kv: kv[1]),
-            "engines": _engines(settings),
+            "engines": backends.engine_choices(settings),
             "collections": service.list_collections(session),
             "max_mb": settings.max_upload_bytes // (1024 * 1024),
         },
@@ -189,5 +175,6 @@ def progress(request: Request, session: SessionDep, document_id: int) -> Respons
         {
             "document": document,
             "jobs": jobs.for_document(session, document_id),
+            "runs": runs.for_document(session, document_id),
         },
     )

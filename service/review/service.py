@@ -21,6 +21,7 @@ from service.review.models import (
     EditField,
 )
 from service.translation.models import Translation, TranslationStatus
+from service.translation.shown import shown
 
 MANUAL_BACKEND = "manual"
 MANUAL_MODEL = "reviewer"
@@ -100,10 +101,10 @@ def _translation_for(
 def current_translation(
     session: Session, segment_id: int, lock: bool = False
 ) -> Translation | None:
-    """The translation shown for a segment: the most recently changed one."""
+    """The translation shown for a segment: the most recently changed, comparisons aside."""
     query = (
         select(Translation)
-        .where(Translation.segment_id == segment_id)
+        .where(Translation.segment_id == segment_id, shown())
         .order_by(Translation.updated_at.desc(), Translation.id.desc())
         .limit(1)
     )

@@ -16,6 +16,7 @@ from service.review import service
 from service.review.models import AnnotationType
 from service.review.pages import RowStatus, review_page, review_row
 from service.templating import templates
+from service.translation import backends, runs
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,9 +34,11 @@ def document_page(
     context = {
         "document": document,
         "jobs": jobs.for_document(session, document_id),
+        "runs": runs.for_document(session, document_id),
         "annotation_types": list(AnnotationType),
         "row_statuses": list(RowStatus),
         "export_formats": [(f.value, info.label) for f, info in FORMATS.items()],
+        "engines": [e for e in backends.engine_choices(settings) if e[0] != "auto"],
         "view": None,
     }
     if document.pages:

@@ -42,6 +42,46 @@
     });
   });
 
+  // ---- translate again, compare models (document actions) ----------------------------
+  function engineParts(value, override) {
+    const [backend, model] = String(value || "").split("|");
+    return { backend: backend || null, model: (override && override.trim()) || model || null };
+  }
+  function pageNumber() {
+    const holder = $(".review");
+    return holder ? Number(holder.dataset.pageNumber) : null;
+  }
+  const retranslateForm = $("#retranslate");
+  if (retranslateForm) retranslateForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const id = retranslateForm.dataset.documentId;
+    const data = new FormData(retranslateForm);
+    const choice = engineParts(data.get("engine"), data.get("model"));
+    const scope = data.get("scope");
+    let result;
+    if (scope === "stale") {
+      result = await api("POST", `/api/documents/${id}/retranslate-stale`, choice);
+    } else {
+      const body = Object.assign({ force: true }, choice);
+      if (scope === "page" && pageNumber()) { body.page_from = pageNumber(); body.page_to = pageNumber(); }
+      result = await api("POST", `/api/documents/${id}/translation-runs`, body);
+    }
+    if (result.ok) { flash("Translation started; the page updates when it is done."); window.setTimeout(() => window.location.reload(), 800); }
+    else flash(result.data ? result.data.message : "Could not start the translation.", "error");
+  });
+  const compareForm = $("#compare");
+  if (compareForm) compareForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(compareForm);
+    const models = data.getAll("engine").map((value) => engineParts(value));
+    if (models.length < 2) { flash("Choose two or more models to compare.", "error"); return; }
+    const body = { models };
+    if (data.get("scope") === "page" && pageNumber()) { body.page_from = pageNumber(); body.page_to = pageNumber(); }
+    const result = await api("POST", `/api/documents/${compareForm.dataset.documentId}/comparisons`, body);
+    if (result.ok) window.location.href = result.data.url;
+    else flash(result.data ? result.data.message : "Could not start the comparison.", "error");
+  });
+
   const help = $("#help");
   $$("[data-action='help']").forEach((b) => b.addEventListener("click", () => help.showModal()));
 

@@ -1,16 +1,18 @@
-"""HTML pages of translation: the model comparison and the OCR correction diff."""
+"""HTML pages of translation: model comparison, OCR correction diff, collections' glossaries."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from service.accounts import access
 from service.deps import SessionDep
 from service.documents import service as documents
+from service.errors import InvalidInput
 from service.templating import templates
-from service.translation import compare, corrections, runs
+from service.translation import compare, corrections, glossary, runs
 from service.translation.router import parse_run_ids
 
 router = APIRouter(include_in_schema=False)
@@ -43,3 +45,83 @@ def corrections_page(request: Request, session: SessionDep, document_id: int) ->
     return templates().TemplateResponse(
         request, "translation/corrections.html", {"document": document, "items": items}
     )
+
+
+@router.get("/collections", response_class=HTMLResponse)
+def collections_page(request: Request, session: SessionDep) -> Response:
+    """The collections the user may see, with their document counts; a form for a new one."""
+    visible = [c for c in documents.list_collections(session) if access.may_see(c.id)]
+    return templates().TemplateResponse(
+        request, "translation/collections.html", {"collections": visible, "error": None}
+    )
+
+
+@router.post("/collections", response_class=HTMLResponse)
+def create_collection(
+    request: Request,
+    session: SessionDep,
+    name: Annotated[str, Form()],
+    description: Annotated[str, Form()] = "",
+) -> Response:
+    """Create a collection (its creator becomes a member) and open its glossary."""
+    try:
+        collection = glossary.create_collection(session, name, description or None)
+    except InvalidInput as exc:
+        visible = [c for c in documents.list_collections(session) if access.may_see(c.id)]
+        return templates().TemplateResponse(
+            request,
+            "translation/collections.html",
+            {"collections": visible, "error": exc.message},
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse(f"/collections/{collection.id}", status_code=303)
+
+
+@router.get("/collections/{collection_id}", response_class=HTMLResponse)
+def glossary_page(request: Request, session: SessionDep, collection_id: int) -> Response:
+    """A collection's glossary: terms, agreed translations and notes, editable in place."""
+    return _glossary(request, session, collection_id, None)
+
+
+def _glossary(
+    request: Request, session: SessionDep, collection_id: int, error: str | None, status: int = 200
+) -> Response:
+    collection = documents.get_collection_or_raise(session, collection_id)
+    return templates().TemplateResponse(
+        request,
+        "translation/glossary.html",
+        {
+            "collection": collection,
+            "entries": glossary.list_entries(session, collection_id),
+            "documents": documents.collection_documents(session, collection_id),
+            "error": error,
+        },
+        status_code=status,
+    )
+
+
+@router.post("/collections/{collection_id}/glossary", response_class=HTMLResponse)
+def put_entry(
+    request: Request,
+    session: SessionDep,
+    collection_id: int,
+    term: Annotated[str, Form()],
+    translation: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Add a term, or change the agreed translation of an existing one."""
+    try:
+        glossary.put_entry(session, collection_id, term, translation, note or None)
+    except InvalidInput as exc:
+        return _glossary(request, session, collection_id, exc.message, 422)
+    session.commit()
+    return RedirectResponse(f"/collections/{collection_id}", status_code=303)
+
+
+@router.post("/collections/{collection_id}/glossary/{entry_id}/delete")
+def delete_entry(session: SessionDep, collection_id: int, entry_id: int) -> Response:
+    """Remove a term."""
+    glossary.delete_entry(session, collection_id, entry_id)
+    session.commit()
+    return RedirectResponse(f"/collections/{collection_id}", status_code=303)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.browser.conftest import screenshot
 from tests.conftest import SAMPLES
+from tests.fakes.ollama_server import fake_translation
 from tests.helpers import make_document
 from tests.workerproc import worker_log
 
@@ -153,3 +154,41 @@ def test_keyboard_shortcuts_move_approve_and_show_help(
     screenshot(page, "06-help")
     page.keyboard.press("Escape")
     expect(page.locator("#help")).to_be_hidden()
+
+
+def test_a_stale_translation_is_redone_and_two_models_compared(
+    page: Page, live_server: str, session: Session
+) -> None:
+    document = make_document(session, ["Le roy est mort."], ["The king is dead."])
+    page.goto(f"{live_server}/documents/{document.id}")
+    row = page.locator("article.segment").first
+    row.locator("button[data-action='edit']").click()
+    row.locator("textarea.editor-source").fill("Le roi est mort.")
+    row.locator("button[data-action='save']").click()
+    expect(page.locator("article.segment").first).to_have_attribute("data-status", "stale")
+
+    # "Translate it again" queues a run; the worker answers and the row refreshes itself.
+    page.locator("article.segment .stale-note button[data-action='retranslate']").click()
+    expect(page.locator("article.segment .text[data-layer='translation']").first).to_have_text(
+        fake_translation("Le roi est mort."), timeout=60_000
+    )
+    expect(page.locator("article.segment").first).to_have_attribute("data-status", "machine")
+
+    # Compare two models on this page: the comparison opens and fills in.
+    page.click("details.menu:has(#compare) summary")
+    page.check("#compare input[value='ollama|llama3.2:3b']")
+    page.check("#compare input[value='ollama|deepseek-r1:1.5b']")
+    page.click("#compare button[type=submit]")
+    page.wait_for_url(re.compile(r"/compare\?runs=\d+,\d+$"))
+    for _ in range(60):
+        if page.locator("tr.run-figures .status-done").count() == 2:
+            break
+        page.wait_for_timeout(1000)
+        page.reload()
+    assert page.locator("tr.run-figures .status-done").count() == 2
+    assert "deepseek-r1:1.5b" in page.content()
+    assert fake_translation("Le roi est mort.") in page.content()
+    screenshot(page, "08-comparison")
+    # The comparison's translations do not replace what the document shows.
+    page.goto(f"{live_server}/documents/{document.id}")
+    expect(page.locator("article.segment .model").first).to_have_text("llama3.2:3b")

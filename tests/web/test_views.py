@@ -251,3 +251,66 @@ def test_upload_form_offers_collections_and_available_models(
     detail = client.get("/api/documents").json()[0]
     document = client.get(f"/api/documents/{detail['id']}").json()
     assert document["backend"] == "embedded"
+
+
+def test_a_collection_glossary_is_edited_on_its_page(client: TestClient, session: Session) -> None:
+    created = client.post(
+        "/collections",
+        data={"name": "Ratsprotokolle", "description": "1780–1800"},
+        follow_redirects=False,
+    )
+    assert created.status_code == 303
+    page = created.headers["location"]
+    added = client.post(
+        f"{page}/glossary",
+        data={"term": "Schultheiß", "translation": "mayor", "note": "not 'bailiff'"},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    html = client.get(page).text
+    assert "Schultheiß" in html and 'value="mayor"' in html and "not &#39;bailiff&#39;" in html
+    client.post(f"{page}/glossary", data={"term": "Schultheiß", "translation": "chief magistrate"})
+    entries = client.get(f"/api{page}/glossary").json()
+    assert [(e["term"], e["translation"]) for e in entries] == [("Schultheiß", "chief magistrate")]
+    client.post(f"{page}/glossary/{entries[0]['id']}/delete")
+    assert client.get(f"/api{page}/glossary").json() == []
+    assert "Ratsprotokolle" in client.get("/collections").text
+    stranger = authed_client("editor")
+    assert stranger.get(page).status_code == 404
+    assert "Ratsprotokolle" not in stranger.get("/collections").text
+
+
+def test_the_review_page_offers_retranslation_and_comparison(
+    client: TestClient, session: Session
+) -> None:
+    document = make_document(session, ["Un.", "Deux."], ["One.", "Two."])
+    html = client.get(f"/documents/{document.id}").text
+    assert 'id="retranslate"' in html and 'id="compare"' in html
+    assert 'value="embedded|"' in html  # the models really available
+    assert html.count('data-action="retranslate"') == 2  # one per prose row
+    assert 'data-retranslate-url="/api/segments/{id}/retranslate"' in html
+
+
+def test_the_progress_panel_lists_other_runs_and_links_the_comparison(
+    client: TestClient, session: Session
+) -> None:
+    from service.translation.models import RunKind, RunPurpose, RunStatus, TranslationRun
+
+    document = make_document(session, ["Un."], ["One."])
+    for model in ("llama3.2:3b", "deepseek-r1:1.5b"):
+        session.add(
+            TranslationRun(
+                document_id=document.id,
+                kind=RunKind.TRANSLATE,
+                purpose=RunPurpose.COMPARE,
+                status=RunStatus.RUNNING,
+                requested_backend="ollama",
+                model=model,
+                total=1,
+            )
+        )
+    session.commit()
+    html = client.get(f"/documents/{document.id}/progress").text
+    assert "deepseek-r1:1.5b" in html and "llama3.2:3b" in html
+    assert 'data-final="false"' in html  # keeps polling while the runs work
+    assert f"/documents/{document.id}/compare?runs=1,2" in html

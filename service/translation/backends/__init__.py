@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -126,3 +127,35 @@ def _embedded(settings: Settings, choice: BackendChoice) -> TranslationBackend:
         settings.embedded_prompt_style,
         settings.translation_seed,
     )
+
+
+_ENGINES_TTL_S = 30.0
+_engines_cache: dict[str, tuple[float, list[tuple[str, str]]]] = {}
+
+
+def engine_choices(settings: Settings) -> list[tuple[str, str]]:
+    """(`backend|model`, label) of every engine a form offers, from what really answers.
+
+    Asking Ollama costs a round trip (up to the probe timeout when it is down), so the
+    answer is kept for half a minute.
+    """
+    now = time.monotonic()
+    cached = _engines_cache.get(settings.ollama_host)
+    if cached and now - cached[0] < _ENGINES_TTL_S:
+        return cached[1]
+    engines = _engine_choices(settings)
+    _engines_cache[settings.ollama_host] = (now, engines)
+    return engines
+
+
+def _engine_choices(settings: Settings) -> list[tuple[str, str]]:
+    engines = [("auto", "Automatic: Ollama if it runs with the model, else the embedded model")]
+    models = ollama_models(settings)
+    if models is None:
+        engines.append(("ollama|", f"Ollama (not reachable at {settings.ollama_host})"))
+    else:
+        engines += [(f"ollama|{name}", f"Ollama: {name}") for name in sorted(models)]
+    embedded = settings.embedded_model_file.name
+    engines.append(("embedded|", f"Embedded (llama.cpp): {embedded}"))
+    engines.append(("openai|", f"OpenAI-compatible server at {settings.openai_base_url}"))
+    return engines
