@@ -77,3 +77,28 @@ def search_page(
         "review/search.html",
         {"q": q, "hits": [(h, highlight(h.excerpt)) for h in hits]},
     )
+
+
+@router.get("/documents/{document_id}/annotations", response_class=HTMLResponse)
+def annotations_page(
+    request: Request,
+    session: SessionDep,
+    document_id: int,
+    type: Annotated[AnnotationType | None, Query()] = None,
+) -> Response:
+    """Every annotation of a document, filtered by type, each linking to its segment."""
+    document = documents.get_or_raise(session, document_id)
+    rows = service.list_annotations(session, document_id, type)
+    items = [
+        (a, s, n, service.layer_text(session, s, a.layer)[a.start : a.end]) for a, s, n in rows
+    ]
+    return templates().TemplateResponse(
+        request,
+        "review/annotations.html",
+        {
+            "document": document,
+            "items": items,
+            "types": list(AnnotationType),
+            "chosen": type,
+        },
+    )

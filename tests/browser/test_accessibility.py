@@ -25,7 +25,16 @@ def test_pages_have_no_accessibility_violations(
     page: Page, live_server: str, session: Session
 ) -> None:
     document = make_document(session, ["Le roy vint à Paris.", "Fin."], ["The king came.", None])
-    for path in ["/", "/documents/new", f"/documents/{document.id}", "/search?q=roy"]:
+    pages = [
+        "/",
+        "/documents/new",
+        f"/documents/{document.id}",
+        "/search?q=roy",
+        f"/documents/{document.id}/annotations",
+        "/collections",
+        "/account",
+    ]
+    for path in pages:
         page.goto(f"{live_server}{path}")
         found = violations(page)
         assert found == [], f"{path}: {found}"

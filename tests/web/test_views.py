@@ -314,3 +314,23 @@ def test_the_progress_panel_lists_other_runs_and_links_the_comparison(
     assert "deepseek-r1:1.5b" in html and "llama3.2:3b" in html
     assert 'data-final="false"' in html  # keeps polling while the runs work
     assert f"/documents/{document.id}/compare?runs=1,2" in html
+
+
+def test_annotations_are_listed_and_filtered_on_their_own_page(
+    client: TestClient, session: Session
+) -> None:
+    document = make_document(session, ["Voltaire vint à Paris."], ["Voltaire came to Paris."])
+    seg_id = client.get(f"/api/documents/{document.id}/segments").json()[0]["id"]
+    client.post(
+        f"/api/segments/{seg_id}/annotations",
+        json={"layer": "source", "start": 0, "end": 8, "type": "person"},
+    )
+    client.post(
+        f"/api/segments/{seg_id}/annotations",
+        json={"layer": "translation", "start": 17, "end": 22, "type": "place", "body": "<b>"},
+    )
+    html = client.get(f"/documents/{document.id}/annotations").text
+    assert html.count('class="ann-row') == 2 and "Voltaire" in html and "&lt;b&gt;" in html
+    places = client.get(f"/documents/{document.id}/annotations?type=place").text
+    assert places.count('class="ann-row') == 1 and "Paris" in places
+    assert f'href="/documents/{document.id}?page=1#seg-{seg_id}"' in places
