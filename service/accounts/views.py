@@ -55,6 +55,11 @@ def login(
     token = service.start_session(session, user)
     session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
+    return _with_session(response, request, token)
+
+
+def _with_session(response: Response, request: Request, token: str) -> Response:
+    """Set the session cookie: HttpOnly, SameSite=Lax, and Secure when served over TLS."""
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -132,15 +137,7 @@ def change_password(
     token = service.start_session(session, user)
     session.commit()
     response = _account(request, session, principal, {"message": "Password changed."})
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=service.SESSION_DAYS * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-    return response
+    return _with_session(response, request, token)
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
 from service.accounts import access
-from service.documents.models import Page, Segment
+from service.documents.models import Document, Page, Segment
 from service.errors import EditConflict, InvalidInput, NotFound, SegmentNotFound
 from service.ocr.text import normalise, source_hash, storable
 from service.review.models import (
@@ -336,57 +336,40 @@ def search(session: Session, query: str, limit: int = 50) -> list[SearchHit]:
     q = query.strip()
     if not q:
         return []
-    return _search_sources(session, q, limit) + _search_translations(session, q, limit)
+    return _search(session, q, limit, AnnotationLayer.SOURCE) + _search(
+        session, q, limit, AnnotationLayer.TRANSLATION
+    )
 
 
-def _search_sources(session: Session, q: str, limit: int) -> list[SearchHit]:
-    from service.documents.models import Document
-
-    config = func.palimpsest_fts_config(Document.source_lang)
+def _search(session: Session, q: str, limit: int, layer: AnnotationLayer) -> list[SearchHit]:
+    """One layer's matches: sources in the source language, translations in the target's."""
+    source = layer is AnnotationLayer.SOURCE
+    language = Document.source_lang if source else Document.target_lang
+    text = Segment.normalized if source else Translation.text
+    vector = Segment.search_vector if source else Translation.search_vector
+    config = func.palimpsest_fts_config(language)
     tsquery = func.websearch_to_tsquery(config, q)
-    rows = session.execute(
+    query = (
         select(
             Document.id,
             Document.title,
             Page.number,
             Segment.id,
-            func.ts_headline(config, Segment.normalized, tsquery, HEADLINE_OPTIONS),
+            func.ts_headline(config, text, tsquery, HEADLINE_OPTIONS),
         )
+        .select_from(Segment)
         .join(Page, Page.id == Segment.page_id)
         .join(Document, Document.id == Segment.document_id)
-        .where(Segment.search_vector.op("@@")(tsquery), _visible_documents())
-        .order_by(func.ts_rank(Segment.search_vector, tsquery).desc(), Segment.id)
+        .where(vector.op("@@")(tsquery), _visible_documents())
+        .order_by(func.ts_rank(vector, tsquery).desc(), Segment.id)
         .limit(limit)
     )
-    return [SearchHit(d, t, n, s, AnnotationLayer.SOURCE, h) for d, t, n, s, h in rows]
-
-
-def _search_translations(session: Session, q: str, limit: int) -> list[SearchHit]:
-    from service.documents.models import Document
-
-    config = func.palimpsest_fts_config(Document.target_lang)
-    tsquery = func.websearch_to_tsquery(config, q)
-    rows = session.execute(
-        select(
-            Document.id,
-            Document.title,
-            Page.number,
-            Segment.id,
-            func.ts_headline(config, Translation.text, tsquery, HEADLINE_OPTIONS),
-        )
-        .join(Segment, Segment.id == Translation.segment_id)
-        .join(Page, Page.id == Segment.page_id)
-        .join(Document, Document.id == Translation.document_id)
-        .where(Translation.search_vector.op("@@")(tsquery), _visible_documents())
-        .order_by(func.ts_rank(Translation.search_vector, tsquery).desc(), Segment.id)
-        .limit(limit)
-    )
-    return [SearchHit(d, t, n, s, AnnotationLayer.TRANSLATION, h) for d, t, n, s, h in rows]
+    if not source:
+        query = query.join(Translation, Translation.segment_id == Segment.id).where(shown())
+    return [SearchHit(d, t, n, s, layer, h) for d, t, n, s, h in session.execute(query)]
 
 
 def _visible_documents() -> ColumnElement[bool]:
-    from service.documents.models import Document
-
     collections = access.visible_collections()
     if collections is None:
         return true()
