@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.documents.models import DocumentStatus, FileStatus, OcrStatus, SegmentKind
 from service.jobs.models import JobStage, JobStatus
@@ -46,6 +46,12 @@ class JobRead(BaseModel):
     total: int
     error: str | None
     detail: str | None
+    waiting: str | None = Field(
+        None,
+        description="why the stage waits (e.g. the model server does not answer); "
+        "it resumes by itself",
+    )
+    waiting_since: datetime | None = None
 
 
 class PageRead(BaseModel):
