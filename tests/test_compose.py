@@ -112,4 +112,4 @@ def test_exactly_one_beat_sends_the_reconciler_and_a_worker_takes_it() -> None:
 
 def test_make_run_starts_the_beat_too() -> None:
     run = (PROJECT_ROOT / "scripts" / "run.sh").read_text()
-    assert "palimpsest\" beat" in run or "palimpsest beat" in run
+    assert '"$BIN/palimpsest" beat >>var/log/beat.log' in run
