@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 
 from service.deps import SessionDep, SettingsDep
+from service.documents import duplicates
 from service.documents import service as documents
 from service.exports.service import FORMATS
 from service.jobs import service as jobs
@@ -37,6 +38,7 @@ def document_page(
         "row_statuses": list(RowStatus),
         "export_formats": [(f.value, info.label) for f, info in FORMATS.items()],
         "view": None,
+        "duplicates": duplicates.earlier_copies(session, document),
     }
     if document.pages:
         number = min(page, max(p.number for p in document.pages))
