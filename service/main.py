@@ -28,6 +28,7 @@ from service.errors import (
     ServiceUnavailable,
 )
 from service.exports import router as exports_api
+from service.headers import SecurityHeadersMiddleware
 from service.imports import router as imports_api
 from service.limits import BodyLimitMiddleware
 from service.review import router as review_api
@@ -57,9 +58,11 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    # The last middleware added runs first: refuse oversized bodies, then authenticate.
+    # The last middleware added runs first: headers on every answer (refusals too), refuse
+    # oversized bodies, then authenticate.
     app.add_middleware(AuthMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=get_settings().max_request_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "service" / "static"), name="static")
     app.include_router(health.router)
     app.include_router(accounts_views.router)
