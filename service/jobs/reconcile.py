@@ -62,8 +62,10 @@ def stalled_steps(session: Session, cutoff: datetime) -> list[Step]:
 
 
 def _stalled_documents(session: Session, cutoff: datetime) -> Sequence[Document]:
+    active = select(Document.id).where(Document.status.in_(ACTIVE))
     last = (
         select(Job.document_id, func.max(Job.updated_at).label("moved"))
+        .where(Job.document_id.in_(active))
         .group_by(Job.document_id)
         .subquery()
     )

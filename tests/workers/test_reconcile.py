@@ -4,17 +4,19 @@ back exactly once; work that is queued, running or waiting for its retry is left
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from service.db import unit_of_work
 from service.documents.models import Document, OcrStatus, Page
 from service.jobs import broker, claims, pipeline, reconcile
+from service.jobs.models import Job
 from service.jobs.queue import client, enqueue
 from service.jobs.steps import Queue, Step, TaskName
 from service.translation import runs
@@ -147,9 +149,18 @@ def test_runs_outside_the_pipeline_are_planned_or_their_batches_resent(
     assert ollama.chats == []  # the reconciler itself never does the work
 
 
-def test_the_reconcile_task_does_nothing_when_nothing_is_lost(
-    broker_redis: redis.Redis, session: Session
+def test_the_reconcile_task_resends_only_what_stalled_work_lost(
+    broker_redis: redis.Redis, session: Session, configure: Callable[..., None]
 ) -> None:
-    make_document(session, ["Fini."], ["Done."])  # a finished document
+    configure(PALIMPSEST_RECONCILE_STALL_S="60")
+    finished = make_document(session, ["Fini."], ["Done."])
+    stalled, lost = ingested()
+    moving, _ = ingested()
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    with unit_of_work() as s:  # the first two last moved an hour ago, the third just now
+        old = [finished.id, stalled]
+        s.execute(update(Job).where(Job.document_id.in_(old)).values(updated_at=an_hour_ago))
+        s.execute(update(Document).where(Document.id.in_(old)).values(updated_at=an_hour_ago))
     with unit_of_work() as s:
-        assert pipeline.run(s, pipeline.default_context(), Step(TaskName.RECONCILE, ())) == []
+        assert pipeline.run(s, pipeline.default_context(), Step(TaskName.RECONCILE, ())) == lost
+    assert moving != stalled
