@@ -128,3 +128,14 @@ def test_the_application_never_builds_sql_from_strings() -> None:
     sources = [*(PROJECT_ROOT / "service").rglob("*.py"), *(PROJECT_ROOT / "workers").rglob("*.py")]
     assert len(sources) > 50
     assert [hit for path in sources for hit in _sql_built_from_strings(path)] == []
+
+
+def test_a_number_no_column_can_hold_is_bad_input_not_a_crash(hostile: HostileDocument) -> None:
+    client = authed_client("editor")
+    too_big = 2**40
+    for url in (f"/api/documents/{too_big}", f"/api/segments/{too_big}/history"):
+        response = client.get(url)
+        assert response.status_code == 422, url
+        assert response.json()["error"] == "invalid_input"
+    page = client.get(f"/documents/{too_big}", headers={"accept": "text/html"})
+    assert page.status_code == 422 and "out of range" in page.text
