@@ -34,13 +34,16 @@ pids+=($!)
 "$BIN/palimpsest" worker --queues llm --concurrency 1 --name "llm@%h" \
   >>var/log/worker-llm.log 2>&1 &
 pids+=($!)
+# Every minute, re-send work lost to a crash or a Redis restart (see README, crash safety).
+"$BIN/palimpsest" beat >>var/log/beat.log 2>&1 &
+pids+=($!)
 
 cat <<MSG
 
   Palimpsest is starting at  http://$HOST:$PORT/
   $login
   API documentation:         http://$HOST:$PORT/api/docs
-  Worker logs:               var/log/worker-ocr.log, var/log/worker-llm.log
+  Worker logs:               var/log/worker-ocr.log, var/log/worker-llm.log, var/log/beat.log
   Stop with Ctrl-C.
 
 MSG

@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--name", default=None, help="worker node name (default: from queues)")
     worker.set_defaults(handler=_worker)
 
+    beat = commands.add_parser(
+        "beat", help="send the periodic reconciler (re-sends work lost by a crash) to the workers"
+    )
+    beat.set_defaults(handler=_beat)
+
     create_user = commands.add_parser("createuser", help="create an account")
     create_user.add_argument("username")
     create_user.add_argument("--admin", action="store_true", help="an administrator")
@@ -156,6 +161,25 @@ def _worker(args: argparse.Namespace) -> int:
     ]
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     os.execv(sys.executable, command)  # noqa: S606 - replaces this process with the worker
+    return 0  # not reached: execv does not return
+
+
+def _beat(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery_app",
+        "beat",
+        "--schedule",
+        str(settings.data_dir / "celerybeat-schedule"),
+        "--loglevel",
+        args.log_level.upper(),
+    ]
+    os.execv(sys.executable, command)  # noqa: S606 - replaces this process with celery beat
     return 0  # not reached: execv does not return
 
 

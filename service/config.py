@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     translation_context_segments: int = Field(2, ge=0, le=3)
     # LLM post-correction of the OCR text, as a separate layer for review (off by default).
     ocr_post_correction: bool = False
+    # Crash safety: how often the reconciler looks for work that stopped moving, after how
+    # long without progress a stage counts as stalled, and the retry backoff of tasks that
+    # hit a transient error (model server or database away): base * 2^n, capped, jittered.
+    reconcile_interval_s: float = Field(60.0, ge=1)
+    reconcile_stall_s: float = Field(120.0, ge=1)
+    retry_backoff_s: float = Field(5.0, gt=0)
+    retry_backoff_max_s: float = Field(300.0, gt=0)
 
     @field_validator("ollama_host")
     @classmethod

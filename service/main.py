@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from kombu.exceptions import OperationalError as BrokerError
+from sqlalchemy.exc import DataError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
 from service import health, metrics
@@ -28,6 +29,7 @@ from service.errors import (
     ServiceUnavailable,
 )
 from service.exports import router as exports_api
+from service.headers import SecurityHeadersMiddleware
 from service.imports import router as imports_api
 from service.limits import BodyLimitMiddleware
 from service.review import router as review_api
@@ -57,9 +59,11 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    # The last middleware added runs first: refuse oversized bodies, then authenticate.
+    # The last middleware added runs first: headers on every answer (refusals too), refuse
+    # oversized bodies, then authenticate.
     app.add_middleware(AuthMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=get_settings().max_request_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "service" / "static"), name="static")
     app.include_router(health.router)
     app.include_router(accounts_views.router)
@@ -75,6 +79,7 @@ def create_app() -> FastAPI:
     app.include_router(translation_views.router)
     app.add_exception_handler(PalimpsestError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(DatabaseError, _database_down)
+    app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(BrokerError, _broker_down)
     return app
 
@@ -113,6 +118,17 @@ async def _database_down(request: Request, exc: Exception) -> Response:
         503,
         ErrorCode.UNAVAILABLE.value,
         "The database is not reachable; try again in a moment.",
+    )
+
+
+async def _out_of_range(request: Request, exc: Exception) -> Response:
+    # The database refused a value no column can hold (an id past 2^31, say): bad input.
+    log.info("value refused by the database: %s", str(exc).splitlines()[0])
+    return _error_response(
+        request,
+        422,
+        ErrorCode.INVALID_INPUT.value,
+        "A value in the request is out of range (too large a number, or too long a text).",
     )
 
 

@@ -14,7 +14,7 @@ from service.jobs.steps import Queue
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
-APP_SERVICES = ["migrate", "web", "worker-ocr", "worker-llm"]
+APP_SERVICES = ["migrate", "web", "worker-ocr", "worker-llm", "beat"]
 
 
 def setting_env_names() -> set[str]:
@@ -48,7 +48,7 @@ def test_app_commands_are_valid_cli_invocations(name: str) -> None:
     command = SERVICES[name]["command"]
     assert command[0] == "palimpsest"
     args = _parser().parse_args(command[1:])
-    assert args.handler.__name__ in {"_migrate", "_serve", "_worker"}
+    assert args.handler.__name__ in {"_migrate", "_serve", "_worker", "_beat"}
 
 
 def test_workers_cover_every_queue() -> None:
@@ -74,7 +74,7 @@ def test_start_order_waits_for_health_and_migrations() -> None:
     for name in ("postgres", "redis", "ollama", "web"):
         assert SERVICES[name]["healthcheck"]["test"], name
     assert SERVICES["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for name in ("web", "worker-ocr", "worker-llm"):
+    for name in ("web", "worker-ocr", "worker-llm", "beat"):
         depends = SERVICES[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
         assert depends["redis"]["condition"] == "service_healthy"
@@ -96,3 +96,20 @@ def test_the_image_is_built_from_the_dockerfile() -> None:
         assert package in dockerfile
     copied = {line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY")}
     assert all((PROJECT_ROOT / Path(c)).exists() for c in copied)
+
+
+def test_exactly_one_beat_sends_the_reconciler_and_a_worker_takes_it() -> None:
+    beats = [n for n, s in SERVICES.items() if s.get("command", [None, None])[1:2] == ["beat"]]
+    assert beats == ["beat"]
+    assert SERVICES["beat"].get("deploy", {}).get("replicas", 1) == 1
+    default_workers = [
+        name
+        for name in ("worker-ocr", "worker-llm")
+        if Queue.DEFAULT.value in _parser().parse_args(SERVICES[name]["command"][1:]).queues
+    ]
+    assert default_workers  # the reconcile task goes to the default queue
+
+
+def test_make_run_starts_the_beat_too() -> None:
+    run = (PROJECT_ROOT / "scripts" / "run.sh").read_text()
+    assert '"$BIN/palimpsest" beat >>var/log/beat.log' in run

@@ -11,7 +11,8 @@ from typing import Any
 import redis
 from celery import Task
 from celery.exceptions import Retry
-from sqlalchemy.exc import OperationalError
+from kombu.exceptions import OperationalError as BrokerError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from service.config import get_settings
 from service.db import unit_of_work
@@ -23,12 +24,12 @@ from service.observability import log_context, record_task
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_S = 300
-
 
 def backoff(retries: int) -> float:
-    """Exponential backoff with jitter, capped."""
-    return float(min(MAX_BACKOFF_S, 5 * 2**retries) * random.uniform(0.5, 1.5))  # noqa: S311
+    """Exponential backoff with jitter, capped (PALIMPSEST_RETRY_BACKOFF_S, _MAX_S)."""
+    settings = get_settings()
+    delay = min(settings.retry_backoff_max_s, settings.retry_backoff_s * 2**retries)
+    return float(delay * random.uniform(0.5, 1.5))  # noqa: S311
 
 
 @lru_cache
@@ -76,9 +77,26 @@ class PipelineTask(Task):  # type: ignore[type-arg]
                 with unit_of_work() as session:
                     next_steps = pipeline.give_up(session, step, reason)
             else:
-                log.warning("%s%s: %s; retrying", step.task, step.args, reason)
-                raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
-        enqueue(next_steps, app=self.app)
+                delay = backoff(self.request.retries)
+                log.warning("%s%s: %s; retrying in %.0f s", step.task, step.args, reason, delay)
+                if isinstance(exc, TransientError):
+                    self._note_waiting(step, exc.message)
+                raise self.retry(exc=exc, countdown=delay) from exc
+        try:
+            enqueue(next_steps, app=self.app)
+        except BrokerError as exc:
+            # The step's work is committed; what follows is re-sent by the reconciler.
+            log.warning(
+                "could not send %d next step(s), broker unavailable: %s", len(next_steps), exc
+            )
+
+    @staticmethod
+    def _note_waiting(step: Step, reason: str) -> None:
+        try:
+            with unit_of_work() as session:
+                pipeline.note_waiting(session, step, reason)
+        except SQLAlchemyError as exc:
+            log.warning("could not record that %s waits: %s", step.task, exc)
 
     @staticmethod
     def _record(task: TaskName, seconds: float, outcome: str) -> None:

@@ -20,6 +20,7 @@ app = Celery(
         "workers.ocr",
         "workers.translate",
         "workers.finalize",
+        "workers.reconcile",
     ],
 )
 app.conf.update(celery_config(get_settings()))

@@ -9,8 +9,10 @@ Origin/Referer header, which browsers always send on POST). API clients send
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import quote, urlsplit
 
+from sqlalchemy.exc import OperationalError as DatabaseError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -20,6 +22,8 @@ from service.accounts import service
 from service.accounts.access import acting_as
 from service.accounts.service import Principal
 from service.db import get_sessionmaker
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "palimpsest_session"
 PUBLIC_PATHS = ("/login", "/health")
@@ -67,7 +71,14 @@ class AuthMiddleware:
             return
         request = Request(scope)
         bearer = _bearer(request.headers.get("authorization", ""))
-        principal = await run_in_threadpool(resolve, request.cookies.get(SESSION_COOKIE), bearer)
+        try:
+            principal = await run_in_threadpool(
+                resolve, request.cookies.get(SESSION_COOKIE), bearer
+            )
+        except DatabaseError as exc:
+            log.error("database unavailable: %s", exc)
+            await _send_unavailable(send, _wants_html(request))
+            return
         refusal = _refusal(request, principal)
         if refusal is not None:
             await _send(send, *refusal)
@@ -101,6 +112,26 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
         "accept", "text/html"
     )
+
+
+UNAVAILABLE = "The database is not reachable; try again in a moment."
+
+
+async def _send_unavailable(send: Send, html: bool) -> None:
+    """503 while the database is away; the pool reconnects by itself once it is back."""
+    if html:
+        body = (
+            "<!doctype html><html lang=en><meta charset=utf-8><title>Unavailable</title>"
+            f"<h1>503: unavailable</h1><p>{UNAVAILABLE}</p></html>"
+        ).encode()
+        kind = b"text/html; charset=utf-8"
+    else:
+        body = json.dumps({"error": "service_unavailable", "message": UNAVAILABLE}).encode()
+        kind = b"application/json"
+    headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
+    headers.append((b"retry-after", b"5"))
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _send(send: Send, status: int, code: str, message: str) -> None:

@@ -6,15 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, Response
+from sqlalchemy.orm import Session
 
 from service.config import Settings
 from service.deps import SessionDep, SettingsDep, StorageDep
-from service.documents import archives, service
-from service.documents.models import OcrStatus
+from service.documents import archives, duplicates, service
+from service.documents.models import Document, OcrStatus
 from service.documents.schemas import (
     DocumentCreated,
     DocumentRead,
     DocumentSummary,
+    DuplicateRead,
     FileRead,
     FileRejected,
     JobRead,
@@ -85,7 +87,21 @@ def create_document(
         rejected=[
             FileRejected(filename=f.filename, error=f.error) for f in document.files if f.error
         ],
+        duplicates=duplicate_reads(session, document),
     )
+
+
+def duplicate_reads(session: Session, document: Document) -> list[DuplicateRead]:
+    """What the user is told about files already uploaded before."""
+    return [
+        DuplicateRead(
+            filename=d.filename,
+            document_id=d.document_id,
+            title=d.title,
+            message=f"{d.filename}: already uploaded as {d.title}",
+        )
+        for d in duplicates.earlier_copies(session, document)
+    ]
 
 
 @router.post("/documents/{document_id}/retry", status_code=202, response_model=DocumentSummary)
@@ -143,6 +159,7 @@ def get_document(session: SessionDep, document_id: int) -> DocumentRead:
         files=[FileRead.model_validate(f) for f in document.files],
         pages=pages,
         jobs=[JobRead.model_validate(j) for j in jobs.for_document(session, document_id)],
+        duplicates=duplicate_reads(session, document),
     )
 
 

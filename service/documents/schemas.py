@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.documents.models import DocumentStatus, FileStatus, OcrStatus, SegmentKind
 from service.jobs.models import JobStage, JobStatus
@@ -34,6 +34,17 @@ class FileRejected(BaseModel):
     error: str
 
 
+class DuplicateRead(BaseModel):
+    """A file of this document that an earlier document already holds (same SHA-256)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    filename: str
+    document_id: int
+    title: str
+    message: str = Field(description='"<file>: already uploaded as <title>"')
+
+
 class JobRead(BaseModel):
     """Progress of one pipeline stage."""
 
@@ -46,6 +57,12 @@ class JobRead(BaseModel):
     total: int
     error: str | None
     detail: str | None
+    waiting: str | None = Field(
+        None,
+        description="why the stage waits (e.g. the model server does not answer); "
+        "it resumes by itself",
+    )
+    waiting_since: datetime | None = None
 
 
 class PageRead(BaseModel):
@@ -95,6 +112,7 @@ class DocumentRead(DocumentSummary):
     files: list[FileRead]
     pages: list[PageRead]
     jobs: list[JobRead]
+    duplicates: list[DuplicateRead] = []
 
 
 class DocumentCreated(BaseModel):
@@ -105,6 +123,10 @@ class DocumentCreated(BaseModel):
     url: str
     files: list[FileRead]
     rejected: list[FileRejected]
+    duplicates: list[DuplicateRead] = Field(
+        default_factory=list,
+        description="files already uploaded as part of an earlier document; created anyway",
+    )
 
 
 class TranslationRead(BaseModel):

@@ -10,11 +10,13 @@ progress is counted, so exactly one finishing task advances the document.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,9 +25,9 @@ from service.documents import service as documents
 from service.documents.files import configure_pixel_limit
 from service.documents.models import Document, DocumentStatus, OcrStatus, Page
 from service.errors import InvalidInput
+from service.jobs import broker, claims, reconcile, translate_steps
 from service.jobs import service as jobs
-from service.jobs import translate_steps
-from service.jobs.models import JobStage, JobStatus
+from service.jobs.models import Job, JobStage, JobStatus
 from service.jobs.steps import Step, TaskName
 from service.ocr import service as ocr
 from service.ocr.engines.base import OcrEngine
@@ -208,6 +210,39 @@ def retry(session: Session, document_id: int) -> list[Step]:
     return [Step(task, (document_id,))]
 
 
+def reconcile_stalled(session: Session, ctx: Context) -> list[Step]:
+    """Re-send the steps of stalled documents and runs that the broker lost."""
+    client = redis.Redis.from_url(
+        str(ctx.settings.redis_url), socket_timeout=10, socket_connect_timeout=5
+    )
+    try:
+        return reconcile.reconcile(
+            session,
+            lambda: broker.held_steps(client),
+            time.time(),
+            ctx.settings.reconcile_stall_s,
+        )
+    finally:
+        client.close()
+
+
+MODEL_STEPS = (TaskName.PLAN_TRANSLATION, TaskName.PLAN_TRANSLATION_RUN, TaskName.TRANSLATE_BATCH)
+
+
+def note_waiting(session: Session, step: Step, reason: str) -> None:
+    """Show on the stage that it waits for the model server (it retries by itself)."""
+    if step.task not in MODEL_STEPS:
+        return
+    job: Job | None
+    if step.task is TaskName.PLAN_TRANSLATION:
+        job = jobs.get_locked(session, step.args[0], JobStage.TRANSLATE)
+    else:
+        run = runs.get(session, step.args[0])
+        job = translate_steps.job_of(session, run) if run is not None else None
+    if job is not None and job.status not in jobs.TERMINAL:
+        jobs.wait(job, reason)
+
+
 RUNNERS: dict[TaskName, Callable[..., list[Step]]] = {
     TaskName.INGEST_DOCUMENT: ingest_document,
     TaskName.OCR_PAGE: ocr_page,
@@ -215,17 +250,25 @@ RUNNERS: dict[TaskName, Callable[..., list[Step]]] = {
     TaskName.PLAN_TRANSLATION_RUN: plan_run,
     TaskName.TRANSLATE_BATCH: translate_batch,
     TaskName.FINALIZE_DOCUMENT: finalize_document,
+    TaskName.RECONCILE: reconcile_stalled,
 }
 
 
 def run(session: Session, ctx: Context, step: Step) -> list[Step]:
-    """Execute one step in the caller's unit of work."""
+    """Execute one step in the caller's unit of work, unless the same step runs elsewhere."""
+    if not claims.claim(session, step):
+        # A second delivery (redelivered, or re-sent by the reconciler) of a step that is
+        # still running: the first one finishes it and sends what follows.
+        log.info("%s%s is running in another worker; leaving it there", step.task, step.args)
+        return []
     return RUNNERS[step.task](session, ctx, *step.args)
 
 
 def give_up(session: Session, step: Step, reason: str) -> list[Step]:
     """Record a step's final failure after its retries ran out, and move the document on."""
     log.warning("giving up on %s%s: %s", step.task, step.args, reason)
+    if step.task is TaskName.RECONCILE:
+        return []  # the next one runs within a minute
     if step.task is TaskName.OCR_PAGE:
         return fail_page(session, step.args[0], reason)
     if step.task is TaskName.TRANSLATE_BATCH:

@@ -10,9 +10,11 @@ from celery import Celery
 from kombu import Queue as KombuQueue
 
 from service.config import Settings, get_settings
-from service.jobs.steps import ROUTES, Queue, Step, queue_for
+from service.jobs.steps import ROUTES, Queue, Step, TaskName, queue_for
 
-# Redelivery of a task whose worker died happens after this many seconds without an ack.
+# Redis hands out again a message whose worker died only after this many seconds without
+# an ack. It must exceed the longest task and the longest retry countdown, or a live task
+# would be run twice; lost work comes back much sooner through the reconciler.
 VISIBILITY_TIMEOUT_S = 3600
 
 
@@ -34,6 +36,14 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_routes": {task.value: {"queue": q.value} for task, q in ROUTES.items()},
         "task_track_started": False,
         "worker_hijack_root_logger": False,
+        "beat_schedule": {
+            "reconcile": {
+                "task": TaskName.RECONCILE.value,
+                "schedule": settings.reconcile_interval_s,
+                # A reconcile that waited longer than its interval is superseded by the next.
+                "options": {"queue": Queue.DEFAULT.value, "expires": settings.reconcile_interval_s},
+            }
+        },
         "enable_utc": True,
         "timezone": "UTC",
     }

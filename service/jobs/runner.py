@@ -41,5 +41,7 @@ def _run_with_retries(ctx: pipeline.Context, step: Step, max_retries: int) -> li
                     return pipeline.give_up(session, step, exc.message)
             delay = 2.0 * 2**attempt
             log.warning("%s: %s; retrying in %.0f s", step.task, exc.message, delay)
+            with unit_of_work() as session:
+                pipeline.note_waiting(session, step, exc.message)
             time.sleep(delay)
     return []

@@ -62,9 +62,16 @@ def start(job: Job, total: int, detail: str | None = None) -> None:
         job.detail = detail
 
 
+def wait(job: Job, reason: str) -> None:
+    """Mark a stage as waiting for a service it needs (it retries by itself)."""
+    job.waiting = reason
+    job.waiting_since = job.waiting_since or datetime.now(UTC)
+
+
 def record_progress(job: Job, done: int, failed: int) -> bool:
     """Update counts; return True exactly once, when a running stage completes."""
     job.done, job.failed = done, failed
+    job.waiting, job.waiting_since = None, None
     if job.status is not JobStatus.RUNNING or done + failed < job.total:
         return False
     finish(job, failed_all=job.total > 0 and done == 0)
@@ -81,6 +88,7 @@ def reopen(job: Job, status: JobStatus) -> None:
 def finish(job: Job, failed_all: bool = False, error: str | None = None) -> None:
     """Close a stage as done, or failed when nothing in it succeeded."""
     job.status = JobStatus.FAILED if failed_all or error else JobStatus.DONE
+    job.waiting, job.waiting_since = None, None
     if error:
         job.error = error
     job.finished_at = datetime.now(UTC)

@@ -16,6 +16,7 @@ class TaskName(StrEnum):
     PLAN_TRANSLATION_RUN = "palimpsest.plan_translation_run"
     TRANSLATE_BATCH = "palimpsest.translate_batch"
     FINALIZE_DOCUMENT = "palimpsest.finalize_document"
+    RECONCILE = "palimpsest.reconcile"
 
 
 class Queue(StrEnum):

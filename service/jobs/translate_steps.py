@@ -64,7 +64,7 @@ def plan_run(session: Session, ctx: Context, run_id: int) -> list[Step]:
     run = runs.get(session, run_id)
     if run is None or run.status in runs.TERMINAL:
         return []
-    job = _job_of(session, run)
+    job = job_of(session, run)
     run = _locked(session, run_id)
     return _plan(session, ctx, run, job)
 
@@ -140,7 +140,7 @@ def fail_plan(
     run = runs.get(session, run_id)
     if run is None or run.status in runs.TERMINAL:
         return []
-    job = _job_of(session, run)
+    job = job_of(session, run)
     run = _locked(session, run_id)
     if run.status is RunStatus.PENDING:
         choice = choice or backends.resolve(
@@ -171,7 +171,7 @@ def after_batch(session: Session, run_id: int, error: str | None = None) -> list
     run = runs.get(session, run_id)
     if run is None:
         return []
-    job = _job_of(session, run)
+    job = job_of(session, run)
     run = _locked(session, run_id)
     if error:
         run.error = error
@@ -187,7 +187,7 @@ def after_batch(session: Session, run_id: int, error: str | None = None) -> list
     return []
 
 
-def _job_of(session: Session, run: TranslationRun) -> Job | None:
+def job_of(session: Session, run: TranslationRun) -> Job | None:
     """The TRANSLATE job this run drives, locked; None for runs outside the pipeline."""
     if run.purpose is not RunPurpose.DOCUMENT or run.kind is not RunKind.TRANSLATE:
         return None

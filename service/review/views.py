@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 
 from service.deps import SessionDep, SettingsDep
+from service.documents import duplicates
 from service.documents import service as documents
 from service.exports.service import FORMATS
 from service.jobs import service as jobs
@@ -40,6 +41,7 @@ def document_page(
         "export_formats": [(f.value, info.label) for f, info in FORMATS.items()],
         "engines": [e for e in backends.engine_choices(settings) if e[0] != "auto"],
         "view": None,
+        "duplicates": duplicates.earlier_copies(session, document),
     }
     if document.pages:
         number = min(page, max(p.number for p in document.pages))

@@ -19,7 +19,9 @@ misbehave the way real models do:
   `ignore-glossary`; an OCR-correction request gets `fake_correction` of each text;
 - server: `overloaded` (503), `error-500`, `flaky-503` (503 `fail_times` times), and
   `refuse_after=N` closes the listening socket after N chat requests, so the next
-  connection is refused, as when Ollama is stopped in the middle of a document.
+  connection is refused, as when Ollama is stopped in the middle of a document;
+  `delay` (seconds) makes every chat answer that much later, like a model on a slow CPU,
+  and `in_flight` counts chat requests being answered right now.
 
 A model whose capabilities include `thinking` answers with a `<think>` block unless the
 request says `think: false`, as older Ollama versions did.
@@ -30,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -86,6 +89,8 @@ class FakeOllama:
     refuse_after: int | None = None
     digests: dict[str, str] = field(default_factory=dict)
     host: str = ""
+    delay: float = 0.0
+    in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def segments(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -200,6 +205,18 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, payload: dict[str, Any]) -> None:
         state = self.server.state
         with state.lock:
+            state.in_flight += 1
+        try:
+            if state.delay:
+                time.sleep(state.delay)
+            self._answer_chat(payload)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    def _answer_chat(self, payload: dict[str, Any]) -> None:
+        state = self.server.state
+        with state.lock:
             state.chats.append(payload)
             failing = state.fail_times > 0
             if failing:
@@ -271,6 +288,11 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], state: FakeOllama) -> None:
         super().__init__(address, _Handler)
         self.state = state
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (a killed worker) is no error of the stand-in's."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _pieces(text: str, size: int) -> Iterator[str]:

@@ -69,3 +69,13 @@ def test_the_web_app_never_loads_tesseract_or_a_model_client() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_beat_sends_the_reconciler_to_the_default_queue_on_its_interval() -> None:
+    conf = worker_app().conf
+    entry = conf.beat_schedule["reconcile"]
+    assert entry["task"] == TaskName.RECONCILE.value
+    assert entry["schedule"] == 60.0  # PALIMPSEST_RECONCILE_INTERVAL_S
+    assert entry["options"]["queue"] == Queue.DEFAULT.value
+    assert entry["options"]["expires"] <= entry["schedule"]  # a stale one is dropped
+    assert worker_app().tasks[TaskName.RECONCILE.value].max_retries == 0

@@ -1,0 +1,145 @@
+"""Hostile text: an XSS corpus, and a document that carries it everywhere a user's or a
+model's words are shown (title, file names, segment text, translations, annotation bodies,
+errors, comparison runs).
+
+Every payload that would run calls `xss(n)`; a page under test defines `xss` to record the
+call, so "nothing ran" is an observation, not an absence of evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.documents.models import FileStatus, SourceFile
+from service.jobs.models import Job, JobStage
+from service.review.models import AnnotationType
+from service.translation.models import (
+    ItemStatus,
+    RunItem,
+    RunKind,
+    RunPurpose,
+    RunStatus,
+    Translation,
+    TranslationRun,
+    TranslationStatus,
+)
+from tests.helpers import annotate, make_document, segment_ids
+
+PAYLOADS = [
+    "<script>xss(1)</script>",
+    '<img src=x onerror="xss(2)">',
+    "<svg onload=xss(3)>",
+    "<svg><script>xss(4)</script></svg>",
+    '"><script>xss(5)</script>',
+    "'><img src=x onerror=xss(6)>",
+    '" autofocus onfocus="xss(7)" x="',
+    "' onmouseover='xss(8)' '",
+    '<a href="javascript:xss(9)">open</a>',
+    "javascript:xss(10)",
+    '<iframe srcdoc="<script>parent.xss(11)</script>"></iframe>',
+    "<details open ontoggle=xss(12)>",
+    "</textarea><script>xss(13)</script>",
+    "</title><script>xss(14)</script>",
+    "<style>*{background:url(javascript:xss(15))}</style>",
+    "{{ 7*7 }}{% if 1 %}<script>xss(16)</script>{% endif %}",
+    "\u202e<script>xss(17)</script>\u202c",  # right-to-left override
+    "\uff1cscript\uff1exss(18)\uff1c/script\uff1e",  # full-width brackets
+    "<scr\u200bipt>xss(19)</scr\u200bipt>",  # a zero-width space inside the tag
+    '<math><mtext><img src=x onerror="xss(20)"></mtext></math>',
+    '<object data="javascript:xss(21)"></object>',
+    "<input autofocus onfocus=xss(22)>",
+    '<meta http-equiv="refresh" content="0;url=javascript:xss(23)">',
+    '<img src="x" onerror="&#120;ss(24)">',
+    "<body onload=xss(25)>",
+    "<svg><animate onbegin=xss(26) attributeName=x dur=1s>",
+    '<a href="&#106;avascript:xss(27)">open</a>',
+    '<noscript><p title="</noscript><img src=x onerror=xss(28)>">',
+    "`${xss(29)}`",
+    "<template><script>xss(30)</script></template><img src=x onerror=xss(30)>",
+]
+WORD = "Hexenprozess"  # every hostile segment has it, so one search finds them all
+
+
+@dataclass(frozen=True)
+class HostileDocument:
+    """Ids of what was made, to visit."""
+
+    document_id: int
+    segment_ids: list[int]
+    run_ids: tuple[int, int]
+
+
+def make_hostile_document(session: Session) -> HostileDocument:
+    """A processed document whose every shown text is an XSS payload."""
+    texts = [f"{WORD} {p} Ende" for p in PAYLOADS]
+    document = make_document(
+        session,
+        texts,
+        [f"Witch trial {p} end" for p in PAYLOADS],
+        source_lang="de",
+        title=f"{PAYLOADS[0]} {PAYLOADS[6]} Protokoll",
+        pages=2,
+    )
+    document.error = PAYLOADS[1]
+    session.add(
+        SourceFile(
+            document_id=document.id,
+            position=1,
+            filename=f"{PAYLOADS[5]}.png",
+            size=1,
+            sha256="1" * 64,
+            media_type="image/png",
+            status=FileStatus.FAILED,
+            error=f"Not an image: {PAYLOADS[2]}",
+        )
+    )
+    job = session.scalars(
+        select(Job).where(Job.document_id == document.id, Job.stage == JobStage.TRANSLATE)
+    ).one()
+    job.detail, job.error, job.waiting = PAYLOADS[3], PAYLOADS[4], PAYLOADS[11]
+    session.commit()
+    ids = segment_ids(session, document.id)
+    for n, seg_id in enumerate(ids):
+        annotate(session, seg_id, 0, len(WORD), AnnotationType.NOTE, PAYLOADS[-1 - n])
+    runs = (_run(session, document.id, ids, "model-a"), _run(session, document.id, ids, "model-b"))
+    return HostileDocument(document.id, ids, runs)
+
+
+def _run(session: Session, document_id: int, ids: list[int], model: str) -> int:
+    """A finished comparison run whose translations and details are payloads too."""
+    run = TranslationRun(
+        document_id=document_id,
+        kind=RunKind.TRANSLATE,
+        purpose=RunPurpose.COMPARE,
+        status=RunStatus.DONE,
+        backend="ollama",
+        model=f"{model}{PAYLOADS[7]}",
+        requested_backend="ollama",
+        requested_model=model,
+        detail=PAYLOADS[8],
+        total=len(ids),
+        done=len(ids),
+    )
+    session.add(run)
+    session.flush()
+    for n, seg_id in enumerate(ids):
+        session.add(
+            RunItem(run_id=run.id, segment_id=seg_id, ordinal=n, batch=n, status=ItemStatus.DONE)
+        )
+        session.add(
+            Translation(
+                segment_id=seg_id,
+                document_id=document_id,
+                backend="ollama",
+                model=run.model or model,
+                text=f"{model} {PAYLOADS[(n + 9) % len(PAYLOADS)]}",
+                status=TranslationStatus.MACHINE,
+                source_hash="0" * 64,
+                run_id=run.id,
+            )
+        )
+    session.commit()
+    return run.id

@@ -1,0 +1,119 @@
+"""Throwaway Redis and Postgres servers of the tests' own, on free ports, to kill and restart.
+
+The machine's shared servers are never stopped: other people's tests run on them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psycopg
+import redis
+
+from tests.fakes.ollama_server import wait_until
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ThrowawayRedis:
+    """`redis-server` without persistence: a restart loses every queue, as a crash does."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start (or start again) on the same port and wait until it answers."""
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+        if not wait_until(lambda: _answers(client), timeout=20):
+            raise RuntimeError("redis-server did not start:\n" + self.log_path.read_text())
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, nothing saved."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    path = str(found[-1]) if found else shutil.which(name)
+    if not path:
+        raise RuntimeError(f"{name} is not installed: apt-get install postgresql")
+    return path
+
+
+class ThrowawayPostgres:
+    """A Postgres cluster in a temporary folder (initdb + pg_ctl) with trust authentication."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="palimpsest-pg-"))
+        self.data = self.root / "data"
+        self.log_path = self.root / "postgres.log"
+        self._as_postgres = os.geteuid() == 0  # initdb refuses to run as root
+        if self._as_postgres:
+            shutil.chown(self.root, "postgres", "postgres")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/palimpsest"
+
+    def _run(self, *command: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if self._as_postgres else []
+        subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=120)
+
+    def init(self) -> None:
+        """Create the cluster, start it and create the `palimpsest` database."""
+        self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust")
+        self.start()
+        dsn = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE palimpsest")
+
+    def start(self) -> None:
+        """Start and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            _pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log_path),
+            "-w", "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        """Stop at once (open connections are cut), as a crash or a restart does."""
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def destroy(self) -> None:
+        """Stop if running and remove the folder."""
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,166 @@
+"""The reconciler on real Postgres and Redis: work lost by the broker or a dead worker comes
+back exactly once; work that is queued, running or waiting for its retry is left alone."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
+
+from service.db import unit_of_work
+from service.documents.models import Document, OcrStatus, Page
+from service.jobs import broker, claims, pipeline, reconcile
+from service.jobs.models import Job
+from service.jobs.queue import client, enqueue
+from service.jobs.steps import Queue, Step, TaskName
+from service.translation import runs
+from tests.fakes.ollama_server import FakeOllama
+from tests.helpers import encode, make_document, text_image
+from tests.workers.test_pipeline import upload
+
+STALL_S = 30.0
+
+
+@pytest.fixture
+def broker_redis(redis_client: redis.Redis) -> Iterator[redis.Redis]:
+    """The test broker, empty, with the Celery client re-created for it."""
+    client.cache_clear()
+    yield redis_client
+    client.cache_clear()
+
+
+def three_pages() -> bytes:
+    pages = [text_image([[f"Page {n}: le conseil s'est assemblé."]]) for n in range(3)]
+    return encode(pages[0], "TIFF", save_all=True, append_images=pages[1:])
+
+
+def reconcile_at(broker_redis: redis.Redis, now: float) -> list[Step]:
+    with unit_of_work() as session:
+        return reconcile.reconcile(session, lambda: broker.held_steps(broker_redis), now, STALL_S)
+
+
+def ingested(translate: bool = False) -> tuple[int, list[Step]]:
+    """A document whose ingest ran; the OCR steps it returned were never sent (lost)."""
+    document_id = upload([("minutes.tif", three_pages())], translate=translate)
+    with unit_of_work() as session:
+        steps = pipeline.run(session, pipeline.default_context(), pipeline.start(document_id)[0])
+    assert [s.task for s in steps] == [TaskName.OCR_PAGE] * 3
+    return document_id, steps
+
+
+def take_without_ack(queue: Queue) -> None:
+    """Receive one message as a worker does, then vanish without acknowledging it (SIGKILL)."""
+    with client().connection_for_write() as connection:
+        channel: Any = connection.default_channel
+        message = channel.basic_get(queue.value, no_ack=False)
+        assert message is not None
+        channel.do_restore = False  # a killed worker gives nothing back
+
+
+def test_steps_the_broker_lost_are_sent_again_once(broker_redis: redis.Redis) -> None:
+    _, lost = ingested()
+    assert reconcile_at(broker_redis, time.time()) == []  # it moved just now: not stalled
+
+    later = time.time() + 2 * STALL_S
+    again = reconcile_at(broker_redis, later)
+    assert again == lost
+    enqueue(again)
+    assert reconcile_at(broker_redis, later) == []  # queued now: not sent a second time
+
+
+def test_a_message_held_by_a_dead_worker_is_sent_again_but_not_one_awaiting_its_retry(
+    broker_redis: redis.Redis,
+) -> None:
+    _, (first, second, third) = ingested()
+    enqueue([first, second, third])
+    take_without_ack(Queue.OCR)  # the oldest message: the first page
+    later = time.time() + 2 * STALL_S
+    assert reconcile_at(broker_redis, later) == [first]
+
+    broker_redis.flushdb()
+    client().send_task(
+        first.task.value, args=list(first.args), queue=Queue.OCR.value, countdown=3600
+    )
+    take_without_ack(Queue.OCR)  # a retry the worker holds until its time comes
+    assert reconcile_at(broker_redis, later) == [second, third]
+
+
+def test_a_step_running_elsewhere_is_neither_resent_nor_run_twice(
+    broker_redis: redis.Redis, session: Session
+) -> None:
+    document_id, (first, second, third) = ingested()
+    later = time.time() + 2 * STALL_S
+    with unit_of_work() as holder:
+        assert claims.claim(holder, first)  # a worker is reading the first page now
+        assert reconcile_at(broker_redis, later) == [second, third]
+        with unit_of_work() as duplicate:
+            assert pipeline.run(duplicate, pipeline.default_context(), first) == []
+        assert first.args[0] in {p for (p,) in holder.execute(_pending_pages(document_id))}
+    with unit_of_work() as worker:  # once the holder is gone the page is read normally
+        pipeline.run(worker, pipeline.default_context(), first)
+    assert first.args[0] not in {p for (p,) in session.execute(_pending_pages(document_id))}
+
+
+def _pending_pages(document_id: int) -> Select[int]:
+    return select(Page.id).where(
+        Page.document_id == document_id, Page.ocr_status == OcrStatus.PENDING
+    )
+
+
+def test_a_stage_whose_next_step_was_lost_after_commit_is_moved_on(
+    broker_redis: redis.Redis,
+) -> None:
+    document_id, pages = ingested()
+    ctx = pipeline.default_context()
+    last: list[Step] = []
+    for step in pages:
+        with unit_of_work() as session:
+            last = pipeline.run(session, ctx, step)  # the worker dies before sending these
+    assert last == [Step(TaskName.FINALIZE_DOCUMENT, (document_id,))]
+    assert reconcile_at(broker_redis, time.time() + 2 * STALL_S) == last
+
+
+def test_runs_outside_the_pipeline_are_planned_or_their_batches_resent(
+    broker_redis: redis.Redis, session: Session, ollama: FakeOllama
+) -> None:
+    document = make_document(session, [f"Le pont numéro {n} est réparé." for n in range(4)])
+    with unit_of_work() as s:
+        doc = s.get(Document, document.id)
+        assert doc is not None
+        pending = runs.create(s, doc, runs.RunRequest("ollama", "llama3.2:3b"))
+        running = runs.create(s, doc, runs.RunRequest("ollama", "llama3.2:3b", force=True))
+        pending_id, running_id = pending.id, running.id
+    with unit_of_work() as s:
+        batches = pipeline.run(
+            s, pipeline.default_context(), Step(TaskName.PLAN_TRANSLATION_RUN, (running_id,))
+        )
+    assert batches and all(b.task is TaskName.TRANSLATE_BATCH for b in batches)
+    later = time.time() + 2 * STALL_S
+    assert reconcile_at(broker_redis, later) == [
+        Step(TaskName.PLAN_TRANSLATION_RUN, (pending_id,)),
+        *batches,
+    ]
+    assert ollama.chats == []  # the reconciler itself never does the work
+
+
+def test_the_reconcile_task_resends_only_what_stalled_work_lost(
+    broker_redis: redis.Redis, session: Session, configure: Callable[..., None]
+) -> None:
+    configure(PALIMPSEST_RECONCILE_STALL_S="60")
+    finished = make_document(session, ["Fini."], ["Done."])
+    stalled, lost = ingested()
+    moving, _ = ingested()
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    with unit_of_work() as s:  # the first two last moved an hour ago, the third just now
+        old = [finished.id, stalled]
+        s.execute(update(Job).where(Job.document_id.in_(old)).values(updated_at=an_hour_ago))
+        s.execute(update(Document).where(Document.id.in_(old)).values(updated_at=an_hour_ago))
+    with unit_of_work() as s:
+        assert pipeline.run(s, pipeline.default_context(), Step(TaskName.RECONCILE, ())) == lost
+    assert moving != stalled
