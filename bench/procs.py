@@ -215,3 +215,9 @@ def _role(name: str) -> str:
     if name.startswith("tesseract"):
         return "tesseract"
     return "child"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
