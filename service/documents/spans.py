@@ -25,6 +25,11 @@ def word_spans(text: str, lines: Sequence[dict[str, Any]]) -> list[list[float]]:
             token = str(word.get("text", ""))
             if text[offset : offset + len(token)] != token:
                 return []  # the text was corrected since OCR: boxes no longer map
-            spans.append([offset, offset + len(token), float(word.get("conf", 100))])
+            spans.append([offset, offset + len(token), _confidence(word.get("conf"))])
             offset += len(token)
     return spans
+
+
+def _confidence(value: Any) -> float:
+    # Imported transcriptions may give no confidence: such a word is not flagged.
+    return float(value) if isinstance(value, int | float) else 100.0

@@ -172,6 +172,20 @@ def test_low_confidence_marks_follow_corrections_and_older_rows(
     assert "roi vint</div>" in html and "OCR confidence 20 %" not in html
 
 
+def test_words_imported_without_confidence_are_shown_unmarked(
+    client: TestClient, session: Session
+) -> None:
+    from service.documents.models import Segment
+
+    document = make_document(session, ["Le roy"], ["The king"])
+    segment = session.query(Segment).one()
+    words = [{"text": "Le", "conf": None}, {"text": "roy"}]
+    segment.lines = [{"text": "Le roy", "words": words}]
+    session.commit()
+    html = client.get(f"/documents/{document.id}").text
+    assert 'data-layer="source">Le roy</div>' in html
+
+
 def test_a_segment_row_can_be_fetched_alone(client: TestClient, session: Session) -> None:
     document = make_document(session, ["Seul."], ["Alone."])
     segment_id = client.get(f"/api/documents/{document.id}/segments").json()[0]["id"]
