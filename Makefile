@@ -1,16 +1,21 @@
-# Palimpsest: `make run` to use it, `make test` to check it. Both install what is missing
+# Palimpsest: `make run` to use it, `make test` to check it, `make bench` to measure it. Both install what is missing
 # (apt packages, .venv) and start Postgres and Redis when they are stopped.
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check lint setup system venv services migrate clean
+.PHONY: run test check lint setup system venv services migrate clean bench
 
 run: setup services migrate
 	scripts/run.sh
 
 test: setup services lint
 	$(BIN)/pytest
+
+# Every benchmark of bench/ against a scratch database and Redis database 13 (about 11 min
+# on 2 cores); tables in bench/results/latest.md, plots beside it.
+bench: setup services
+	$(BIN)/python -m bench
 
 lint: venv
 	$(BIN)/ruff check .

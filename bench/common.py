@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,3 +84,29 @@ def write_results(name: str, title: str, body: str) -> Path:
     )
     path.write_text(header + body.rstrip() + "\n")
     return path
+
+
+@dataclass
+class Figure:
+    """One measured figure of `make bench`, beside its reference measured in the same run.
+
+    `ratio` is the figure over the reference (or the reference over the figure for times,
+    see `ratio_label`), so that a ratio reads the way the goal is written."""
+
+    section: str
+    name: str
+    value: float
+    unit: str
+    reference: str = ""
+    reference_value: float | None = None
+    ratio: float | None = None
+    ratio_label: str = ""
+    goal: str = ""
+    met: bool | None = None
+    spread: str = ""
+    runs: list[float] = field(default_factory=list)
+
+
+def ratio_of(values: list[float], references: list[float]) -> float:
+    """Median of the per-round ratios value/reference (rounds alternate, so noise is shared)."""
+    return statistics.median(v / r for v, r in zip(values, references, strict=True) if r)

@@ -1,6 +1,6 @@
 """Export time and peak memory on synthetic books of 100 and 300 pages.
 
-    PALIMPSEST_DATABASE_URL=postgresql+psycopg://…/DB .venv/bin/python bench/exports.py
+    PALIMPSEST_DATABASE_URL=postgresql+psycopg://…/DB .venv/bin/python -m bench.exports
 
 Each page has 8 segments of 6 lines of 9 words with boxes and confidences, a translation
 and an annotation, like a dense printed page after OCR and translation. Every export runs
@@ -19,6 +19,8 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bench.common import Figure, median, ratio_of
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "exports.md"
@@ -160,7 +162,15 @@ def measure(document_id: int, fmt: str) -> dict[str, float]:
     import threading
 
     from service.db import get_sessionmaker
-    from service.exports import docx, pagexml, pdf, service, tabular, tei  # noqa: F401 - loaded before baseline
+    from service.exports import (  # noqa: F401 - loaded before the baseline
+        docx,
+        model,
+        pagexml,
+        pdf,
+        service,
+        tabular,
+        tei,
+    )
 
     session = get_sessionmaker()()
     baseline = _rss_mb()
@@ -175,12 +185,61 @@ def measure(document_id: int, fmt: str) -> dict[str, float]:
     sampler.start()
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        service.export_to(session, document_id, service.ExportFormat(fmt), out)
-        size = out.tell()
+        if fmt == "load":
+            size = sum(len(page.segments) for page in model.load(session, document_id).pages)
+        else:
+            service.export_to(session, document_id, service.ExportFormat(fmt), out)
+            size = out.tell()
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()
     return {"seconds": seconds, "bytes": size, "baseline_mb": baseline, "peak_mb": peak[0]}
+
+
+def run_measure(document_id: int, fmt: str) -> dict[str, float]:
+    """One export in a fresh process (so memory figures are the export's own)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.exports", "--measure", str(document_id), fmt],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ.copy(),
+        cwd=ROOT,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def figures(rounds: int = 3) -> list[Figure]:
+    """`make bench`: TEI and DOCX of 300 pages beside reading the same rows (no writing)."""
+    document_id = build(300)
+    runs: dict[str, list[dict[str, float]]] = {"load": [], "tei": [], "docx": []}
+    for _ in range(rounds):
+        for fmt in runs:
+            runs[fmt].append(run_measure(document_id, fmt))
+    load = [r["seconds"] for r in runs["load"]]
+    out = []
+    for fmt, goal in (("tei", 2.0), ("docx", None)):
+        seconds = [r["seconds"] for r in runs[fmt]]
+        peak = max(r["peak_mb"] - r["baseline_mb"] for r in runs[fmt])
+        size = runs[fmt][0]["bytes"] / 1e6
+        out.append(
+            Figure(
+                "exports",
+                f"{fmt.upper()} of 300 pages (2,400 segments, 130,000 words)",
+                median(seconds),
+                "s",
+                "reading the same rows from Postgres, no output",
+                median(load),
+                ratio_of(seconds, load),
+                "export / read",
+                f"≤ {goal:.0f} s" if goal else "",
+                median(seconds) <= goal if goal else None,
+                f"peak memory {peak:.0f} MB above the process's own; {size:.1f} MB out",
+                seconds,
+            )
+        )
+    return out
 
 
 def main() -> None:
@@ -191,14 +250,7 @@ def main() -> None:
     rows = []
     for fmt in FORMATS:
         for pages, document_id in documents.items():
-            out = subprocess.run(
-                [sys.executable, __file__, "--measure", str(document_id), fmt],
-                capture_output=True,
-                text=True,
-                check=True,
-                env=os.environ.copy(),
-            )
-            result = json.loads(out.stdout.strip().splitlines()[-1])
+            result = run_measure(document_id, fmt)
             rows.append((fmt, pages, result))
             print(fmt, pages, result, file=sys.stderr)
     write(rows)

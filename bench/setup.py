@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +32,10 @@ def bench_database() -> Iterator[str]:
     _admin(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     _admin(f'CREATE DATABASE "{BENCH_DB}"')
     os.environ["PALIMPSEST_DATABASE_URL"] = url
-    os.environ.setdefault("PALIMPSEST_DATA_DIR", tempfile.mkdtemp(prefix="palimpsest-bench-"))
+    scratch = None
+    if "PALIMPSEST_DATA_DIR" not in os.environ:
+        scratch = tempfile.mkdtemp(prefix="palimpsest-bench-")
+        os.environ["PALIMPSEST_DATA_DIR"] = scratch
     from service.config import get_settings
     from service.db import reset_engine
     from service.migrate import upgrade
@@ -44,6 +48,9 @@ def bench_database() -> Iterator[str]:
     finally:
         reset_engine()
         _admin(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        if scratch is not None:  # uploads, page images and a copy of the model
+            shutil.rmtree(scratch, ignore_errors=True)
+            del os.environ["PALIMPSEST_DATA_DIR"]
 
 
 LOREM = (

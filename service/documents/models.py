@@ -15,11 +15,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, TimestampMixin
+from service.documents import spans
 
 
 def enum_column(enum: type[StrEnum], name: str) -> Enum:
@@ -222,6 +225,9 @@ class Segment(TimestampMixin, Base):
     x1: Mapped[int] = mapped_column(Integer)
     y1: Mapped[int] = mapped_column(Integer)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # [start, end, confidence] of each word of `lines` in `text`, kept in step with both
+    # (see spans.py); NULL on rows written before it existed or by bulk inserts.
+    word_spans: Mapped[list[list[float]] | None] = mapped_column(JSONB)
     confidence: Mapped[float | None] = mapped_column(Float)
     min_confidence: Mapped[float | None] = mapped_column(Float)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -234,3 +240,12 @@ class Segment(TimestampMixin, Base):
     def bbox(self) -> tuple[int, int, int, int]:
         """Bounding box as (left, top, right, bottom) in page pixels."""
         return (self.x0, self.y0, self.x1, self.y1)
+
+
+@event.listens_for(Segment, "before_insert")
+@event.listens_for(Segment, "before_update")
+def _keep_word_spans(_mapper: Any, _connection: Any, segment: Segment) -> None:
+    """Recompute the words' offsets whenever the text or the word boxes change."""
+    attrs = inspect(segment).attrs
+    if attrs.text.history.has_changes() or attrs.lines.history.has_changes():
+        segment.word_spans = spans.word_spans(segment.text, segment.lines or [])

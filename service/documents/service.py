@@ -11,7 +11,7 @@ from typing import IO, Any
 from sqlalchemy import Select, func, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from service.accounts import access
 from service.accounts.membership import join_collection
@@ -389,12 +389,51 @@ def aligned_segments(
     return [AlignedSegment(seg, number, latest.get(seg.id)) for seg, number in rows]
 
 
+def page_segments_for_review(session: Session, page: Page) -> list[AlignedSegment]:
+    """A page's segments and current translations without word boxes or provenance.
+
+    What the review page shows, in two queries keyed by the page: `lines` (every word's
+    box) and the translations' JSON provenance are left unloaded, since decoding them was
+    most of the page's time; `Segment.word_spans` carries what the page needs of the words.
+    """
+    segments = session.scalars(
+        select(Segment)
+        .options(defer(Segment.lines))
+        .where(Segment.page_id == page.id)
+        .order_by(Segment.position)
+    ).all()
+    found = _latest(
+        session,
+        select(Translation)
+        .options(*(defer(c) for c in _REVIEW_UNUSED))
+        .join(Segment, Segment.id == Translation.segment_id)
+        .where(Segment.page_id == page.id),
+    )
+    return [AlignedSegment(s, page.number, found.get(s.id)) for s in segments]
+
+
+# Translation columns the review page never shows.
+_REVIEW_UNUSED = (Translation.fallbacks, Translation.flags)
+
+
+def segment_lines(session: Session, segment_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The word boxes of some segments, by id (one query)."""
+    if not segment_ids:
+        return {}
+    rows = session.execute(select(Segment.id, Segment.lines).where(Segment.id.in_(segment_ids)))
+    return {row.id: row.lines for row in rows}
+
+
 def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, Translation]:
     if not segment_ids:
         return {}
+    return _latest(session, select(Translation).where(Translation.segment_id.in_(segment_ids)))
+
+
+def _latest(session: Session, query: Select[Any]) -> dict[int, Translation]:
+    """Each segment's shown translation: its latest, comparisons aside (one query)."""
     rows = session.scalars(
-        select(Translation)
-        .where(Translation.segment_id.in_(segment_ids), shown())
+        query.where(shown())
         .order_by(Translation.segment_id, Translation.updated_at.desc(), Translation.id.desc())
         .ext(distinct_on(Translation.segment_id))
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from service.documents import service as documents
 from service.documents.models import Document, Page
 from service.errors import PageNotFound
 from service.review.models import Annotation, AnnotationLayer
-from service.review.render import Run, annotation_marks, low_confidence_marks, runs
+from service.review.render import Run, annotation_marks, low_confidence_marks, runs, spans_marks
 from service.translation.models import Translation, TranslationStatus
 
 
@@ -63,7 +64,7 @@ class ReviewPage:
     page_count: int
     rows: list[Row]
 
-    @property
+    @cached_property
     def counts(self) -> dict[str, int]:
         """How many rows have each status, for the filter buttons."""
         counts = {s.value: 0 for s in RowStatus}
@@ -73,16 +74,23 @@ class ReviewPage:
 
 
 def review_page(session: Session, document_id: int, number: int, threshold: float) -> ReviewPage:
-    """Gather page `number` of a document for review (4 queries whatever the page holds)."""
+    """Gather page `number` of a document for review (a few queries whatever the page holds)."""
     document = documents.get_or_raise(session, document_id)
     pages = {p.number: p for p in document.pages}
     if number not in pages:
         if not pages and number == 1:
             raise PageNotFound("This document has no pages yet.")
         raise PageNotFound(f"Document {document_id} has no page {number}.")
-    items = documents.aligned_segments(session, document_id, number)
+    items = documents.page_segments_for_review(session, pages[number])
     notes = _annotations(session, [i.segment.id for i in items])
-    rows = [_row(item, notes.get(item.segment.id, []), threshold) for item in items]
+    # Rows written before word spans existed (or in bulk) still need their word boxes.
+    lines = documents.segment_lines(
+        session, [i.segment.id for i in items if i.segment.word_spans is None]
+    )
+    rows = [
+        _row(item, notes.get(item.segment.id, []), threshold, lines.get(item.segment.id))
+        for item in items
+    ]
     return ReviewPage(document, pages[number], len(pages), rows)
 
 
@@ -95,9 +103,17 @@ def _annotations(session: Session, segment_ids: list[int]) -> dict[int, list[Ann
     return found
 
 
-def _row(item: documents.AlignedSegment, notes: list[Annotation], threshold: float) -> Row:
+def _row(
+    item: documents.AlignedSegment,
+    notes: list[Annotation],
+    threshold: float,
+    lines: list[dict[str, Any]] | None = None,
+) -> Row:
     seg, tr = item.segment, item.translation
-    low = low_confidence_marks(seg.text, seg.lines, threshold)
+    if seg.word_spans is not None:
+        low = spans_marks(seg.word_spans, threshold)
+    else:
+        low = low_confidence_marks(seg.text, seg.lines if lines is None else lines, threshold)
     source = runs(seg.text, [*low, *annotation_marks(notes, AnnotationLayer.SOURCE)])
     shown = tr.text if tr is not None and tr.status is not TranslationStatus.FAILED else ""
     target = runs(shown, annotation_marks(notes, AnnotationLayer.TRANSLATION))

@@ -7,10 +7,11 @@ annotation) are offsets into the stored text.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+from service.documents.spans import word_spans
 from service.review.models import Annotation, AnnotationLayer
 
 
@@ -24,23 +25,21 @@ class Mark:
     title: str = ""
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Run:
-    """A stretch of text with the same marks."""
+    """A stretch of text with the same marks: their CSS classes and tooltips, joined."""
 
     text: str
-    classes: list[str] = field(default_factory=list)
-    titles: list[str] = field(default_factory=list)
+    css: str = ""
+    title: str = ""
 
-    @property
-    def css(self) -> str:
-        """Space-separated CSS classes."""
-        return " ".join(dict.fromkeys(self.classes))
-
-    @property
-    def title(self) -> str:
-        """Tooltip text of every mark on the run."""
-        return "; ".join(t for t in dict.fromkeys(self.titles) if t)
+    @classmethod
+    def covered(cls, text: str, marks: list[Mark]) -> Run:
+        """The run of `text` under `marks` (classes and tooltips each listed once)."""
+        if len(marks) == 1:  # the usual case: one low-confidence word or one annotation
+            return cls(text, marks[0].css, marks[0].title)
+        css = " ".join(dict.fromkeys(m.css for m in marks))
+        return cls(text, css, "; ".join(t for t in dict.fromkeys(m.title for m in marks) if t))
 
 
 def runs(text: str, marks: Iterable[Mark]) -> list[Run]:
@@ -53,7 +52,7 @@ def runs(text: str, marks: Iterable[Mark]) -> list[Run]:
     for start, end in pairwise(cuts):
         # Marks are few per segment (some words, a few annotations): a scan is cheapest.
         covering = [m for m in valid if m.start <= start and end <= m.end]
-        result.append(Run(text[start:end], [m.css for m in covering], [m.title for m in covering]))
+        result.append(Run.covered(text[start:end], covering))
     return result
 
 
@@ -61,24 +60,16 @@ def low_confidence_marks(
     text: str, lines: Sequence[dict[str, Any]], threshold: float
 ) -> list[Mark]:
     """Marks for words read with confidence under the threshold, if the text is still as read."""
-    marks: list[Mark] = []
-    offset = 0
-    for i, line in enumerate(lines):
-        if i:
-            offset += 1  # the newline between lines
-        for j, word in enumerate(line.get("words", [])):
-            if j:
-                offset += 1  # the space between words
-            token = str(word.get("text", ""))
-            if text[offset : offset + len(token)] != token:
-                return []  # the text was corrected since OCR: boxes no longer map
-            conf = float(word.get("conf", 100))
-            if conf < threshold:
-                marks.append(
-                    Mark(offset, offset + len(token), "low-conf", f"OCR confidence {conf:.0f} %")
-                )
-            offset += len(token)
-    return marks
+    return spans_marks(word_spans(text, lines), threshold)
+
+
+def spans_marks(spans: Sequence[Sequence[float]], threshold: float) -> list[Mark]:
+    """Marks for the words of `word_spans` whose confidence is under the threshold."""
+    return [
+        Mark(int(start), int(end), "low-conf", f"OCR confidence {conf:.0f} %")
+        for start, end, conf in spans
+        if conf < threshold
+    ]
 
 
 def annotation_marks(annotations: Iterable[Annotation], layer: AnnotationLayer) -> list[Mark]:

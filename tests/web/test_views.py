@@ -145,6 +145,47 @@ def test_low_confidence_words_and_annotations_are_marked(
     assert '<span class="ann ann-person" title="person: Louis XV">king</span>' in html
 
 
+def test_low_confidence_marks_follow_corrections_and_older_rows(
+    client: TestClient, session: Session
+) -> None:
+    from sqlalchemy import text
+
+    from service.documents.models import Segment
+
+    document = make_document(session, ["Le roy vint", "Il part"], ["The king came", "He goes"])
+    first, second = session.query(Segment).order_by(Segment.position).all()
+    for segment, words in ((first, {"Le": 95, "roy": 20, "vint": 90}), (second, {"Il": 10})):
+        segment.lines = [
+            {"text": segment.text, "words": [{"text": w, "conf": c} for w, c in words.items()]}
+        ]
+    session.commit()
+    # A row stored before word spans were kept is still marked from its word boxes.
+    session.execute(text("UPDATE segments SET word_spans = NULL WHERE id = :id"), {"id": second.id})
+    session.commit()
+    html = client.get(f"/documents/{document.id}").text
+    assert '<span class="low-conf" title="OCR confidence 20 %">roy</span>' in html
+    assert '<span class="low-conf" title="OCR confidence 10 %">Il</span> part' in html
+    # A corrected text no longer matches the boxes: nothing is marked on it any more.
+    first.text = "Le roi vint"
+    session.commit()
+    html = client.get(f"/documents/{document.id}").text
+    assert "roi vint</div>" in html and "OCR confidence 20 %" not in html
+
+
+def test_words_imported_without_confidence_are_shown_unmarked(
+    client: TestClient, session: Session
+) -> None:
+    from service.documents.models import Segment
+
+    document = make_document(session, ["Le roy"], ["The king"])
+    segment = session.query(Segment).one()
+    words = [{"text": "Le", "conf": None}, {"text": "roy"}]
+    segment.lines = [{"text": "Le roy", "words": words}]
+    session.commit()
+    html = client.get(f"/documents/{document.id}").text
+    assert 'data-layer="source">Le roy</div>' in html
+
+
 def test_a_segment_row_can_be_fetched_alone(client: TestClient, session: Session) -> None:
     document = make_document(session, ["Seul."], ["Alone."])
     segment_id = client.get(f"/api/documents/{document.id}/segments").json()[0]["id"]
