@@ -1,7 +1,7 @@
 # Palimpsest: web and workers in one image; docker-compose.yml runs it with Postgres, Redis and Ollama.
 FROM python:3.11-slim-bookworm
 
-ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 OMP_THREAD_LIMIT=1 \
+ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PALIMPSEST_DATA_DIR=/data
 
 RUN apt-get update \

@@ -159,7 +159,6 @@ def _worker(args: argparse.Namespace) -> int:
         "--loglevel",
         args.log_level.upper(),
     ]
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     os.execv(sys.executable, command)  # noqa: S606 - replaces this process with the worker
     return 0  # not reached: execv does not return
 

@@ -55,7 +55,7 @@ def create_app() -> FastAPI:
         title="Palimpsest",
         summary="OCR and translation of historical documents, reviewed side by side.",
         version="0.1.0",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from our own copy of Swagger UI, not from a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -65,6 +65,7 @@ def create_app() -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=get_settings().max_request_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "service" / "static"), name="static")
+    app.add_api_route("/api/docs", api_docs, include_in_schema=False)
     app.include_router(health.router)
     app.include_router(accounts_views.router)
     app.include_router(accounts_api.router)
@@ -82,6 +83,11 @@ def create_app() -> FastAPI:
     app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(BrokerError, _broker_down)
     return app
+
+
+def api_docs(request: Request) -> Response:
+    """The interactive API documentation, with every asset served by the app itself."""
+    return templates().TemplateResponse(request, "api_docs.html", {})
 
 
 def _status(exc: PalimpsestError) -> int:

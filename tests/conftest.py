@@ -54,7 +54,6 @@ TEST_ENV = {
     "PALIMPSEST_EMBEDDED_THREADS": "2",
     "PALIMPSEST_DEFAULT_BACKEND": "auto",
     "OLLAMA_HOST": "http://127.0.0.1:9",
-    "OMP_THREAD_LIMIT": "1",
 }
 os.environ.update(TEST_ENV)
 _spec = importlib.util.spec_from_file_location("palimpsest_netguard", NETGUARD / "sitecustomize.py")

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-# Tesseract must not spread one page over every core: we run one process per core.
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-
 from celery import Celery
 
 from service.config import get_settings

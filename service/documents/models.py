@@ -102,6 +102,8 @@ class Document(TimestampMixin, Base):
     """An uploaded work: one or more files, read page by page, translated segment by segment."""
 
     __tablename__ = "documents"
+    # The dashboard lists the newest documents first.
+    __table_args__ = (Index("ix_documents_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(500))

@@ -54,3 +54,12 @@ def test_the_typeface_renders_long_s_and_combining_marks_from_the_app(
     covers = page.evaluate("document.fonts.check('17px Junicode', 'ſ aͤ ꝛ')")
     assert covers is True
     assert any("/static/fonts/Junicode-Regular.woff2" in url for url in page_log.requests)
+
+
+def test_the_api_documentation_loads_from_the_app_alone(
+    page: Page, live_server: str, page_log: PageLog
+) -> None:
+    page.goto(f"{live_server}/api/docs")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=15_000)
+    assert page.locator(".opblock-summary-path").count() > 20  # the API's routes are listed
+    assert any("/static/vendor/swagger-ui/swagger-ui-bundle.js" in u for u in page_log.requests)

@@ -1,5 +1,8 @@
 """The effective Celery configuration: misspelled options would fail silently."""
 
+from typing import Any
+
+import pytest
 from celery import Celery
 
 from service.jobs.steps import Queue, TaskName, queue_for
@@ -38,24 +41,36 @@ def test_every_pipeline_step_is_a_registered_task_on_its_queue() -> None:
     assert {q.name for q in app.conf.task_queues} == {q.value for q in Queue}
 
 
-def test_the_worker_limits_tesseract_to_one_thread() -> None:
+def test_tesseract_gets_one_thread_and_the_model_worker_keeps_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import os
     import subprocess
     import sys
 
+    from PIL import Image
+
+    from service.ocr.engines.tesseract import TesseractEngine
+
+    seen: list[str | None] = []
+    popen = subprocess.Popen
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append((kwargs.get("env") or os.environ).get("OMP_THREAD_LIMIT"))
+        return popen(*args, **kwargs)
+
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    monkeypatch.setattr(subprocess, "Popen", spy)
+    TesseractEngine().recognize(Image.new("L", (200, 80), 255), "eng")
+    assert seen and all(value == "1" for value in seen)  # every Tesseract: one thread
+    assert "OMP_THREAD_LIMIT" not in os.environ  # and only Tesseract
+    monkeypatch.undo()
     env = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}
+    code = "import os, workers.celery_app; print(os.environ.get('OMP_THREAD_LIMIT', 'unset'))"
     out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import os, workers.celery_app; print(os.environ['OMP_THREAD_LIMIT'])",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == "1"
+    assert out.stdout.strip() == "unset"  # llama.cpp's OpenMP threads are not limited
 
 
 def test_the_web_app_never_loads_tesseract_or_a_model_client() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,10 @@ from PIL import Image
 from service.errors import OcrFailed, TransientError
 from service.ocr.engines.base import BBox, Block, Line, Orientation, PageLayout, Word
 
-# Tesseract spreads one page over all cores through OpenMP; we run one process per core.
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+# Tesseract spreads one page over all cores through OpenMP; we run one process per core,
+# so each Tesseract gets one thread. Only Tesseract: the embedded model (also OpenMP) in
+# the model worker must keep its threads, so the limit is not put on the worker process.
+ONE_THREAD = "1"
 
 WORD_LEVEL = 5
 
@@ -32,7 +36,7 @@ class TesseractEngine:
     @property
     def version(self) -> str:
         """Version of the Tesseract binary, e.g. `5.3.0`."""
-        return str(pytesseract.get_tesseract_version())
+        return tesseract_version()
 
     def recognize(self, image: Image.Image, languages: str, dpi: int = 300) -> PageLayout:
         """Run Tesseract on the image with the given `+`-joined models."""
@@ -83,7 +87,8 @@ class TesseractEngine:
 
     def _run(self, function: Any, path: str, **kwargs: Any) -> Any:
         try:
-            return function(path, timeout=self.timeout_s, **kwargs)
+            with one_thread():
+                return function(path, timeout=self.timeout_s, **kwargs)
         except pytesseract.TesseractNotFoundError as exc:
             raise OcrFailed(
                 "Tesseract is not installed on the worker (apt install tesseract-ocr)."
@@ -94,6 +99,31 @@ class TesseractEngine:
             if "timeout" in str(exc).lower():
                 raise TransientError(f"Tesseract took longer than {self.timeout_s} s.") from exc
             raise
+
+
+@lru_cache(maxsize=1)
+def tesseract_version() -> str:
+    """The binary's version, asked once per process (not once per page)."""
+    with one_thread():
+        return str(pytesseract.get_tesseract_version())
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Give the Tesseract subprocess started inside the block one OpenMP thread.
+
+    pytesseract passes this process's environment to Tesseract; worker processes run one
+    task at a time, so setting it for the call and restoring it after is race-free.
+    """
+    before = os.environ.get("OMP_THREAD_LIMIT")
+    os.environ["OMP_THREAD_LIMIT"] = ONE_THREAD
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["OMP_THREAD_LIMIT"]
+        else:
+            os.environ["OMP_THREAD_LIMIT"] = before
 
 
 def _blocks(data: dict[str, list[Any]]) -> Iterator[Block]:
