@@ -28,11 +28,13 @@ from service.translation.models import (
     ItemStatus,
     RunItem,
     RunKind,
+    RunPurpose,
     Translation,
     TranslationRun,
     TranslationStatus,
 )
 from service.translation.prompts import PROMPT_VERSION
+from service.translation.shown import comparison_runs
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +283,10 @@ def store(session: Session, run: TranslationRun, outcomes: Sequence[batching.Out
     if run.kind is RunKind.CORRECT:
         _upsert(session, Correction, [_as_correction(r) for r in rows], protect=False)
     else:
-        _upsert(session, Translation, rows, protect=True)
+        # A comparison never replaces the translation a segment shows: where the document
+        # already has this model's translation, the comparison shows that one.
+        compare = run.purpose is RunPurpose.COMPARE
+        _upsert(session, Translation, rows, protect=True, only_comparisons=compare)
     _settle(
         session,
         run.id,
@@ -297,21 +302,33 @@ def store(session: Session, run: TranslationRun, outcomes: Sequence[batching.Out
 KEY_COLUMNS = ("segment_id", "backend", "model")
 
 
-def _upsert(session: Session, table: Any, rows: list[dict[str, Any]], protect: bool) -> None:
+def _upsert(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    protect: bool,
+    only_comparisons: bool = False,
+) -> None:
     # One compiled statement, run as executemany: compiling a multi-row VALUES per batch
     # would cost more than the database work.
-    session.connection().execute(_upsert_statement(table, tuple(rows[0]), protect), rows)
+    statement = _upsert_statement(table, tuple(rows[0]), protect, only_comparisons)
+    session.connection().execute(statement, rows)
 
 
 @lru_cache(maxsize=8)
-def _upsert_statement(table: Any, columns: tuple[str, ...], protect: bool) -> Any:
+def _upsert_statement(
+    table: Any, columns: tuple[str, ...], protect: bool, only_comparisons: bool
+) -> Any:
     core = cast(Table, table.__table__)
     statement = insert(core)
+    conditions = [core.c.status != s.value for s in PROTECTED] if protect else []
+    if only_comparisons:
+        conditions.append(core.c.run_id.in_(comparison_runs()))
     return statement.on_conflict_do_update(
         index_elements=list(KEY_COLUMNS),
         set_={k: statement.excluded[k] for k in columns if k not in KEY_COLUMNS}
         | {"updated_at": func.now()},
-        where=and_(*(core.c.status != s.value for s in PROTECTED)) if protect else None,
+        where=and_(*conditions) if conditions else None,
     )
 
 

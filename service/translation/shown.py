@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, select
 
 from service.translation.models import RunPurpose, Translation, TranslationRun
 
 
+def comparison_runs() -> Select[Any]:
+    """The ids of runs made only to compare models."""
+    return select(TranslationRun.id).where(TranslationRun.purpose == RunPurpose.COMPARE)
+
+
 def shown() -> ColumnElement[bool]:
     """Filter for translations a segment may show (comparison runs stay in their own view)."""
-    compare_runs = select(TranslationRun.id).where(TranslationRun.purpose == RunPurpose.COMPARE)
-    return Translation.run_id.is_(None) | Translation.run_id.not_in(compare_runs)
+    return Translation.run_id.is_(None) | Translation.run_id.not_in(comparison_runs())

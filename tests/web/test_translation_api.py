@@ -156,6 +156,42 @@ def test_two_models_compared_side_by_side_with_figures(
     assert "http://" not in page.text and "https://" not in page.text
 
 
+def test_comparing_models_leaves_the_documents_translation_shown_and_exported(
+    client: TestClient, ollama: FakeOllama, session: Session, redis_client: redis.Redis
+) -> None:
+    # The document was translated by llama3.2:3b; the comparison asks that model again.
+    reviewed: list[str | None] = [f"Reviewed rendering {i}" for i in range(len(FRENCH))]
+    document = make_document(session, FRENCH, reviewed)
+    # A corrected source makes its translation stale, so the comparison redoes that one.
+    first = segments(client, document.id)[0]
+    corrected = client.patch(
+        f"/api/segments/{first['id']}/source", json={"text": first["source"] + " Corrigé."}
+    )
+    assert corrected.status_code == 200, corrected.text
+    response = client.post(
+        f"/api/documents/{document.id}/comparisons",
+        json={
+            "models": [
+                {"backend": "ollama", "model": "llama3.2:3b"},
+                {"backend": "ollama", "model": "deepseek-r1:1.5b"},
+            ]
+        },
+    )
+    assert response.status_code == 202, response.text
+    run_queued(redis_client)
+
+    rows = client.get(response.json()["api_url"]).json()["rows"]
+    assert [r["cells"][0]["text"] for r in rows] == reviewed  # that model's translation
+    assert [r["cells"][1]["text"] for r in rows] == [fake_translation(r["source"]) for r in rows]
+    shown = segments(client, document.id)
+    assert [s["translation"]["text"] for s in shown] == reviewed
+    assert [s["translation"]["stale"] for s in shown] == [True] + [False] * (len(FRENCH) - 1)
+    for fmt in ("txt", "tmx", "tei", "json", "csv", "md"):
+        exported = client.get(f"/api/documents/{document.id}/export?format={fmt}").text
+        assert all(str(text) in exported for text in reviewed), fmt
+        assert fake_translation(rows[0]["source"]) not in exported, fmt
+
+
 def test_the_glossary_is_given_where_terms_occur_and_checked(
     client: TestClient, ollama: FakeOllama, session: Session, redis_client: redis.Redis
 ) -> None:
