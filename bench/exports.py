@@ -121,6 +121,8 @@ def build(pages: int) -> int:
 
 
 def _segment(document_id: int, page_id: int, position: int) -> dict[str, object]:
+    from service.documents.spans import word_spans
+
     lines, texts = [], []
     top = 200 + position * 400
     for n in range(6):
@@ -133,6 +135,8 @@ def _segment(document_id: int, page_id: int, position: int) -> dict[str, object]
         lines.append({"bbox": [150, y, 2130, y + 45], "text": texts[-1], "words": words})
     text = "\n".join(texts)
     return {
+        # What the ORM stores beside the boxes on every row the OCR writes (bulk inserts skip it).
+        "word_spans": word_spans(text, lines),
         "document_id": document_id,
         "page_id": page_id,
         "position": position,

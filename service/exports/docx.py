@@ -48,7 +48,7 @@ def write(document: ExportDocument, out: IO[bytes]) -> None:
     doc.core_properties.language = document.source_lang
     doc.add_heading(xml_safe(document.title), level=0)
     doc.add_paragraph(xml_safe(_subtitle(document)))
-    for page in document.pages:
+    for page in document.pages_without_boxes:
         _page(doc, page, document)
     doc.save(out)
 

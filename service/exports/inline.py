@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from service.exports.model import ExportAnnotation, ExportSegment
 from service.ocr.text import LINE_END_HYPHENS, normalise
@@ -19,7 +20,7 @@ _TOKEN = re.compile(r"\n|[^\S\n]+|[^\s]+")
 _HYPHENATED = re.compile(rf"\w[{re.escape(LINE_END_HYPHENS)}]$")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Token:
     """A word, a run of spaces or a line break at [start, end) of the layer's text."""
 
@@ -107,8 +108,12 @@ def _hyphen_join(raw: list[Token], i: int) -> int | None:
     return None
 
 
+# Words repeat across a book: each distinct one is normalised once.
+_normalise_word = lru_cache(maxsize=65_536)(normalise)
+
+
 def _word(start: int, end: int, text: str, conf: float | None) -> Token:
-    reg = normalise(text)
+    reg = _normalise_word(text)
     return Token(start, end, text, "word", None if reg == text else reg, conf)
 
 
@@ -119,6 +124,8 @@ def _min(a: float | None, b: float | None) -> float | None:
 
 def _word_confidences(segment: ExportSegment) -> list[float | None]:
     """Word confidences in text order, or none when the stored words no longer match the text."""
+    if segment.spans is not None:
+        return [conf for _, _, conf in segment.spans]
     texts = segment.line_texts
     if len(texts) != len(segment.lines):
         return []

@@ -3,6 +3,10 @@
 Pages are loaded lazily in chunks (`PageStream`), so a 300-page book is never held in
 memory at once: every exporter walks `document.pages` one page at a time, and may walk it
 more than once (TEI writes the facsimile, then the transcription, then the translation).
+Exporters that need no word boxes walk `document.pages_without_boxes` instead: the same
+segments without `lines`, whose decoding is most of the reading time, and with each word's
+offset and confidence from `Segment.word_spans`; those that need no word confidences
+either walk `document.pages_outline`.
 """
 
 from __future__ import annotations
@@ -14,15 +18,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from service.documents import service as documents
+from service.documents import spans as word_spans
 from service.documents.models import Collection, Document, FileStatus, Page, Segment
 from service.errors import InvalidInput
 from service.review.models import Annotation
 from service.translation.models import Translation, TranslationStatus
+from service.translation.shown import shown
 
 # Characters XML 1.0 forbids (C0 controls but tab/newline/CR, surrogates, U+FFFE/U+FFFF).
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -122,6 +128,9 @@ class ExportSegment:
     translation_backend: str | None = None
     translation_model: str | None = None
     annotations: tuple[ExportAnnotation, ...] = ()
+    # [start, end, confidence] of each OCR word in `diplomatic`; [] when the text was
+    # corrected apart from the words; None when unknown (then `lines` tells).
+    spans: Sequence[Sequence[float]] | None = None
 
     @property
     def line_texts(self) -> list[str]:
@@ -170,6 +179,18 @@ class ExportDocument:
     translated: bool | None = None
     approved: int = 0
     page_count: int = 0
+    text_pages: Iterable[ExportPage] | None = None
+    outline_pages: Iterable[ExportPage] | None = None
+
+    @property
+    def pages_without_boxes(self) -> Iterable[ExportPage]:
+        """The pages with text, word confidences and annotations but no word boxes (faster)."""
+        return self.pages if self.text_pages is None else self.text_pages
+
+    @property
+    def pages_outline(self) -> Iterable[ExportPage]:
+        """The pages with segment boxes, text, translations and annotations, and no words."""
+        return self.pages_without_boxes if self.outline_pages is None else self.outline_pages
 
     @property
     def has_translation(self) -> bool:
@@ -193,6 +214,7 @@ def load(
             f"The document has pages 1–{len(document.pages)}; the range chosen holds none."
         )
     models = _translation_models(session, document_id)
+    stream = PageStream(session, document_id, [p.id for p in pages], options)
     return ExportDocument(
         id=document.id,
         title=document.title,
@@ -203,7 +225,9 @@ def load(
         ocr_languages=sorted({p.ocr_languages for p in document.pages if p.ocr_languages}),
         backend=document.backend,
         model=document.model,
-        pages=PageStream(session, document_id, [p.id for p in pages], options),
+        pages=stream,
+        text_pages=stream.without_lines(),
+        outline_pages=stream.without_lines(spans=False),
         options=options,
         collection=_collection_name(session, document.collection_id),
         created=document.created_at,
@@ -229,6 +253,7 @@ def _translation_models(session: Session, document_id: int) -> list[tuple[str, s
             Translation.document_id == document_id,
             Translation.status != TranslationStatus.FAILED,
             Translation.text != "",
+            shown(),
         )
         .distinct()
         .order_by(Translation.backend, Translation.model)
@@ -252,12 +277,27 @@ class PageStream:
     """Re-iterable pages of a document, read from the database `PAGE_CHUNK` pages at a time."""
 
     def __init__(
-        self, session: Session, document_id: int, page_ids: Sequence[int], options: ExportOptions
+        self,
+        session: Session,
+        document_id: int,
+        page_ids: Sequence[int],
+        options: ExportOptions,
+        with_lines: bool = True,
+        with_spans: bool = True,
     ) -> None:
         self._session = session
         self._document_id = document_id
         self._page_ids = list(page_ids)
         self._options = options
+        self._with_lines = with_lines
+        self._with_spans = with_spans
+
+    def without_lines(self, spans: bool = True) -> PageStream:
+        """The same pages, their segments read without word boxes (`lines` left empty)
+        and, unless `spans`, without word offsets and confidences."""
+        return PageStream(
+            self._session, self._document_id, self._page_ids, self._options, False, spans
+        )
 
     def __iter__(self) -> Iterator[ExportPage]:
         for start in range(0, len(self._page_ids), PAGE_CHUNK):
@@ -272,19 +312,33 @@ class PageStream:
             select(Page).where(Page.id.in_(page_ids)).order_by(Page.number)
         ).all()
         by_id = {p.id: _page(p) for p in pages}
-        segments = self._session.scalars(
-            select(Segment)
-            .where(Segment.page_id.in_(page_ids))
-            .order_by(Segment.page_id, Segment.position)
-        ).all()
+        query = select(Segment).where(Segment.page_id.in_(page_ids))
+        if not self._with_lines:
+            query = query.options(defer(Segment.lines))
+        if not self._with_spans:
+            query = query.options(defer(Segment.word_spans))
+        segments = self._session.scalars(query.order_by(Segment.page_id, Segment.position)).all()
         ids = [s.id for s in segments]
         latest = _latest_translations(self._session, ids)
         notes = _annotations(self._session, ids) if self._options.annotations else {}
+        spans = self._spans(segments)
         for seg in segments:
-            item = _segment(seg, latest.get(seg.id), notes.get(seg.id, ()), self._options)
+            note = notes.get(seg.id, ())
+            item = _segment(seg, latest.get(seg.id), note, self._options, spans.get(seg.id))
             if item is not None:
                 by_id[seg.page_id].segments.append(item)
         return [by_id[p.id] for p in pages]
+
+    def _spans(self, segments: Sequence[Segment]) -> dict[int, list[list[float]]]:
+        """Word offsets by segment; rows written without them get them from their boxes."""
+        if not self._with_spans:
+            return {}
+        found = {s.id: s.word_spans for s in segments if s.word_spans is not None}
+        if not self._with_lines:
+            missing = [s for s in segments if s.word_spans is None]
+            lines = documents.segment_lines(self._session, [s.id for s in missing])
+            found |= {s.id: word_spans.word_spans(s.text, lines[s.id]) for s in missing}
+        return found
 
 
 def _image(page: Page) -> str | None:
@@ -310,7 +364,8 @@ def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, 
         return {}
     rows = session.scalars(
         select(Translation)
-        .where(Translation.segment_id.in_(segment_ids))
+        .options(defer(Translation.fallbacks), defer(Translation.flags))
+        .where(Translation.segment_id.in_(segment_ids), shown())
         .order_by(Translation.segment_id, Translation.updated_at.desc(), Translation.id.desc())
         .ext(distinct_on(Translation.segment_id))
     )
@@ -340,16 +395,18 @@ def _segment(
     tr: Translation | None,
     annotations: tuple[ExportAnnotation, ...],
     options: ExportOptions,
+    spans: Sequence[Sequence[float]] | None = None,
 ) -> ExportSegment | None:
     approved = tr is not None and tr.status is TranslationStatus.APPROVED
     if options.approved_only and not approved:
         return None
     usable = tr is not None and tr.status is not TranslationStatus.FAILED and bool(tr.text)
     keep = [a for a in annotations if options.translation or a.layer != "translation"]
+    loaded = "lines" not in inspect(seg).unloaded
     return ExportSegment(
         id=seg.id,
         bbox=seg.bbox,
-        lines=[_line(line) for line in seg.lines]
+        lines=([_line(line) for line in seg.lines] if loaded else [])
         or [ExportLine(t, None) for t in seg.text.split("\n")],
         diplomatic=seg.text,
         normalized=seg.normalized,
@@ -362,6 +419,7 @@ def _segment(
         translation_backend=tr.backend if tr is not None else None,
         translation_model=tr.model if tr is not None else None,
         annotations=tuple(keep),
+        spans=spans,
     )
 
 
@@ -395,8 +453,8 @@ def _points(value: Any) -> tuple[tuple[int, int], ...]:
 def _bbox(value: Any) -> tuple[int, int, int, int] | None:
     if not isinstance(value, list | tuple) or len(value) != 4:
         return None
-    x0, y0, x1, y1 = (int(v) for v in value)
-    return (x0, y0, x1, y1)
+    x0, y0, x1, y1 = value
+    return (int(x0), int(y0), int(x1), int(y1))
 
 
 def _conf(value: Any) -> float | None:

@@ -141,7 +141,7 @@ def write_csv(document: ExportDocument, out: IO[bytes]) -> None:
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
     writer = csv.writer(text)
     writer.writerow(CSV_COLUMNS)
-    for page in document.pages:
+    for page in document.pages_outline:
         for segment in page.segments:
             writer.writerow(_row(document, page, segment))
     text.flush()

@@ -63,7 +63,7 @@ def write(document: ExportDocument, out: IO[bytes]) -> None:
         xf.write_declaration()
         with xf.element(E + "TEI", nsmap=NSMAP):
             xf.write(_header(document), pretty_print=True)
-            pages = iter(document.pages)
+            pages = iter(document.pages_outline)
             first = next(pages, None)
             if first is not None:
                 with xf.element(E + "facsimile"):
@@ -77,10 +77,28 @@ def write(document: ExportDocument, out: IO[bytes]) -> None:
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
-    element = etree.SubElement(parent, E + tag, {k: xml_safe(v) for k, v in attrs.items()})
+    # lxml refuses exactly the characters XML cannot hold: sanitise only when it does.
+    try:
+        element = etree.SubElement(parent, E + tag, attrs)
+    except ValueError:
+        element = etree.SubElement(parent, E + tag, {k: xml_safe(v) for k, v in attrs.items()})
     if text is not None:
-        element.text = xml_safe(text)
+        _set_text(element, text)
     return element
+
+
+def _set_text(element: etree._Element, text: str) -> None:
+    try:
+        element.text = text
+    except ValueError:
+        element.text = xml_safe(text)
+
+
+def _set_tail(element: etree._Element, text: str) -> None:
+    try:
+        element.tail = text
+    except ValueError:
+        element.tail = xml_safe(text)
 
 
 def _el(tag: str, **attrs: str) -> etree._Element:
@@ -226,7 +244,7 @@ def _page_attrs(page: ExportPage) -> dict[str, str]:
 def _write_transcription(xf: etree._IncrementalFileWriter, document: ExportDocument) -> None:
     written = 0
     with xf.element(E + "div", {"type": "transcription", XML_LANG_RAW: document.source_lang}):
-        for page in document.pages:
+        for page in document.pages_without_boxes:
             xf.write(_el("pb", n=str(page.number), facs=f"#{_surface_id(page)}"))
             for segment in page.segments:
                 xf.write(_source_block(segment, document), pretty_print=True)
@@ -279,11 +297,46 @@ def _nested(segment: ExportSegment, tokens: list[inline.Token]) -> inline.Span:
 def _render(
     parent: etree._Element, span: inline.Span, layer: SourceLayer, document: ExportDocument
 ) -> None:
+    # Plain text between elements is gathered and set once (not appended word by word).
+    pending: list[str] = []
+    threshold = document.options.low_confidence
     for child in span.children:
         if isinstance(child, inline.Span):
+            _flush(parent, pending)
             _annotation(parent, child, layer, document)
-        else:
-            _token(parent, child, layer, document.options.low_confidence)
+        elif not _plain(child, layer, threshold, pending):
+            _flush(parent, pending)
+            _token(parent, child, layer, threshold)
+    _flush(parent, pending)
+
+
+def _plain(token: inline.Token, layer: SourceLayer, threshold: float, pending: list[str]) -> bool:
+    """Add the token to `pending` when it is bare text; False when it needs markup."""
+    if token.kind == "space":
+        pending.append(token.text)
+        return True
+    if token.kind == "break":
+        if layer is SourceLayer.NORMALIZED:
+            pending.append(" ")
+            return True
+        return False
+    if token.conf is not None and token.conf < threshold:
+        return False
+    if token.reg is None or layer is SourceLayer.DIPLOMATIC:
+        if "\n" in token.text:
+            return False
+        pending.append(token.text)
+        return True
+    if layer is SourceLayer.NORMALIZED:
+        pending.append(token.reg)
+        return True
+    return False
+
+
+def _flush(parent: etree._Element, pending: list[str]) -> None:
+    if pending:
+        _text(parent, "".join(pending))
+        pending.clear()
 
 
 def _annotation(
@@ -345,18 +398,17 @@ def _diplomatic(parent: etree._Element, text: str) -> None:
 
 
 def _text(parent: etree._Element, text: str) -> None:
-    text = xml_safe(text)
     if len(parent):
         last = parent[-1]
-        last.tail = (last.tail or "") + text
+        _set_tail(last, (last.tail or "") + text)
     else:
-        parent.text = (parent.text or "") + text
+        _set_text(parent, (parent.text or "") + text)
 
 
 def _write_translation(xf: etree._IncrementalFileWriter, document: ExportDocument) -> None:
     written = 0
     with xf.element(E + "div", {"type": "translation", XML_LANG_RAW: document.target_lang}):
-        for page in document.pages:
+        for page in document.pages_outline:
             xf.write(_el("pb", n=str(page.number), facs=f"#{_surface_id(page)}"))
             for segment in page.segments:
                 if segment.kind in FORME_WORK:
@@ -372,8 +424,12 @@ def _target_paragraph(segment: ExportSegment, document: ExportDocument) -> etree
     if not segment.translation:
         _sub(p, "gap", reason="untranslated")
         return p
+    notes = segment.annotations_on("translation")
+    if not notes and "\n" not in segment.translation:
+        _set_text(p, segment.translation)
+        return p
     tokens = inline.translation_tokens(segment.translation)
-    span = inline.nest(tokens, segment.annotations_on("translation"))
+    span = inline.nest(tokens, notes)
     _render(p, span, SourceLayer.DIPLOMATIC, document)
     return p
 

@@ -26,7 +26,7 @@ def write(document: ExportDocument, out: IO[bytes]) -> None:
         with xf.element("tmx", version="1.4"):
             xf.write(_header(document), pretty_print=True)
             with xf.element("body"):
-                for page in document.pages:
+                for page in document.pages_outline:
                     for segment in page.segments:
                         if segment.translation:
                             xf.write(_unit(segment, page.number, document), pretty_print=True)

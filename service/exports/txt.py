@@ -36,7 +36,7 @@ def write_text(document: ExportDocument, out: IO[bytes]) -> None:
 
 def _text_pages(document: ExportDocument, with_translation: bool) -> Iterator[str]:
     side = with_translation and document.options.arrangement is Arrangement.SIDE_BY_SIDE
-    for i, page in enumerate(document.pages):
+    for i, page in enumerate(document.pages_outline):
         if i:
             yield PAGE_BREAK
         blocks = [_text_block(s, document, with_translation, side) for s in page.segments]
@@ -93,7 +93,7 @@ def write_markdown(document: ExportDocument, out: IO[bytes]) -> None:
     out.write(f"# {_md_inline(document.title)}\n\n".encode())
     meta = f"{document.source_lang} → {document.target_lang}"
     out.write(f"*{_md_inline(meta)}*\n".encode())
-    for page in document.pages:
+    for page in document.pages_outline:
         out.write(_md_page(page, document).encode("utf-8"))
 
 
