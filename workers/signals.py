@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import setup_logging, worker_init, worker_process_init
 
 from service import heap
 from service.config import get_settings
@@ -27,4 +27,10 @@ def _configure_logging(loglevel: Any = None, **_: Any) -> None:
 def _reset_connections(**_: Any) -> None:
     """Drop connections inherited from the parent; each child opens its own."""
     reset_engine()
-    heap.settle()
+
+
+@worker_init.connect
+def _settle_heap(**_: Any) -> None:
+    """In the parent, before the pool forks: the children inherit a frozen heap, so their
+    collections neither walk nor write to the pages they share with it."""
+    heap.freeze()
