@@ -4,8 +4,9 @@
 
 Each page has 8 segments of 6 lines of 9 words with boxes and confidences, a translation
 and an annotation, like a dense printed page after OCR and translation. Every export runs
-in a fresh process; its peak resident memory (ru_maxrss) is reported above the process's
-own footprint just before exporting, so the figure is what the export itself needs.
+in a fresh process with the garbage collector settled as in the web server; its peak
+resident memory is reported above the process's own footprint just before exporting, so
+the figure is what the export itself needs.
 Results go to bench/results/exports.md.
 """
 
@@ -165,6 +166,7 @@ def measure(document_id: int, fmt: str) -> dict[str, float]:
     import tempfile
     import threading
 
+    from service import heap
     from service.db import get_sessionmaker
     from service.exports import (  # noqa: F401 - loaded before the baseline
         docx,
@@ -176,6 +178,7 @@ def measure(document_id: int, fmt: str) -> dict[str, float]:
         tei,
     )
 
+    heap.settle()  # as the web server, which serves the downloads, does after start-up
     session = get_sessionmaker()()
     baseline = _rss_mb()
     peak = [baseline]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 
 # Young-generation threshold for the web server: net allocations between collections.
-WEB_YOUNG_THRESHOLD = 10_000
+YOUNG_THRESHOLD = 10_000
 
 
 def freeze() -> None:
@@ -22,8 +22,8 @@ def freeze() -> None:
     gc.freeze()
 
 
-def settle_web() -> None:
+def settle() -> None:
     """The web server after start-up: frozen, and its young generation collected less often."""
     freeze()
     _, middle, old = gc.get_threshold()
-    gc.set_threshold(WEB_YOUNG_THRESHOLD, middle, old)
+    gc.set_threshold(YOUNG_THRESHOLD, middle, old)

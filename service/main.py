@@ -53,7 +53,7 @@ STATUS_BY_ERROR: list[tuple[type[PalimpsestError], int]] = [
 
 @asynccontextmanager
 async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    heap.settle_web()  # all is imported and built: keep it out of the collector's walks
+    heap.settle()  # all is imported and built: keep it out of the collector's walks
     yield
 
 

@@ -19,6 +19,7 @@ from docx.text.run import Run
 
 from service.exports import inline
 from service.exports.model import (
+    WITHOUT_BOXES,
     ExportAnnotation,
     ExportDocument,
     ExportPage,
@@ -48,7 +49,7 @@ def write(document: ExportDocument, out: IO[bytes]) -> None:
     doc.core_properties.language = document.source_lang
     doc.add_heading(xml_safe(document.title), level=0)
     doc.add_paragraph(xml_safe(_subtitle(document)))
-    for page in document.pages_without_boxes:
+    for page in document.read(WITHOUT_BOXES):
         _page(doc, page, document)
     doc.save(out)
 

@@ -83,11 +83,16 @@ def translation_tokens(text: str) -> list[Token]:
 
 
 def _raw_tokens(text: str) -> list[Token]:
+    # The pattern matches every character (a line break, a run of other spaces or a run of
+    # non-spaces), so the tokens tile the text and each starts where the last one ended.
     tokens = []
-    for m in _TOKEN.finditer(text):
-        value = m.group()
-        kind = "break" if value == "\n" else "space" if value.isspace() else "word"
-        tokens.append(Token(m.start(), m.end(), value, kind))
+    append = tokens.append
+    start = 0
+    for value in _TOKEN.findall(text):
+        end = start + len(value)
+        kind = "break" if value == "\n" else "space" if value[0].isspace() else "word"
+        append(Token(start, end, value, kind))
+        start = end
     return tokens
 
 

@@ -3,10 +3,9 @@
 Pages are loaded lazily in chunks (`PageStream`), so a 300-page book is never held in
 memory at once: every exporter walks `document.pages` one page at a time, and may walk it
 more than once (TEI writes the facsimile, then the transcription, then the translation).
-Exporters that need no word boxes walk `document.pages_without_boxes` instead: the same
-segments without `lines`, whose decoding is most of the reading time, and with each word's
-offset and confidence from `Segment.word_spans`; those that need no word confidences
-either walk `document.pages_outline`.
+A pass that needs less walks `document.read(reading)`: the same pages, leaving out what
+`reading` does not ask for. Word boxes (`lines`) are the bulk of a segment's row and most
+of the reading time; word offsets and confidences come from `Segment.word_spans` instead.
 """
 
 from __future__ import annotations
@@ -179,18 +178,11 @@ class ExportDocument:
     translated: bool | None = None
     approved: int = 0
     page_count: int = 0
-    text_pages: Iterable[ExportPage] | None = None
-    outline_pages: Iterable[ExportPage] | None = None
+    stream: PageStream | None = None
 
-    @property
-    def pages_without_boxes(self) -> Iterable[ExportPage]:
-        """The pages with text, word confidences and annotations but no word boxes (faster)."""
-        return self.pages if self.text_pages is None else self.text_pages
-
-    @property
-    def pages_outline(self) -> Iterable[ExportPage]:
-        """The pages with segment boxes, text, translations and annotations, and no words."""
-        return self.pages_without_boxes if self.outline_pages is None else self.outline_pages
+    def read(self, reading: Reading) -> Iterable[ExportPage]:
+        """The pages with what `reading` asks for (everything when they were given whole)."""
+        return self.pages if self.stream is None else self.stream.reading(reading)
 
     @property
     def has_translation(self) -> bool:
@@ -226,8 +218,7 @@ def load(
         backend=document.backend,
         model=document.model,
         pages=stream,
-        text_pages=stream.without_lines(),
-        outline_pages=stream.without_lines(spans=False),
+        stream=stream,
         options=options,
         collection=_collection_name(session, document.collection_id),
         created=document.created_at,
@@ -273,6 +264,27 @@ def _count_approved(session: Session, document_id: int) -> int:
     )
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a pass over the pages needs; what it leaves out is not read."""
+
+    lines: bool = True  # word boxes
+    spans: bool = True  # word offsets and confidences
+    translations: bool = True
+    annotations: bool = True
+
+
+EVERYTHING = Reading()
+# Text, translations and annotations (text, tabular and TMX exports).
+WITHOUT_WORDS = Reading(lines=False, spans=False)
+# Everything but word boxes (DOCX).
+WITHOUT_BOXES = Reading(lines=False)
+# The source with its word confidences and annotations (TEI transcription).
+SOURCE_WITH_CONFIDENCE = Reading(lines=False, translations=False)
+# Segment boxes alone (TEI facsimile).
+BOXES = Reading(lines=False, spans=False, translations=False, annotations=False)
+
+
 class PageStream:
     """Re-iterable pages of a document, read from the database `PAGE_CHUNK` pages at a time."""
 
@@ -282,22 +294,17 @@ class PageStream:
         document_id: int,
         page_ids: Sequence[int],
         options: ExportOptions,
-        with_lines: bool = True,
-        with_spans: bool = True,
+        reading: Reading = EVERYTHING,
     ) -> None:
         self._session = session
         self._document_id = document_id
         self._page_ids = list(page_ids)
         self._options = options
-        self._with_lines = with_lines
-        self._with_spans = with_spans
+        self._reading = reading
 
-    def without_lines(self, spans: bool = True) -> PageStream:
-        """The same pages, their segments read without word boxes (`lines` left empty)
-        and, unless `spans`, without word offsets and confidences."""
-        return PageStream(
-            self._session, self._document_id, self._page_ids, self._options, False, spans
-        )
+    def reading(self, reading: Reading) -> PageStream:
+        """The same pages, read with only what `reading` asks for."""
+        return PageStream(self._session, self._document_id, self._page_ids, self._options, reading)
 
     def __iter__(self) -> Iterator[ExportPage]:
         for start in range(0, len(self._page_ids), PAGE_CHUNK):
@@ -312,15 +319,19 @@ class PageStream:
             select(Page).where(Page.id.in_(page_ids)).order_by(Page.number)
         ).all()
         by_id = {p.id: _page(p) for p in pages}
+        reading = self._reading
         query = select(Segment).where(Segment.page_id.in_(page_ids))
-        if not self._with_lines:
+        if not reading.lines:
             query = query.options(defer(Segment.lines))
-        if not self._with_spans:
+        if not reading.spans:
             query = query.options(defer(Segment.word_spans))
         segments = self._session.scalars(query.order_by(Segment.page_id, Segment.position)).all()
         ids = [s.id for s in segments]
-        latest = _latest_translations(self._session, ids)
-        notes = _annotations(self._session, ids) if self._options.annotations else {}
+        # Approved-only exports choose their segments by translation status.
+        wanted = reading.translations or self._options.approved_only
+        latest = _latest_translations(self._session, ids) if wanted else {}
+        with_notes = reading.annotations and self._options.annotations
+        notes = _annotations(self._session, ids) if with_notes else {}
         spans = self._spans(segments)
         for seg in segments:
             note = notes.get(seg.id, ())
@@ -331,10 +342,10 @@ class PageStream:
 
     def _spans(self, segments: Sequence[Segment]) -> dict[int, list[list[float]]]:
         """Word offsets by segment; rows written without them get them from their boxes."""
-        if not self._with_spans:
+        if not self._reading.spans:
             return {}
         found = {s.id: s.word_spans for s in segments if s.word_spans is not None}
-        if not self._with_lines:
+        if not self._reading.lines:
             missing = [s for s in segments if s.word_spans is None]
             lines = documents.segment_lines(self._session, [s.id for s in missing])
             found |= {s.id: word_spans.word_spans(s.text, lines[s.id]) for s in missing}

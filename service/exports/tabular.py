@@ -12,7 +12,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import IO, Any
 
-from service.exports.model import ExportDocument, ExportPage, ExportSegment
+from service.exports.model import WITHOUT_WORDS, ExportDocument, ExportPage, ExportSegment
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "export.schema.json"
 SCHEMA_ID = "https://palimpsest.invalid/schemas/export-1.json"
@@ -141,7 +141,7 @@ def write_csv(document: ExportDocument, out: IO[bytes]) -> None:
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
     writer = csv.writer(text)
     writer.writerow(CSV_COLUMNS)
-    for page in document.pages_outline:
+    for page in document.read(WITHOUT_WORDS):
         for segment in page.segments:
             writer.writerow(_row(document, page, segment))
     text.flush()

@@ -18,6 +18,9 @@ from lxml import etree
 
 from service.exports import inline
 from service.exports.model import (
+    BOXES,
+    SOURCE_WITH_CONFIDENCE,
+    WITHOUT_WORDS,
     ExportAnnotation,
     ExportDocument,
     ExportPage,
@@ -63,7 +66,7 @@ def write(document: ExportDocument, out: IO[bytes]) -> None:
         xf.write_declaration()
         with xf.element(E + "TEI", nsmap=NSMAP):
             xf.write(_header(document), pretty_print=True)
-            pages = iter(document.pages_outline)
+            pages = iter(document.read(BOXES))
             first = next(pages, None)
             if first is not None:
                 with xf.element(E + "facsimile"):
@@ -244,7 +247,7 @@ def _page_attrs(page: ExportPage) -> dict[str, str]:
 def _write_transcription(xf: etree._IncrementalFileWriter, document: ExportDocument) -> None:
     written = 0
     with xf.element(E + "div", {"type": "transcription", XML_LANG_RAW: document.source_lang}):
-        for page in document.pages_without_boxes:
+        for page in document.read(SOURCE_WITH_CONFIDENCE):
             xf.write(_el("pb", n=str(page.number), facs=f"#{_surface_id(page)}"))
             for segment in page.segments:
                 xf.write(_source_block(segment, document), pretty_print=True)
@@ -408,7 +411,7 @@ def _text(parent: etree._Element, text: str) -> None:
 def _write_translation(xf: etree._IncrementalFileWriter, document: ExportDocument) -> None:
     written = 0
     with xf.element(E + "div", {"type": "translation", XML_LANG_RAW: document.target_lang}):
-        for page in document.pages_outline:
+        for page in document.read(WITHOUT_WORDS):
             xf.write(_el("pb", n=str(page.number), facs=f"#{_surface_id(page)}"))
             for segment in page.segments:
                 if segment.kind in FORME_WORK:

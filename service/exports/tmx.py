@@ -13,7 +13,13 @@ from typing import IO
 
 from lxml import etree
 
-from service.exports.model import ExportDocument, ExportSegment, SourceLayer, xml_safe
+from service.exports.model import (
+    WITHOUT_WORDS,
+    ExportDocument,
+    ExportSegment,
+    SourceLayer,
+    xml_safe,
+)
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 DOCTYPE = '<!DOCTYPE tmx SYSTEM "tmx14.dtd">'
@@ -26,7 +32,7 @@ def write(document: ExportDocument, out: IO[bytes]) -> None:
         with xf.element("tmx", version="1.4"):
             xf.write(_header(document), pretty_print=True)
             with xf.element("body"):
-                for page in document.pages_outline:
+                for page in document.read(WITHOUT_WORDS):
                     for segment in page.segments:
                         if segment.translation:
                             xf.write(_unit(segment, page.number, document), pretty_print=True)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from service.exports.model import (
+    WITHOUT_WORDS,
     Arrangement,
     ExportDocument,
     ExportPage,
@@ -36,7 +37,7 @@ def write_text(document: ExportDocument, out: IO[bytes]) -> None:
 
 def _text_pages(document: ExportDocument, with_translation: bool) -> Iterator[str]:
     side = with_translation and document.options.arrangement is Arrangement.SIDE_BY_SIDE
-    for i, page in enumerate(document.pages_outline):
+    for i, page in enumerate(document.read(WITHOUT_WORDS)):
         if i:
             yield PAGE_BREAK
         blocks = [_text_block(s, document, with_translation, side) for s in page.segments]
@@ -93,7 +94,7 @@ def write_markdown(document: ExportDocument, out: IO[bytes]) -> None:
     out.write(f"# {_md_inline(document.title)}\n\n".encode())
     meta = f"{document.source_lang} → {document.target_lang}"
     out.write(f"*{_md_inline(meta)}*\n".encode())
-    for page in document.pages_outline:
+    for page in document.read(WITHOUT_WORDS):
         out.write(_md_page(page, document).encode("utf-8"))
 
 
