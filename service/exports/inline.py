@@ -85,7 +85,7 @@ def translation_tokens(text: str) -> list[Token]:
 def _raw_tokens(text: str) -> list[Token]:
     # The pattern matches every character (a line break, a run of other spaces or a run of
     # non-spaces), so the tokens tile the text and each starts where the last one ended.
-    tokens = []
+    tokens: list[Token] = []
     append = tokens.append
     start = 0
     for value in _TOKEN.findall(text):
