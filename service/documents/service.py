@@ -412,6 +412,12 @@ def page_segments_for_review(session: Session, page: Page) -> list[AlignedSegmen
     return [AlignedSegment(s, page.number, found.get(s.id)) for s in segments]
 
 
+def aligned_segment(session: Session, segment: Segment) -> AlignedSegment:
+    """One segment with its current translation (what its review row shows)."""
+    latest = _latest_translations(session, [segment.id])
+    return AlignedSegment(segment, segment.page.number, latest.get(segment.id))
+
+
 # Translation columns the review page never shows.
 _REVIEW_UNUSED = (Translation.fallbacks, Translation.flags)
 

@@ -124,7 +124,6 @@ def review_row(session: Session, segment_id: int, threshold: float) -> tuple[Doc
     """One segment's row, re-rendered after a change."""
     segment = documents.get_segment_or_raise(session, segment_id)
     document = documents.get_or_raise(session, segment.document_id)
-    items = documents.aligned_segments(session, segment.document_id, segment.page.number)
-    item = next(i for i in items if i.segment.id == segment_id)
+    item = documents.aligned_segment(session, segment)
     notes = _annotations(session, [segment_id])
     return document, _row(item, notes.get(segment_id, []), threshold)

@@ -187,10 +187,11 @@ def test_words_imported_without_confidence_are_shown_unmarked(
 
 
 def test_a_segment_row_can_be_fetched_alone(client: TestClient, session: Session) -> None:
-    document = make_document(session, ["Seul."], ["Alone."])
-    segment_id = client.get(f"/api/documents/{document.id}/segments").json()[0]["id"]
+    document = make_document(session, ["Seul.", "Ensemble."], ["Alone.", "Together."])
+    segment_id = client.get(f"/api/documents/{document.id}/segments").json()[1]["id"]
     html = client.get(f"/segments/{segment_id}/row").text
-    assert html.strip().startswith("<article") and "Alone." in html
+    assert html.strip().startswith("<article") and "Together." in html
+    assert html.count("<article") == 1 and "Alone." not in html
     assert f'data-segment-id="{segment_id}"' in html
 
 
