@@ -294,6 +294,28 @@ def get_or_raise(session: Session, document_id: int) -> Document:
     return document
 
 
+def get_without_pages_or_raise(session: Session, document_id: int) -> Document:
+    """A document with its files but not its pages (a 500-page book stays cheap to open)."""
+    document = session.scalars(
+        select(Document).where(Document.id == document_id).options(selectinload(Document.files))
+    ).one_or_none()
+    if document is None or not access.may_see(document.collection_id):
+        raise DocumentNotFound(f"Document {document_id} does not exist.")
+    return document
+
+
+def page_count(session: Session, document_id: int) -> int:
+    """How many pages the document has (its last page's number)."""
+    return _last_page_number(session, document_id)
+
+
+def page_by_number(session: Session, document_id: int, number: int) -> Page | None:
+    """One page of a document by its number."""
+    return session.scalar(
+        select(Page).where(Page.document_id == document_id, Page.number == number)
+    )
+
+
 def get_page_or_raise(session: Session, page_id: int) -> Page:
     """Return a page or raise PageNotFound."""
     page = session.get(Page, page_id)

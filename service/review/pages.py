@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.documents import service as documents
-from service.documents.models import Document, Page
+from service.documents.models import Document, Page, Segment
 from service.errors import PageNotFound
 from service.review.models import Annotation, AnnotationLayer
 from service.review.render import Run, annotation_marks, low_confidence_marks, runs, spans_marks
@@ -73,16 +74,18 @@ class ReviewPage:
         return counts
 
 
-def review_page(session: Session, document_id: int, number: int, threshold: float) -> ReviewPage:
-    """Gather page `number` of a document for review (a few queries whatever the page holds)."""
-    document = documents.get_or_raise(session, document_id)
-    pages = {p.number: p for p in document.pages}
-    if number not in pages:
-        if not pages and number == 1:
+def review_page(
+    session: Session, document: Document, number: int, page_count: int, threshold: float
+) -> ReviewPage:
+    """Gather page `number` of a document for review (a few queries whatever the page or
+    the book holds)."""
+    page = documents.page_by_number(session, document.id, number)
+    if page is None:
+        if number == 1:
             raise PageNotFound("This document has no pages yet.")
-        raise PageNotFound(f"Document {document_id} has no page {number}.")
-    items = documents.page_segments_for_review(session, pages[number])
-    notes = _annotations(session, [i.segment.id for i in items])
+        raise PageNotFound(f"Document {document.id} has no page {number}.")
+    items = documents.page_segments_for_review(session, page)
+    notes = _page_annotations(session, page.id)
     # Rows written before word spans existed (or in bulk) still need their word boxes.
     lines = documents.segment_lines(
         session, [i.segment.id for i in items if i.segment.word_spans is None]
@@ -91,15 +94,25 @@ def review_page(session: Session, document_id: int, number: int, threshold: floa
         _row(item, notes.get(item.segment.id, []), threshold, lines.get(item.segment.id))
         for item in items
     ]
-    return ReviewPage(document, pages[number], len(pages), rows)
+    return ReviewPage(document, page, page_count, rows)
+
+
+def _page_annotations(session: Session, page_id: int) -> dict[int, list[Annotation]]:
+    query = select(Annotation).join(Segment).where(Segment.page_id == page_id)
+    return _by_segment(session.scalars(query.order_by(Annotation.start)))
 
 
 def _annotations(session: Session, segment_ids: list[int]) -> dict[int, list[Annotation]]:
+    if not segment_ids:
+        return {}
+    query = select(Annotation).where(Annotation.segment_id.in_(segment_ids))
+    return _by_segment(session.scalars(query.order_by(Annotation.start)))
+
+
+def _by_segment(annotations: Iterable[Annotation]) -> dict[int, list[Annotation]]:
     found: dict[int, list[Annotation]] = {}
-    if segment_ids:
-        query = select(Annotation).where(Annotation.segment_id.in_(segment_ids))
-        for a in session.scalars(query.order_by(Annotation.start)):
-            found.setdefault(a.segment_id, []).append(a)
+    for a in annotations:
+        found.setdefault(a.segment_id, []).append(a)
     return found
 
 

@@ -31,9 +31,11 @@ def document_page(
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     """Scan and segments of one page side by side, for reading, correcting and approving."""
-    document = documents.get_or_raise(session, document_id)
+    document = documents.get_without_pages_or_raise(session, document_id)
+    page_count = documents.page_count(session, document_id)
     context = {
         "document": document,
+        "page_count": page_count,
         "jobs": jobs.for_document(session, document_id),
         "runs": runs.for_document(session, document_id),
         "annotation_types": list(AnnotationType),
@@ -43,9 +45,11 @@ def document_page(
         "view": None,
         "duplicates": duplicates.earlier_copies(session, document),
     }
-    if document.pages:
-        number = min(page, max(p.number for p in document.pages))
-        context["view"] = review_page(session, document_id, number, settings.low_confidence)
+    if page_count:
+        number = min(page, page_count)
+        context["view"] = review_page(
+            session, document, number, page_count, settings.low_confidence
+        )
     return templates().TemplateResponse(request, "review/page.html", context)
 
 
