@@ -12,6 +12,7 @@ from service.accounts.service import Principal
 from service.config import Settings, get_settings
 from service.db import get_sessionmaker
 from service.errors import NotAuthenticated
+from service.review.models import Author
 from service.storage import Storage
 
 
@@ -38,13 +39,13 @@ def current_principal(request: Request) -> Principal:
     return principal
 
 
-def current_reviewer(principal: Annotated[Principal, Depends(current_principal)]) -> str:
+def current_reviewer(principal: Annotated[Principal, Depends(current_principal)]) -> Author:
     """Who is editing, as recorded in the history."""
-    return principal.display_name or principal.username
+    return Author(principal.user_id, principal.display_name or principal.username)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-ReviewerDep = Annotated[str, Depends(current_reviewer)]
+ReviewerDep = Annotated[Author, Depends(current_reviewer)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StorageDep = Annotated[Storage, Depends(get_storage)]

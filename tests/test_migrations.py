@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import psycopg
+import pytest
 from sqlalchemy.engine import make_url
 
 from service.migrate import alembic_config, check
@@ -13,21 +17,93 @@ def test_models_match_the_migrated_schema(database: str) -> None:
     check(database)  # raises if autogenerate would emit anything
 
 
-def test_migrations_run_down_and_up_on_an_empty_database() -> None:
-    from alembic import command
-
+@pytest.fixture
+def scratch_url() -> Iterator[str]:
+    """An empty database of its own, dropped afterwards."""
     scratch = f"{TEST_DB}_migrations"
     admin = make_url(BASE_URL).set(drivername="postgresql", database="postgres")
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{scratch}"')
-    url = make_url(BASE_URL).set(database=scratch).render_as_string(hide_password=False)
     try:
-        config = alembic_config(url)
-        command.upgrade(config, "head")
-        command.downgrade(config, "base")
-        command.upgrade(config, "head")
-        check(url)
+        yield make_url(BASE_URL).set(database=scratch).render_as_string(hide_password=False)
     finally:
         with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+
+
+def test_migrations_run_down_and_up_on_an_empty_database(scratch_url: str) -> None:
+    from alembic import command
+
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "head")
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")
+    check(scratch_url)
+
+
+def test_earlier_edits_are_linked_to_the_one_account_their_author_names(
+    scratch_url: str,
+) -> None:
+    from alembic import command
+
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "e5dc14362f79")  # before edits kept the author's account
+    dsn = scratch_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        ids = _users(conn, [("ada", "Ada"), ("twin1", "Twin"), ("twin2", "Twin"), ("bob", "")])
+        segment = _segment(conn)
+        for author in ("Ada", "Twin", "bob", "Someone deleted"):
+            conn.execute(
+                "INSERT INTO edits (document_id, segment_id, field, before, after, author)"
+                " SELECT document_id, id, 'source', 'a', 'b', %s FROM segments WHERE id = %s",
+                (author, segment),
+            )
+    command.upgrade(config, "head")
+    with psycopg.connect(dsn) as conn:
+        linked: dict[str, int | None] = dict(
+            conn.execute("SELECT author, author_id FROM edits").fetchall()
+        )
+    assert linked == {"Ada": ids["ada"], "Twin": None, "bob": ids["bob"], "Someone deleted": None}
+
+
+def _users(conn: psycopg.Connection[Any], names: list[tuple[str, str]]) -> dict[str, int]:
+    ids = {}
+    for username, display in names:
+        row = conn.execute(
+            "INSERT INTO users (username, display_name, password_hash, role)"
+            " VALUES (%s, %s, 'x', 'editor') RETURNING id",
+            (username, display),
+        ).fetchone()
+        assert row is not None
+        ids[username] = int(row[0])
+    return ids
+
+
+def _segment(conn: psycopg.Connection[Any]) -> int:
+    def one(sql: str, *args: object) -> int:
+        row = conn.execute(sql, args).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    document = one(
+        "INSERT INTO documents (title, source_lang, target_lang, status, translate)"
+        " VALUES ('t', 'fr', 'en', 'done', true) RETURNING id"
+    )
+    source = one(
+        "INSERT INTO source_files (document_id, position, filename, size, status)"
+        " VALUES (%s, 0, 'scan.png', 1, 'ingested') RETURNING id",
+        document,
+    )
+    page = one(
+        "INSERT INTO pages (document_id, file_id, number, file_index, ocr_status)"
+        " VALUES (%s, %s, 1, 0, 'done') RETURNING id",
+        document,
+        source,
+    )
+    return one(
+        "INSERT INTO segments (document_id, page_id, position, text, normalized,"
+        " x0, y0, x1, y1, lines) VALUES (%s, %s, 0, 'a', 'a', 0, 0, 1, 1, '[]') RETURNING id",
+        document,
+        page,
+    )

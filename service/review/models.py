@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -10,6 +11,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, TimestampMixin
 from service.documents.models import enum_column
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who makes a change: their account, and the name the history shows (kept as it was
+    then, so renaming or deleting the account leaves the record readable)."""
+
+    user_id: int | None
+    name: str
 
 
 class AnnotationLayer(StrEnum):
@@ -47,6 +57,9 @@ class Annotation(TimestampMixin, Base):
     type: Mapped[AnnotationType] = mapped_column(enum_column(AnnotationType, "annotation_type"))
     body: Mapped[str | None] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(200))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
 
 class EditField(StrEnum):
@@ -76,5 +89,8 @@ class Edit(Base):
     before: Mapped[str] = mapped_column(Text)
     after: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(200))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     reverts_id: Mapped[int | None] = mapped_column(ForeignKey("edits.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

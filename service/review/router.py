@@ -167,6 +167,7 @@ def _annotation_read(
         type=annotation.type,
         body=annotation.body,
         author=annotation.author,
+        author_id=annotation.author_id,
         text=text[annotation.start : annotation.end],
     )
 

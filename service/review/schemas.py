@@ -58,6 +58,7 @@ class EditRead(BaseModel):
     before: str
     after: str
     author: str
+    author_id: int | None = Field(description="the account that made the change")
     created_at: datetime
     reverts_id: int | None
 
@@ -90,6 +91,7 @@ class AnnotationRead(BaseModel):
     type: AnnotationType
     body: str | None
     author: str | None
+    author_id: int | None = Field(description="the account that made the annotation")
     text: str
 
 

@@ -17,6 +17,7 @@ from service.review.models import (
     Annotation,
     AnnotationLayer,
     AnnotationType,
+    Author,
     Edit,
     EditField,
 )
@@ -42,7 +43,7 @@ def _check_version(kind: str, current: int, expected: int | None, text: str) -> 
 
 
 def edit_source(
-    session: Session, segment_id: int, text: str, version: int | None, author: str
+    session: Session, segment_id: int, text: str, version: int | None, author: Author
 ) -> Segment:
     """Correct the OCR text; its translations become stale (their source hash no longer matches)."""
     segment = _segment_locked(session, segment_id)
@@ -63,7 +64,7 @@ def edit_translation(
     segment_id: int,
     text: str,
     version: int | None,
-    author: str,
+    author: Author,
     translation_id: int | None = None,
 ) -> Translation:
     """Correct a translation (or write one by hand); it is then current for the segment's source."""
@@ -82,7 +83,7 @@ def edit_translation(
     translation.error = None
     translation.source_hash = source_hash(segment.normalized)
     translation.version += 1
-    translation.reviewed_by = author
+    translation.reviewed_by = author.name
     session.flush()
     return translation
 
@@ -136,7 +137,7 @@ def _record(
     field: EditField,
     before: str,
     after: str,
-    author: str,
+    author: Author,
     reverts: Edit | None = None,
 ) -> Edit:
     edit = Edit(
@@ -146,7 +147,8 @@ def _record(
         field=field,
         before=before,
         after=after,
-        author=author,
+        author=author.name,
+        author_id=author.user_id,
         reverts_id=reverts.id if reverts else None,
     )
     session.add(edit)
@@ -160,7 +162,7 @@ def history(session: Session, segment_id: int) -> Sequence[Edit]:
     ).all()
 
 
-def undo(session: Session, segment_id: int, author: str) -> Edit:
+def undo(session: Session, segment_id: int, author: Author) -> Edit:
     """Revert the segment's latest edit that is not yet reverted (repeat to go further back)."""
     segment = _segment_locked(session, segment_id)
     reverted = select(Edit.reverts_id).where(Edit.reverts_id.is_not(None))
@@ -175,7 +177,7 @@ def undo(session: Session, segment_id: int, author: str) -> Edit:
     return _apply_reverse(session, segment, last, author)
 
 
-def _apply_reverse(session: Session, segment: Segment, last: Edit, author: str) -> Edit:
+def _apply_reverse(session: Session, segment: Segment, last: Edit, author: Author) -> Edit:
     if last.field is EditField.SOURCE:
         current = segment.text
         segment.text = last.before
@@ -195,7 +197,7 @@ def _apply_reverse(session: Session, segment: Segment, last: Edit, author: str) 
     return _record(session, segment, translation, last.field, current, last.before, author, last)
 
 
-def approve(session: Session, segment_ids: Sequence[int], author: str) -> int:
+def approve(session: Session, segment_ids: Sequence[int], author: Author) -> int:
     """Approve the current translation of each segment; return how many changed."""
     changed = 0
     for segment_id in segment_ids:
@@ -216,7 +218,7 @@ def approve(session: Session, segment_ids: Sequence[int], author: str) -> int:
             author,
         )
         translation.status = TranslationStatus.APPROVED
-        translation.reviewed_by = author
+        translation.reviewed_by = author.name
         translation.version += 1
         changed += 1
     session.flush()
@@ -259,7 +261,7 @@ def annotate(
     span: tuple[int, int],
     kind: AnnotationType,
     body: str | None,
-    author: str,
+    author: Author,
 ) -> Annotation:
     """Tag a character range [start, end) of the source or the translation."""
     segment = session.get(Segment, segment_id)
@@ -280,7 +282,8 @@ def annotate(
         end=end,
         type=kind,
         body=storable(body).strip() if body else None,
-        author=author,
+        author=author.name,
+        author_id=author.user_id,
     )
     session.add(annotation)
     session.flush()

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.helpers import authed_client, make_document
@@ -54,6 +55,29 @@ def test_correcting_the_source_marks_the_translation_stale(
     assert [(h["field"], h["before"], h["after"], h["author"]) for h in history] == [
         ("source", "Le roy est mort.", "Le roi est mort.", "Marie Curie")
     ]
+
+
+def test_the_history_and_annotations_name_the_account_that_made_them(
+    client: TestClient, session: Session
+) -> None:
+    from service.accounts.models import User
+
+    doc = make_document(session, ["Le roy est mort."], ["The king is dead."])
+    seg_id = segments(client, doc.id)[0]["id"]
+    reviewer = as_reviewer("Ada Byron")
+    reviewer.patch(f"/api/segments/{seg_id}/source", json={"text": "Le roi est mort."})
+    note = reviewer.post(
+        f"/api/segments/{seg_id}/annotations",
+        json={"layer": "source", "start": 3, "end": 6, "type": "person"},
+    ).json()
+    user = session.scalars(select(User).where(User.username == "ada.byron")).one()
+    # She renames herself later: the records keep the name they were made under and the
+    # account, so they still lead to her.
+    user.display_name = "Ada Lovelace"
+    session.commit()
+    history = client.get(f"/api/segments/{seg_id}/history").json()
+    assert [(h["author"], h["author_id"]) for h in history] == [("Ada Byron", user.id)]
+    assert (note["author"], note["author_id"]) == ("Ada Byron", user.id)
 
 
 def test_correcting_the_translation_is_kept_and_no_longer_stale(
