@@ -120,6 +120,7 @@ def _run(session: Session, document_id: int, ids: list[int], model: str) -> int:
         requested_backend="ollama",
         requested_model=model,
         detail=PAYLOADS[8],
+        waiting=PAYLOADS[11],  # shown beside the run in the progress panel
         total=len(ids),
         done=len(ids),
     )

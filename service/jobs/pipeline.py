@@ -230,7 +230,8 @@ MODEL_STEPS = (TaskName.PLAN_TRANSLATION, TaskName.PLAN_TRANSLATION_RUN, TaskNam
 
 
 def note_waiting(session: Session, step: Step, reason: str) -> None:
-    """Show on the stage that it waits for the model server (it retries by itself)."""
+    """Show on the stage, and on the run, that they wait for the model server (the step
+    retries by itself)."""
     if step.task not in MODEL_STEPS:
         return
     job: Job | None
@@ -239,6 +240,8 @@ def note_waiting(session: Session, step: Step, reason: str) -> None:
     else:
         run = runs.get(session, step.args[0])
         job = translate_steps.job_of(session, run) if run is not None else None
+        if run is not None and run.status not in runs.TERMINAL:
+            runs.wait(run, reason)
     if job is not None and job.status not in jobs.TERMINAL:
         jobs.wait(job, reason)
 

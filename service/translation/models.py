@@ -158,6 +158,9 @@ class TranslationRun(TimestampMixin, Base):
     skipped: Mapped[int] = mapped_column(Integer, default=0, server_default=sql("0"))
     error: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
+    # Why the run is held up (its model server unreachable or overloaded); it resumes by itself.
+    waiting: Mapped[str | None] = mapped_column(Text)
+    waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -193,16 +193,24 @@ def record_progress(session: Session, run: TranslationRun) -> bool:
     run.done = counts.get(ItemStatus.DONE, 0)
     run.failed = counts.get(ItemStatus.FAILED, 0)
     run.skipped = counts.get(ItemStatus.SKIPPED, 0)
+    run.waiting, run.waiting_since = None, None
     if run.status is not RunStatus.RUNNING or counts.get(ItemStatus.PENDING, 0):
         return False
     finish(run)
     return True
 
 
+def wait(run: TranslationRun, reason: str) -> None:
+    """Mark a run as held up by its model server (its steps retry by themselves)."""
+    run.waiting = reason
+    run.waiting_since = run.waiting_since or datetime.now(UTC)
+
+
 def finish(run: TranslationRun, error: str | None = None) -> None:
     """Close a run: failed when nothing in it succeeded or it could not start."""
     nothing = run.total > 0 and run.done + run.skipped == 0
     run.status = RunStatus.FAILED if error or nothing else RunStatus.DONE
+    run.waiting, run.waiting_since = None, None
     if error:
         run.error = error
     run.finished_at = datetime.now(UTC)

@@ -66,6 +66,10 @@ class RunRead(BaseModel):
     skipped: int
     error: str | None
     detail: str | None
+    waiting: str | None = Field(
+        default=None, description="why the run is held up; it resumes by itself"
+    )
+    waiting_since: datetime | None = None
     started_at: datetime | None
     finished_at: datetime | None
 

@@ -364,8 +364,27 @@ def test_ollama_gone_for_a_while_shows_waiting_for_model_and_resumes_by_itself(
         assert document(client, document_id)["status"] == "processing"
         with running(FakeOllama(), port=port):  # back on the same port
             finish(client, document_id, stack)
-    result = document(client, document_id)
-    assert result["status"] == "done", stack.tail()
-    translate = next(j for j in result["jobs"] if j["stage"] == "translate")
-    assert translate["waiting"] is None and translate["failed"] == 0
-    assert_complete(document_id, 4)
+        result = document(client, document_id)
+        assert result["status"] == "done", stack.tail()
+        translate = next(j for j in result["jobs"] if j["stage"] == "translate")
+        assert translate["waiting"] is None and translate["failed"] == 0
+        assert_complete(document_id, 4)
+
+        # A reviewer's re-translation while the server is gone waits the same way.
+        segment = client.get(f"/api/documents/{document_id}/segments").json()[0]
+        run = client.post(f"/api/segments/{segment['id']}/retranslate").json()
+        wait_for(
+            lambda: "not running at" in (run_of(client, run["id"])["waiting"] or ""),
+            "the re-translation run waiting for the model",
+            stack,
+        )
+        assert "waiting for model: Ollama is not running at" in (
+            client.get(f"/documents/{document_id}/progress").text
+        )
+        with running(FakeOllama(), port=port):
+            wait_for(lambda: run_of(client, run["id"])["status"] == "done", "the run", stack)
+    assert run_of(client, run["id"])["waiting"] is None
+
+
+def run_of(client: TestClient, run_id: int) -> dict[str, Any]:
+    return dict(client.get(f"/api/translation-runs/{run_id}").json())
