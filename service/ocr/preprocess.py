@@ -187,15 +187,27 @@ def _ink(image: Image.Image) -> Array:
 
 
 def skew_angle(image: Image.Image) -> float:
-    """Angle (degrees, counter-clockwise) that makes text lines horizontal."""
+    """Angle (degrees, counter-clockwise) that makes text lines horizontal.
+
+    Whole degrees first, then quarter degrees around the best: 13 trial rotations instead
+    of 25, for the same answer where the sharpness of the line profile peaks once nearby.
+    """
     ink = Image.fromarray((_ink(_thumbnail(image, 1000)) * 255).astype(np.uint8))
+    coarse = _sharpest(ink, np.arange(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES + 0.01, 1.0))
+    fine = np.arange(coarse - 0.75, coarse + 0.76, 0.25)
+    inside = fine[np.abs(fine) <= MAX_SKEW_DEGREES + 0.01]
+    return round(_sharpest(ink, inside), 2)
+
+
+def _sharpest(ink: Image.Image, angles: Array) -> float:
+    """The angle whose rotation gives the sharpest horizontal ink profile."""
     best, best_score = 0.0, -1.0
-    for angle in np.arange(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES + 0.01, 0.25):
+    for angle in angles:
         profile = np.asarray(ink.rotate(float(angle)), dtype=np.float64).sum(axis=1)
         score = float(np.square(np.diff(profile)).sum())
         if score > best_score:
             best, best_score = float(angle), score
-    return round(best, 2)
+    return best
 
 
 def _grayscale(p: Prepared, _osd: OsdFunction | None) -> None:
