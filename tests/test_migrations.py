@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,3 +109,18 @@ def _segment(conn: psycopg.Connection[Any]) -> int:
         document,
         page,
     )
+
+
+@pytest.mark.parametrize("domain", ["accounts", "documents", "jobs", "review", "translation"])
+def test_each_domains_models_work_in_a_process_that_imports_nothing_else(domain: str) -> None:
+    # A worker, a script or the benchmark may import one domain alone; its foreign keys
+    # must still find their tables (they once did not: `edits` -> `translations`, `users`).
+    code = (
+        f"import service.{domain}.models\n"
+        "from service.db import Base\n"
+        "from sqlalchemy.orm import configure_mappers\n"
+        "configure_mappers()\n"
+        "print(len(Base.metadata.sorted_tables))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
