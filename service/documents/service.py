@@ -212,7 +212,7 @@ def ingest(
     session: Session, document: Document, storage: Storage, limits: IngestLimits | None = None
 ) -> list[Page]:
     """Count each accepted file's pages and create their rows; a bad file fails alone."""
-    number = _last_page_number(session, document.id)
+    number = page_count(session, document.id)
     for source in document.files:
         if source.status is not FileStatus.ACCEPTED:
             continue
@@ -267,7 +267,8 @@ def _sha(source: SourceFile) -> str:
     return source.sha256
 
 
-def _last_page_number(session: Session, document_id: int) -> int:
+def page_count(session: Session, document_id: int) -> int:
+    """How many pages the document has (its last page's number)."""
     return (
         session.scalar(
             select(func.coalesce(func.max(Page.number), 0)).where(Page.document_id == document_id)
@@ -281,32 +282,19 @@ def get(session: Session, document_id: int) -> Document | None:
     return session.get(Document, document_id)
 
 
-def get_or_raise(session: Session, document_id: int) -> Document:
-    """Return a document with its files and pages, or raise DocumentNotFound."""
+def get_or_raise(session: Session, document_id: int, with_pages: bool = True) -> Document:
+    """Return a document with its files (and pages, unless a 500-page book needs only one),
+    or raise DocumentNotFound."""
+    loads = [selectinload(Document.files)]
+    if with_pages:
+        loads.append(selectinload(Document.pages))
     document = session.scalars(
-        select(Document)
-        .where(Document.id == document_id)
-        .options(selectinload(Document.files), selectinload(Document.pages))
+        select(Document).where(Document.id == document_id).options(*loads)
     ).one_or_none()
     # A document the user may not see does not exist for them (no existence leak).
     if document is None or not access.may_see(document.collection_id):
         raise DocumentNotFound(f"Document {document_id} does not exist.")
     return document
-
-
-def get_without_pages_or_raise(session: Session, document_id: int) -> Document:
-    """A document with its files but not its pages (a 500-page book stays cheap to open)."""
-    document = session.scalars(
-        select(Document).where(Document.id == document_id).options(selectinload(Document.files))
-    ).one_or_none()
-    if document is None or not access.may_see(document.collection_id):
-        raise DocumentNotFound(f"Document {document_id} does not exist.")
-    return document
-
-
-def page_count(session: Session, document_id: int) -> int:
-    """How many pages the document has (its last page's number)."""
-    return _last_page_number(session, document_id)
 
 
 def page_by_number(session: Session, document_id: int, number: int) -> Page | None:

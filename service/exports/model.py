@@ -178,11 +178,11 @@ class ExportDocument:
     translated: bool | None = None
     approved: int = 0
     page_count: int = 0
-    stream: PageStream | None = None
 
     def read(self, reading: Reading) -> Iterable[ExportPage]:
         """The pages with what `reading` asks for (everything when they were given whole)."""
-        return self.pages if self.stream is None else self.stream.reading(reading)
+        pages = self.pages
+        return pages.reading(reading) if isinstance(pages, PageStream) else pages
 
     @property
     def has_translation(self) -> bool:
@@ -206,7 +206,6 @@ def load(
             f"The document has pages 1–{len(document.pages)}; the range chosen holds none."
         )
     models = _translation_models(session, document_id)
-    stream = PageStream(session, document_id, [p.id for p in pages], options)
     return ExportDocument(
         id=document.id,
         title=document.title,
@@ -217,8 +216,7 @@ def load(
         ocr_languages=sorted({p.ocr_languages for p in document.pages if p.ocr_languages}),
         backend=document.backend,
         model=document.model,
-        pages=stream,
-        stream=stream,
+        pages=PageStream(session, document_id, [p.id for p in pages], options),
         options=options,
         collection=_collection_name(session, document.collection_id),
         created=document.created_at,

@@ -136,7 +136,7 @@ def _row(
 def review_row(session: Session, segment_id: int, threshold: float) -> tuple[Document, Row]:
     """One segment's row, re-rendered after a change."""
     segment = documents.get_segment_or_raise(session, segment_id)
-    document = documents.get_or_raise(session, segment.document_id)
+    document = documents.get_or_raise(session, segment.document_id, with_pages=False)
     item = documents.aligned_segment(session, segment)
     notes = _annotations(session, [segment_id])
     return document, _row(item, notes.get(segment_id, []), threshold)

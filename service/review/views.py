@@ -31,7 +31,7 @@ def document_page(
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     """Scan and segments of one page side by side, for reading, correcting and approving."""
-    document = documents.get_without_pages_or_raise(session, document_id)
+    document = documents.get_or_raise(session, document_id, with_pages=False)
     page_count = documents.page_count(session, document_id)
     context = {
         "document": document,
