@@ -32,7 +32,8 @@ Gray = NDArray[np.uint8]
 
 
 class PrepStep(StrEnum):
-    """One switchable preprocessing step."""
+    """One switchable step of reading a page: image preparation, or (`long_s`) mending the
+    text after recognition (service/ocr/long_s.py)."""
 
     ROTATE = "rotate"
     DESKEW = "deskew"
@@ -41,9 +42,11 @@ class PrepStep(StrEnum):
     BORDER = "border"
     BINARIZE = "binarize"
     DENOISE = "denoise"
+    LONG_S = "long_s"
 
 
-ORDER = list(PrepStep)
+# The image steps, in the order they run; long_s runs on the text, after recognition.
+ORDER = [step for step in PrepStep if step is not PrepStep.LONG_S]
 
 # What measurably helps (bench/results/ocr-eval.md): see README "OCR" for the figures.
 # Sauvola binarisation and border removal made the tuning pages worse and are off.
@@ -51,7 +54,7 @@ DEFAULT_STEPS: dict[str, frozenset[PrepStep]] = {
     "Latf": frozenset(
         {PrepStep.ROTATE, PrepStep.DESKEW, PrepStep.RESCALE, PrepStep.GRAYSCALE, PrepStep.DENOISE}
     ),
-    "Latn": frozenset({PrepStep.ROTATE, PrepStep.RESCALE, PrepStep.GRAYSCALE}),
+    "Latn": frozenset({PrepStep.ROTATE, PrepStep.RESCALE, PrepStep.GRAYSCALE, PrepStep.LONG_S}),
 }
 
 

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from service.ocr import long_s
 from service.ocr.engines.base import OcrEngine, PageLayout
 from service.ocr.languages import ModelChoice, auto_models
 from service.ocr.layout import Legibility, assess, order_and_classify
+from service.ocr.long_s import lexicon_for
 from service.ocr.preprocess import (
     Prepared,
     PrepStep,
@@ -50,8 +52,17 @@ def read_image(
     legibility = assess(layout, low_confidence)
     if not legibility.readable and _may_be_upside_down(prepared, chosen_steps):
         layout, legibility = _retry_turned(prepared, choice, engine, (layout, legibility))
+    if PrepStep.LONG_S in chosen_steps:
+        _restore_long_s(prepared, layout, choice)
     layout = order_and_classify(layout)
     return Reading(prepared, layout, choice, assess(layout, low_confidence))
+
+
+def _restore_long_s(prepared: Prepared, layout: PageLayout, choice: ModelChoice) -> None:
+    """Antiqua models read ſ as f; Fraktur models know ſ and are left alone."""
+    lexicon = lexicon_for(choice.models) if choice.script == "Latn" else None
+    if lexicon is not None:
+        prepared.record[PrepStep.LONG_S] = long_s.restore(layout, lexicon)
 
 
 def _may_be_upside_down(prepared: Prepared, steps: frozenset[PrepStep]) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -150,3 +152,43 @@ def _bbox(data: dict[str, list[Any]], i: int) -> BBox:
 def _union(boxes: Iterator[BBox] | list[BBox]) -> BBox:
     xs0, ys0, xs1, ys1 = zip(*boxes, strict=True)
     return (min(xs0), min(ys0), max(xs1), max(ys1))
+
+
+@lru_cache(maxsize=16)
+def word_list(model: str) -> list[str]:
+    """The dictionary inside a model's `.traineddata` (empty when it has none).
+
+    Unpacked with Tesseract's own `combine_tessdata` and `dawg2wordlist`, shipped in the
+    tesseract-ocr package; read once per process.
+    """
+    source = tessdata_dir() / f"{model}.traineddata"
+    if not source.exists():
+        return []
+    with tempfile.TemporaryDirectory(prefix="palimpsest-dawg-") as folder:
+        prefix = str(Path(folder) / "model.")
+        try:
+            subprocess.run(
+                ["combine_tessdata", "-u", str(source), prefix], capture_output=True, check=True
+            )
+            charset, dawg = Path(prefix + "lstm-unicharset"), Path(prefix + "lstm-word-dawg")
+            if not (charset.exists() and dawg.exists()):
+                return []
+            out = Path(folder) / "words.txt"
+            subprocess.run(
+                ["dawg2wordlist", str(charset), str(dawg), str(out)],
+                capture_output=True,
+                check=True,
+            )
+        except (OSError, subprocess.CalledProcessError):
+            return []
+        return out.read_text(encoding="utf-8", errors="replace").split()
+
+
+@lru_cache(maxsize=1)
+def tessdata_dir() -> Path:
+    """Where the models lie: TESSDATA_PREFIX, or what `tesseract --list-langs` names."""
+    if prefix := os.environ.get("TESSDATA_PREFIX"):
+        return Path(prefix)
+    done = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True)
+    found = re.search(r'"([^"]+)"', done.stdout + done.stderr)
+    return Path(found.group(1)) if found else Path("/usr/share/tesseract-ocr/5/tessdata")

@@ -1,0 +1,214 @@
+"""Long s (ſ) restored on Antiqua pages whose model read it as `f`.
+
+Books printed before about 1800 set a long s (ſ) wherever s did not end a word. Tesseract's
+Antiqua models (fra, lat, eng…) were trained on modern print and read it as `f`: "eſt"
+becomes "eft", "ſociété" "fociété", "aſſurer" "aflurer". The normalised text sent to
+translation then holds words that do not exist.
+
+On a page where enough words are unknown with their `f` but known with ſ (the evidence:
+a modern page has none), every such `f` becomes ſ in the diplomatic text, so the normalised
+layer reads s. Known means in the word list of the model itself (Tesseract's dictionary),
+accents aside. Where both readings are words ("fur"/"ſur"), the frequent s-word of a short
+per-language list wins; where neither is, an `f` between letters that the word list pairs
+far more often with s than with f ("fp", "fc") is taken for ſ.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from service.ocr.engines.base import PageLayout, Word
+
+LONG_S = "ſ"
+# Words restored on a page before any is: fewer is a modern page with a few OCR slips.
+MIN_EVIDENCE = 3
+# An unknown word's f is ſ when the letters around it are this many times likelier with s.
+LETTER_ODDS = 20.0
+# Words with more f than this are not tried (the readings to try grow as 3^n).
+MAX_CANDIDATES = 4
+
+# Where f and ſ both give a word, the one a page of that language far more often means.
+_FREQUENT = {
+    "fra": "se sa son ses sur si sont sous sans sera seront",
+    "lat": "est sed sunt sua suo suis sic si se sit sibi sine sub super sum sive seu sint suam "
+    "suum sui",
+    "eng": "so see same said sent set sir soon",
+    "spa": "se si su sus ser sin sobre sea son sido",
+    "ita": "si se sua suo sue suoi sono sia sei sul sulla senza sopra",
+    "deu": "sie sich so sind sein seine seyn",
+}
+FREQUENT_S_WORDS = {model: frozenset(words.split(" ")) for model, words in _FREQUENT.items()}
+# Spellings of the time the word lists do not hold: French imperfect -oit for -ait.
+ARCHAIC_ENDINGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "fra": (("oient", "aient"), ("oit", "ait"), ("ois", "ais"), ("oi", "ai")),
+}
+# How Antiqua models misread ſ and its ligatures: f, and ſſ/ſt as fl, ſſ as ff, ſi as f.
+_READINGS: dict[str, tuple[str, ...]] = {"fl": ("ſſ", "ſt"), "ff": ("ſſ",), "f": ("ſ", "ſi")}
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """A model's word list, lower-cased, with and without accents, and its letter pairs."""
+
+    model: str
+    words: frozenset[str]
+    plain: frozenset[str]
+    pairs: Counter[str]
+
+    @classmethod
+    def of(cls, model: str, words: list[str]) -> Lexicon:
+        """Build from a word list."""
+        lower = frozenset(w.lower() for w in words)
+        pairs: Counter[str] = Counter()
+        for word in lower:
+            framed = f"^{word}$"
+            pairs.update(a + b for a, b in itertools.pairwise(framed))
+        return cls(model, lower, frozenset(_plain(w) for w in lower), pairs)
+
+    def knows(self, word: str) -> bool:
+        """True when the lower-case word is in the list, accents or an old ending aside."""
+        if word in self.words or _plain(word) in self.plain:
+            return True
+        for old, new in ARCHAIC_ENDINGS.get(self.model, ()):
+            if word.endswith(old) and _plain(word[: -len(old)] + new) in self.plain:
+                return True
+        return False
+
+    def s_odds(self, before: str, after: str) -> float:
+        """How much likelier the letters around are with s than with f."""
+        s = (self.pairs[before + "s"] + 1) * (self.pairs["s" + after] + 1)
+        f = (self.pairs[before + "f"] + 1) * (self.pairs["f" + after] + 1)
+        return s / f
+
+
+@dataclass(frozen=True)
+class Decision:
+    """How one word is to be read: the ſ reading, and why."""
+
+    reading: str
+    reason: str  # "unknown with f", "frequent s-word" or "letters"
+
+
+def restore(layout: PageLayout, lexicon: Lexicon) -> dict[str, Any]:
+    """Put ſ back into the page's words where the evidence says so; return the record."""
+    decisions = [(word, _decide_word(word.text, lexicon)) for word in _words(layout)]
+    evidence = sum(1 for _, d in decisions for x in d.values() if x.reason == "unknown with f")
+    record: dict[str, Any] = {"lexicon": lexicon.model, "evidence": evidence, "restored": 0}
+    if evidence < MIN_EVIDENCE:
+        return record
+    for word, found in decisions:
+        if found:
+            word.text = _apply(word.text, found)
+            record["restored"] += len(found)
+    return record
+
+
+def _words(layout: PageLayout) -> Iterator[Word]:
+    for block in layout.blocks:
+        for line in block.lines:
+            yield from line.words
+
+
+def _decide_word(text: str, lexicon: Lexicon) -> dict[tuple[int, int], Decision]:
+    found = {}
+    for match in _LETTERS.finditer(text):
+        decision = decide(match.group(), lexicon)
+        if decision is not None:
+            found[match.span()] = decision
+    return found
+
+
+def _apply(text: str, found: dict[tuple[int, int], Decision]) -> str:
+    for (start, end), decision in sorted(found.items(), reverse=True):
+        text = text[:start] + decision.reading + text[end:]
+    return text
+
+
+def decide(word: str, lexicon: Lexicon) -> Decision | None:
+    """The ſ reading of a word as read, or None when its f are f (or it has none)."""
+    lower = word.lower()
+    if "f" not in lower[:-1]:
+        return None
+    known_with_f = lexicon.knows(lower)
+    frequent = FREQUENT_S_WORDS.get(lexicon.model, frozenset())
+    for reading in readings(word):
+        with_s = reading.replace(LONG_S, "s").lower()
+        if not lexicon.knows(with_s):
+            continue
+        if not known_with_f:
+            return Decision(reading, "unknown with f")
+        if with_s in frequent:
+            return Decision(reading, "frequent s-word")
+    if known_with_f:
+        return None
+    by_letters = _by_letters(word, lexicon)
+    return Decision(by_letters, "letters") if by_letters != word else None
+
+
+def readings(word: str) -> Iterator[str]:
+    """Every reading of the word with some of its inner f (or fl, ff) read as ſ."""
+    spots = [i for i, c in enumerate(word) if c == "f" and i < len(word) - 1]
+    if not spots or len(spots) > MAX_CANDIDATES:
+        return
+    options = [_options(word, i) for i in spots]
+    for combination in itertools.product(*options):
+        reading = _compose(word, spots, combination)
+        if reading is not None and reading != word:
+            yield reading
+
+
+def _options(word: str, i: int) -> list[tuple[str, int]]:
+    """(replacement, letters replaced) for the f at i; the first keeps it."""
+    options = [("f", 1)]
+    pair = word[i : i + 2]
+    options += [(r, 2) for r in _READINGS.get(pair, ())]
+    options += [(r, 1) for r in _READINGS["f"]]
+    return options
+
+
+def _compose(word: str, spots: list[int], choice: tuple[tuple[str, int], ...]) -> str | None:
+    parts, end = [], 0
+    for i, (replacement, length) in zip(spots, choice, strict=True):
+        if i < end:  # this f was part of the pair before it
+            if replacement != "f":
+                return None
+            continue
+        parts += [word[end:i], replacement]
+        end = i + length
+    parts.append(word[end:])
+    return "".join(parts)
+
+
+def _by_letters(word: str, lexicon: Lexicon) -> str:
+    framed = f"^{word.lower()}$"
+    letters = list(word)
+    for i, c in enumerate(word):
+        inner = c == "f" and i < len(word) - 1
+        if inner and lexicon.s_odds(framed[i], framed[i + 2]) >= LETTER_ODDS:
+            letters[i] = LONG_S
+    return "".join(letters)
+
+
+def _plain(word: str) -> str:
+    decomposed = unicodedata.normalize("NFD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=8)
+def lexicon_for(models: str) -> Lexicon | None:
+    """The word list of the first of the `+`-joined models that has one (once per process)."""
+    from service.ocr.engines.tesseract import word_list
+
+    for model in models.split("+"):
+        words = word_list(model)
+        if words:
+            return Lexicon.of(model, words)
+    return None
