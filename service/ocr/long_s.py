@@ -19,9 +19,9 @@ import itertools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from service.ocr.engines.base import PageLayout, Word
@@ -54,24 +54,26 @@ _READINGS: dict[str, tuple[str, ...]] = {"fl": ("ſſ", "ſt"), "ff": ("ſſ",),
 _LETTERS = re.compile(r"[^\W\d_]+")
 
 
-@dataclass(frozen=True)
 class Lexicon:
-    """A model's word list, lower-cased, with and without accents, and its letter pairs."""
+    """A model's word list, lower-cased; accent-free forms and letter pairs when first asked."""
 
-    model: str
-    words: frozenset[str]
-    plain: frozenset[str]
-    pairs: Counter[str]
+    def __init__(self, model: str, words: Iterable[str]) -> None:
+        self.model = model
+        self.words = frozenset(w.lower() for w in words)
 
-    @classmethod
-    def of(cls, model: str, words: list[str]) -> Lexicon:
-        """Build from a word list."""
-        lower = frozenset(w.lower() for w in words)
+    @cached_property
+    def plain(self) -> frozenset[str]:
+        """The words without their accents."""
+        return frozenset(_plain(w) for w in self.words)
+
+    @cached_property
+    def pairs(self) -> Counter[str]:
+        """How often each two letters follow each other (^ and $ mark the word's ends)."""
         pairs: Counter[str] = Counter()
-        for word in lower:
+        for word in self.words:
             framed = f"^{word}$"
             pairs.update(a + b for a, b in itertools.pairwise(framed))
-        return cls(model, lower, frozenset(_plain(w) for w in lower), pairs)
+        return pairs
 
     def knows(self, word: str) -> bool:
         """True when the lower-case word is in the list, accents or an old ending aside."""
@@ -99,12 +101,18 @@ class Decision:
 
 def restore(layout: PageLayout, lexicon: Lexicon) -> dict[str, Any]:
     """Put ſ back into the page's words where the evidence says so; return the record."""
-    decisions = [(word, _decide_word(word.text, lexicon)) for word in _words(layout)]
-    evidence = sum(1 for _, d in decisions for x in d.values() if x.reason == "unknown with f")
+    words = list(_words(layout))
+    evidence = sum(
+        1
+        for word in words
+        for found in _decide_word(word.text, lexicon, letters=False).values()
+        if found.reason == "unknown with f"
+    )
     record: dict[str, Any] = {"lexicon": lexicon.model, "evidence": evidence, "restored": 0}
     if evidence < MIN_EVIDENCE:
         return record
-    for word, found in decisions:
+    for word in words:
+        found = _decide_word(word.text, lexicon, letters=True)
         if found:
             word.text = _apply(word.text, found)
             record["restored"] += len(found)
@@ -117,10 +125,10 @@ def _words(layout: PageLayout) -> Iterator[Word]:
             yield from line.words
 
 
-def _decide_word(text: str, lexicon: Lexicon) -> dict[tuple[int, int], Decision]:
+def _decide_word(text: str, lexicon: Lexicon, letters: bool) -> dict[tuple[int, int], Decision]:
     found = {}
     for match in _LETTERS.finditer(text):
-        decision = decide(match.group(), lexicon)
+        decision = decide(match.group(), lexicon, letters)
         if decision is not None:
             found[match.span()] = decision
     return found
@@ -132,8 +140,12 @@ def _apply(text: str, found: dict[tuple[int, int], Decision]) -> str:
     return text
 
 
-def decide(word: str, lexicon: Lexicon) -> Decision | None:
-    """The ſ reading of a word as read, or None when its f are f (or it has none)."""
+def decide(word: str, lexicon: Lexicon, letters: bool = True) -> Decision | None:
+    """The ſ reading of a word as read, or None when its f are f (or it has none).
+
+    `letters` lets the letters around an f decide a word known neither way (asked only on
+    pages with evidence: it needs the letter-pair counts of the whole word list).
+    """
     lower = word.lower()
     if "f" not in lower[:-1]:
         return None
@@ -147,7 +159,7 @@ def decide(word: str, lexicon: Lexicon) -> Decision | None:
             return Decision(reading, "unknown with f")
         if with_s in frequent:
             return Decision(reading, "frequent s-word")
-    if known_with_f:
+    if known_with_f or not letters:
         return None
     by_letters = _by_letters(word, lexicon)
     return Decision(by_letters, "letters") if by_letters != word else None
@@ -198,6 +210,8 @@ def _by_letters(word: str, lexicon: Lexicon) -> str:
 
 
 def _plain(word: str) -> str:
+    if word.isascii():
+        return word
     decomposed = unicodedata.normalize("NFD", word)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -210,5 +224,5 @@ def lexicon_for(models: str) -> Lexicon | None:
     for model in models.split("+"):
         words = word_list(model)
         if words:
-            return Lexicon.of(model, words)
+            return Lexicon(model, words)
     return None

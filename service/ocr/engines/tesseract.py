@@ -158,30 +158,43 @@ def _union(boxes: Iterator[BBox] | list[BBox]) -> BBox:
 def word_list(model: str) -> list[str]:
     """The dictionary inside a model's `.traineddata` (empty when it has none).
 
-    Unpacked with Tesseract's own `combine_tessdata` and `dawg2wordlist`, shipped in the
-    tesseract-ocr package; read once per process.
+    Unpacked with Tesseract's own `combine_tessdata` and `dawg2wordlist` (shipped in the
+    tesseract-ocr package) the first time, then kept under the data directory beside the
+    model's size and date, so other processes read a text file; read once per process.
     """
     source = tessdata_dir() / f"{model}.traineddata"
     if not source.exists():
         return []
+    stat = source.stat()
+    from service.config import get_settings
+
+    kept = get_settings().data_dir / "lexicons" / f"{model}-{stat.st_size}-{stat.st_mtime_ns}.txt"
+    if not kept.exists():
+        words = _unpack_word_list(source)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial = kept.with_suffix(f".{os.getpid()}.part")
+        partial.write_text("\n".join(words), encoding="utf-8")
+        partial.replace(kept)  # atomic: a process reading it never sees half a list
+    return kept.read_text(encoding="utf-8").split()
+
+
+def _unpack_word_list(source: Path) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="palimpsest-dawg-") as folder:
         prefix = str(Path(folder) / "model.")
+        charset, dawg = Path(prefix + "lstm-unicharset"), Path(prefix + "lstm-word-dawg")
+        out = Path(folder) / "words.txt"
         try:
-            subprocess.run(
-                ["combine_tessdata", "-u", str(source), prefix], capture_output=True, check=True
-            )
-            charset, dawg = Path(prefix + "lstm-unicharset"), Path(prefix + "lstm-word-dawg")
+            _tool("combine_tessdata", "-u", str(source), prefix)
             if not (charset.exists() and dawg.exists()):
                 return []
-            out = Path(folder) / "words.txt"
-            subprocess.run(
-                ["dawg2wordlist", str(charset), str(dawg), str(out)],
-                capture_output=True,
-                check=True,
-            )
+            _tool("dawg2wordlist", str(charset), str(dawg), str(out))
         except (OSError, subprocess.CalledProcessError):
             return []
         return out.read_text(encoding="utf-8", errors="replace").split()
+
+
+def _tool(*command: str) -> None:
+    subprocess.run(command, capture_output=True, check=True, timeout=120)
 
 
 @lru_cache(maxsize=1)
