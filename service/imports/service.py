@@ -19,7 +19,7 @@ from typing import Any
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from service.documents.files import BROWSER_IMAGES, MediaType, encode_png, sniff
+from service.documents.files import BROWSER_IMAGES, MediaType, encode_display, sniff
 from service.documents.models import (
     Document,
     DocumentStatus,
@@ -228,7 +228,7 @@ def _image(image: _File, storage: Storage) -> tuple[MediaType, tuple[int, int], 
             size = opened.size
             if media_type in BROWSER_IMAGES:
                 return media_type, size, storage.put_bytes(image.data)
-            return media_type, size, storage.put_bytes(encode_png(_displayable(opened)))
+            return media_type, size, storage.put_bytes(encode_display(_displayable(opened)))
     except (OSError, Image.DecompressionBombError) as exc:
         raise UnreadableFile(f"{image.name} cannot be decoded: {exc}") from exc
 

@@ -11,7 +11,13 @@ from PIL import Image
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.documents.files import BROWSER_IMAGES, MediaType, encode_png, render_page
+from service.documents.files import (
+    BROWSER_IMAGES,
+    MediaType,
+    encode_display,
+    encode_png,
+    render_page,
+)
 from service.documents.models import Document, OcrStatus, Page, Segment, SegmentKind
 from service.errors import OcrFailed, PermanentError
 from service.ocr.engines.base import Block, Line, OcrEngine, PageLayout
@@ -152,7 +158,7 @@ def _store_display_image(
         and _is_upright(file_sha, storage)
     ):
         return file_sha
-    return storage.put_bytes(encode_png(image))
+    return storage.put_bytes(encode_display(image))
 
 
 def _is_upright(file_sha: str, storage: Storage) -> bool:

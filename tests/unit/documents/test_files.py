@@ -92,3 +92,32 @@ def test_sixteen_bit_and_one_bit_scans_become_8_bit_grayscale(tmp_path: Path) ->
     assert (
         isinstance(value, int) and 150 <= value <= 160
     )  # 40000/65535 of white, not clipped to 255
+
+
+def test_the_browsers_copy_of_a_tiff_scan_is_a_jpeg_of_the_same_page() -> None:
+    from io import BytesIO
+
+    import numpy as np
+
+    from service.documents.files import encode_display
+    from tests.conftest import SAMPLES
+
+    scan = render_page(SAMPLES / "fra-18c-borrdisc-p0019.tif", MediaType.TIFF, 0, 300).image
+    data = encode_display(scan)
+    assert sniff(data[:1024]) is MediaType.JPEG
+    with Image.open(BytesIO(data)) as shown:
+        assert shown.size == scan.size and shown.mode == "RGB"
+        difference = np.abs(np.asarray(shown, np.int16) - np.asarray(scan, np.int16))
+    assert difference.mean() < 2.0  # the same page, to the eye
+
+
+def test_a_black_and_white_scan_keeps_its_sharp_edges_in_a_png() -> None:
+    from io import BytesIO
+
+    from service.documents.files import encode_display
+
+    page = text_image([["Ratsprotokoll vom 3. März 1783"]]).convert("1").convert("L")
+    data = encode_display(page)
+    assert sniff(data[:1024]) is MediaType.PNG
+    with Image.open(BytesIO(data)) as shown:
+        assert list(shown.convert("L").getdata()) == list(page.getdata())

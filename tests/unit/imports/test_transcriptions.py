@@ -84,7 +84,7 @@ def test_page_import_then_page_export_keeps_text_and_coordinates(
     exported = archive.read("page/0001.xml")
     root = etree.fromstring(exported)
     assert page_schema.validate(root), page_schema.error_log
-    assert root.find("pc:Page", PAGE).get("imageFilename") == "page-0001.png"  # type: ignore[union-attr]
+    assert root.find("pc:Page", PAGE).get("imageFilename") == "page-0001.jpg"  # type: ignore[union-attr]
     lines = [
         (
             line.findtext("pc:TextEquiv[@index='1']/pc:Unicode", namespaces=PAGE) or "",
