@@ -10,8 +10,7 @@ from typing import IO, Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from service.accounts import access
 from service.accounts.membership import join_collection
@@ -41,7 +40,7 @@ from service.ocr.languages import normalise_tag
 from service.ocr.text import source_hash, storable
 from service.storage import Storage, TooLarge, human_bytes
 from service.translation.models import Translation, TranslationStatus
-from service.translation.shown import shown
+from service.translation.shown import latest_shown
 
 BACKENDS = ("auto", "ollama", "embedded", "openai")
 
@@ -375,11 +374,13 @@ class AlignedSegment:
     def stale(self) -> bool:
         """True when the source changed after the translation was made."""
         t = self.translation
-        return (
-            t is not None
-            and t.status is not TranslationStatus.FAILED
-            and (t.source_hash != source_hash(self.segment.normalized))
-        )
+        return t is not None and translation_stale(t.status, t.source_hash, self.segment.normalized)
+
+
+def translation_stale(status: TranslationStatus, made_from: str, normalized: str) -> bool:
+    """True when a translation made from the source hash `made_from` no longer matches the
+    segment's normalised text (a failed translation has no text to be stale)."""
+    return status is not TranslationStatus.FAILED and made_from != source_hash(normalized)
 
 
 def aligned_segments(
@@ -399,39 +400,6 @@ def aligned_segments(
     return [AlignedSegment(seg, number, latest.get(seg.id)) for seg, number in rows]
 
 
-def page_segments_for_review(session: Session, page: Page) -> list[AlignedSegment]:
-    """A page's segments and current translations without word boxes or provenance.
-
-    What the review page shows, in two queries keyed by the page: `lines` (every word's
-    box) and the translations' JSON provenance are left unloaded, since decoding them was
-    most of the page's time; `Segment.word_spans` carries what the page needs of the words.
-    """
-    segments = session.scalars(
-        select(Segment)
-        .options(defer(Segment.lines))
-        .where(Segment.page_id == page.id)
-        .order_by(Segment.position)
-    ).all()
-    found = _latest(
-        session,
-        select(Translation)
-        .options(*(defer(c) for c in _REVIEW_UNUSED))
-        .join(Segment, Segment.id == Translation.segment_id)
-        .where(Segment.page_id == page.id),
-    )
-    return [AlignedSegment(s, page.number, found.get(s.id)) for s in segments]
-
-
-def aligned_segment(session: Session, segment: Segment) -> AlignedSegment:
-    """One segment with its current translation (what its review row shows)."""
-    latest = _latest_translations(session, [segment.id])
-    return AlignedSegment(segment, segment.page.number, latest.get(segment.id))
-
-
-# Translation columns the review page never shows.
-_REVIEW_UNUSED = (Translation.fallbacks, Translation.flags)
-
-
 def segment_lines(session: Session, segment_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The word boxes of some segments, by id (one query)."""
     if not segment_ids:
@@ -448,12 +416,7 @@ def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, 
 
 def _latest(session: Session, query: Select[Any]) -> dict[int, Translation]:
     """Each segment's shown translation: its latest, comparisons aside (one query)."""
-    rows = session.scalars(
-        query.where(shown())
-        .order_by(Translation.segment_id, Translation.updated_at.desc(), Translation.id.desc())
-        .ext(distinct_on(Translation.segment_id))
-    )
-    return {t.segment_id: t for t in rows}
+    return {t.segment_id: t for t in session.scalars(latest_shown(query))}
 
 
 def mark_processing(document: Document) -> None:

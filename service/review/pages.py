@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from service.documents import service as documents
 from service.documents.models import Document, Page, Segment
-from service.errors import PageNotFound
+from service.errors import PageNotFound, SegmentNotFound
+from service.review import service
 from service.review.models import Annotation, AnnotationLayer
 from service.review.render import Run, annotation_marks, low_confidence_marks, runs, spans_marks
-from service.translation.models import Translation, TranslationStatus
+from service.review.service import ReviewSegment, ShownTranslation
+from service.translation.models import TranslationStatus
 
 
 class RowStatus(StrEnum):
@@ -30,30 +32,26 @@ class RowStatus(StrEnum):
     STALE = "stale"
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One segment as the review page shows it."""
 
-    item: documents.AlignedSegment
+    segment: ReviewSegment
+    translation: ShownTranslation | None
+    status: RowStatus
     source_runs: list[Run]
     translation_runs: list[Run]
-    annotations: list[Annotation] = field(default_factory=list)
-    low_confidence: bool = False
+    annotations: list[Annotation]
 
-    @property
-    def translation(self) -> Translation | None:
-        """The segment's current translation."""
-        return self.item.translation
 
-    @cached_property
-    def status(self) -> RowStatus:
-        """Stale wins over the translation's own status: the source changed since."""
-        t = self.item.translation
-        if t is None:
-            return RowStatus.UNTRANSLATED
-        if self.item.stale:
-            return RowStatus.STALE
-        return RowStatus(t.status.value)
+def row_status(segment: ReviewSegment) -> RowStatus:
+    """Stale wins over the translation's own status: the source changed since."""
+    t = segment.translation
+    if t is None:
+        return RowStatus.UNTRANSLATED
+    if segment.stale:
+        return RowStatus.STALE
+    return RowStatus(t.status.value)
 
 
 @dataclass
@@ -84,17 +82,19 @@ def review_page(
         if number == 1:
             raise PageNotFound("This document has no pages yet.")
         raise PageNotFound(f"Document {document.id} has no page {number}.")
-    items = documents.page_segments_for_review(session, page)
-    notes = _page_annotations(session, page.id)
-    # Rows written before word spans existed (or in bulk) still need their word boxes.
-    lines = documents.segment_lines(
-        session, [i.segment.id for i in items if i.segment.word_spans is None]
-    )
-    rows = [
-        _row(item, notes.get(item.segment.id, []), threshold, lines.get(item.segment.id))
-        for item in items
-    ]
+    segments = service.page_segments(session, page.id)
+    rows = _rows(session, segments, _page_annotations(session, page.id), threshold)
     return ReviewPage(document, page, page_count, rows)
+
+
+def review_row(session: Session, segment_id: int, threshold: float) -> tuple[Document, Row]:
+    """One segment's row, re-rendered after a change."""
+    found = documents.get_segment_or_raise(session, segment_id)
+    document = documents.get_or_raise(session, found.document_id, with_pages=False)
+    segment = service.get_review_segment(session, segment_id)
+    if segment is None:  # deleted since the line above
+        raise SegmentNotFound(f"Segment {segment_id} does not exist.")
+    return document, _rows(session, [segment], _annotations(session, segment_id), threshold)[0]
 
 
 def _page_annotations(session: Session, page_id: int) -> dict[int, list[Annotation]]:
@@ -102,10 +102,8 @@ def _page_annotations(session: Session, page_id: int) -> dict[int, list[Annotati
     return _by_segment(session.scalars(query.order_by(Annotation.start)))
 
 
-def _annotations(session: Session, segment_ids: list[int]) -> dict[int, list[Annotation]]:
-    if not segment_ids:
-        return {}
-    query = select(Annotation).where(Annotation.segment_id.in_(segment_ids))
+def _annotations(session: Session, segment_id: int) -> dict[int, list[Annotation]]:
+    query = select(Annotation).where(Annotation.segment_id == segment_id)
     return _by_segment(session.scalars(query.order_by(Annotation.start)))
 
 
@@ -116,27 +114,26 @@ def _by_segment(annotations: Iterable[Annotation]) -> dict[int, list[Annotation]
     return found
 
 
-def _row(
-    item: documents.AlignedSegment,
-    notes: list[Annotation],
+def _rows(
+    session: Session,
+    segments: list[ReviewSegment],
+    notes: dict[int, list[Annotation]],
     threshold: float,
-    lines: list[dict[str, Any]] | None = None,
+) -> list[Row]:
+    # Rows written before word spans existed (or in bulk) still need their word boxes.
+    lines = documents.segment_lines(session, [s.id for s in segments if s.word_spans is None])
+    return [_row(s, notes.get(s.id, []), threshold, lines.get(s.id, [])) for s in segments]
+
+
+def _row(
+    seg: ReviewSegment, notes: list[Annotation], threshold: float, lines: list[dict[str, Any]]
 ) -> Row:
-    seg, tr = item.segment, item.translation
     if seg.word_spans is not None:
         low = spans_marks(seg.word_spans, threshold)
     else:
-        low = low_confidence_marks(seg.text, seg.lines if lines is None else lines, threshold)
+        low = low_confidence_marks(seg.text, lines, threshold)
     source = runs(seg.text, [*low, *annotation_marks(notes, AnnotationLayer.SOURCE)])
+    tr = seg.translation
     shown = tr.text if tr is not None and tr.status is not TranslationStatus.FAILED else ""
     target = runs(shown, annotation_marks(notes, AnnotationLayer.TRANSLATION))
-    return Row(item, source, target, notes, bool(low))
-
-
-def review_row(session: Session, segment_id: int, threshold: float) -> tuple[Document, Row]:
-    """One segment's row, re-rendered after a change."""
-    segment = documents.get_segment_or_raise(session, segment_id)
-    document = documents.get_or_raise(session, segment.document_id, with_pages=False)
-    item = documents.aligned_segment(session, segment)
-    notes = _annotations(session, [segment_id])
-    return document, _row(item, notes.get(segment_id, []), threshold)
+    return Row(seg, tr, row_status(seg), source, target, notes)

@@ -1,16 +1,18 @@
-"""Every mutation of the review desk: edits with history and conflicts, undo, approval,
-annotations, and full-text search."""
+"""Every query and mutation of the review desk: the segments a page shows, edits with
+history and conflicts, undo, approval, annotations, and full-text search."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from service.accounts import access
-from service.documents.models import Document, Page, Segment
+from service.documents.models import Document, Page, Segment, SegmentKind
+from service.documents.service import translation_stale
 from service.errors import EditConflict, InvalidInput, NotFound, SegmentNotFound
 from service.ocr.text import normalise, source_hash, storable
 from service.review.models import (
@@ -22,7 +24,7 @@ from service.review.models import (
     EditField,
 )
 from service.translation.models import Translation, TranslationStatus
-from service.translation.shown import shown
+from service.translation.shown import latest_shown, shown
 
 MANUAL_BACKEND = "manual"
 MANUAL_MODEL = "reviewer"
@@ -112,6 +114,92 @@ def current_translation(
     if lock:
         query = query.with_for_update()
     return session.scalars(query).first()
+
+
+@dataclass(slots=True)
+class ShownTranslation:
+    """What a review row shows of a segment's translation (plain attributes, quick to render)."""
+
+    id: int
+    version: int
+    status: TranslationStatus
+    backend: str
+    model: str
+    text: str
+    error: str | None
+    source_hash: str
+
+
+@dataclass(slots=True)
+class ReviewSegment:
+    """What a review row shows of a segment, with the translation it shows if any."""
+
+    id: int
+    position: int
+    kind: SegmentKind
+    text: str
+    normalized: str
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    word_spans: list[list[float]] | None
+    confidence: float | None
+    min_confidence: float | None
+    version: int
+    translation: ShownTranslation | None
+
+    @property
+    def stale(self) -> bool:
+        """True when the source changed after the shown translation was made."""
+        t = self.translation
+        return t is not None and translation_stale(t.status, t.source_hash, self.normalized)
+
+
+# Read as plain columns, not ORM entities: a page of 500 rows skips the identity map, and
+# the template reads plain attributes. The fields name the columns, so the two stay in step.
+_TRANSLATION_COLUMNS = tuple(getattr(Translation, f.name) for f in fields(ShownTranslation))
+_SEGMENT_COLUMNS = tuple(
+    getattr(Segment, f.name) for f in fields(ReviewSegment) if f.name != "translation"
+)
+
+
+def page_segments(session: Session, page_id: int) -> list[ReviewSegment]:
+    """A page's segments in reading order with their shown translations (one query)."""
+    rows = session.execute(_PAGE_SEGMENTS, {"page_id": page_id})
+    return [_review_segment(row) for row in rows]
+
+
+def get_review_segment(session: Session, segment_id: int) -> ReviewSegment | None:
+    """One segment as its review row shows it (after an edit), or None."""
+    row = session.execute(_ONE_SEGMENT, {"segment_id": segment_id}).first()
+    return None if row is None else _review_segment(row)
+
+
+def _review_query(where: ColumnElement[bool]) -> Select[Any]:
+    """Segments matching `where` in reading order, each joined to its shown translation."""
+    translations = latest_shown(
+        select(Translation.segment_id, *_TRANSLATION_COLUMNS)
+        .join(Segment, Segment.id == Translation.segment_id)
+        .where(where)
+    ).subquery()
+    return (
+        select(*_SEGMENT_COLUMNS, *list(translations.c)[1:])
+        .outerjoin(translations, translations.c.segment_id == Segment.id)
+        .where(where)
+        .order_by(Segment.position)
+    )
+
+
+# Built once: building the statement on every request took about a millisecond.
+_PAGE_SEGMENTS = _review_query(Segment.page_id == bindparam("page_id"))
+_ONE_SEGMENT = _review_query(Segment.id == bindparam("segment_id"))
+
+
+def _review_segment(columns: Sequence[Any]) -> ReviewSegment:
+    n = len(_SEGMENT_COLUMNS)
+    translation = None if columns[n] is None else ShownTranslation(*columns[n:])
+    return ReviewSegment(*[*columns[:n], translation])
 
 
 def _manual_translation(session: Session, segment: Segment) -> Translation:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from service.translation.models import RunPurpose, Translation, TranslationRun
 
@@ -17,3 +18,13 @@ def comparison_runs() -> Select[Any]:
 def shown() -> ColumnElement[bool]:
     """Filter for translations a segment may show (comparison runs stay in their own view)."""
     return Translation.run_id.is_(None) | Translation.run_id.not_in(comparison_runs())
+
+
+def latest_shown(query: Select[Any]) -> Select[Any]:
+    """Narrow a query over translations to each segment's shown one: its most recently
+    changed, comparisons aside (one row per segment)."""
+    return (
+        query.where(shown())
+        .order_by(Translation.segment_id, Translation.updated_at.desc(), Translation.id.desc())
+        .ext(distinct_on(Translation.segment_id))
+    )

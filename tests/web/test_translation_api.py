@@ -186,6 +186,13 @@ def test_comparing_models_leaves_the_documents_translation_shown_and_exported(
     shown = segments(client, document.id)
     assert [s["translation"]["text"] for s in shown] == reviewed
     assert [s["translation"]["stale"] for s in shown] == [True] + [False] * (len(FRENCH) - 1)
+    # The review page and a row re-rendered after an edit show the same, not the comparison.
+    compared = fake_translation(rows[0]["source"])
+    page = client.get(f"/documents/{document.id}").text
+    assert all(str(text) in page for text in reviewed) and compared not in page
+    row = client.get(f"/segments/{first['id']}/row").text
+    assert "Reviewed rendering 0" in row and compared not in row
+    assert 'data-status="stale"' in row
     for fmt in ("txt", "tmx", "tei", "json", "csv", "md"):
         exported = client.get(f"/api/documents/{document.id}/export?format={fmt}").text
         assert all(str(text) in exported for text in reviewed), fmt
