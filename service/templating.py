@@ -19,5 +19,7 @@ def templates() -> Jinja2Templates:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the code and change only with a restart: no stat() per render.
+        auto_reload=False,
     )
     return Jinja2Templates(env=env)

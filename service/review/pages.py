@@ -54,6 +54,16 @@ def row_status(segment: ReviewSegment) -> RowStatus:
     return RowStatus(t.status.value)
 
 
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A segment's outline on the scan: CSS position and size in percent of the page."""
+
+    segment_id: int
+    number: int
+    status: RowStatus
+    style: str
+
+
 @dataclass
 class ReviewPage:
     """A document page: its image, neighbours, and rows in reading order."""
@@ -70,6 +80,23 @@ class ReviewPage:
         for row in self.rows:
             counts[row.status.value] += 1
         return counts
+
+    @cached_property
+    def boxes(self) -> list[Box]:
+        """Each row's outline on the scan (the page has its size once it is read)."""
+        width, height = self.page.width, self.page.height
+        if not width or not height:
+            return []
+        return [_box(row, width, height) for row in self.rows]
+
+
+def _box(row: Row, width: int, height: int) -> Box:
+    s = row.segment
+    style = (
+        f"left: {100 * s.x0 / width:.3f}%; top: {100 * s.y0 / height:.3f}%; "
+        f"width: {100 * (s.x1 - s.x0) / width:.3f}%; height: {100 * (s.y1 - s.y0) / height:.3f}%"
+    )
+    return Box(s.id, s.position + 1, row.status, style)
 
 
 def review_page(

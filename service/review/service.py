@@ -129,6 +129,11 @@ class ShownTranslation:
     error: str | None
     source_hash: str
 
+    @property
+    def model_name(self) -> str:
+        """The model's name without its repository path (`org/name:tag` → `name:tag`)."""
+        return self.model.rsplit("/", 1)[-1]
+
 
 @dataclass(slots=True)
 class ReviewSegment:
