@@ -143,6 +143,22 @@ def test_low_confidence_words_and_annotations_are_marked(
     html = client.get(f"/documents/{document.id}").text
     assert '<span class="low-conf" title="OCR confidence 31 %">roy</span>' in html
     assert '<span class="ann ann-person" title="person: Louis XV">king</span>' in html
+    # A tag over a doubtful word: the word carries both marks, the rest of the tag one.
+    session.add(
+        Annotation(
+            segment_id=segment.id,
+            layer=AnnotationLayer.SOURCE,
+            start=0,
+            end=6,
+            type=AnnotationType.PERSON,
+        )
+    )
+    session.commit()
+    html = client.get(f"/documents/{document.id}").text
+    assert (
+        '<span class="ann ann-person" title="person">Le </span>'
+        '<span class="low-conf ann ann-person" title="OCR confidence 31 %; person">roy</span> vint'
+    ) in html
 
 
 def test_low_confidence_marks_follow_corrections_and_older_rows(
