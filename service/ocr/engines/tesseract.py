@@ -154,28 +154,28 @@ def _union(boxes: Iterator[BBox] | list[BBox]) -> BBox:
     return (min(xs0), min(ys0), max(xs1), max(ys1))
 
 
-@lru_cache(maxsize=16)
-def word_list(model: str) -> list[str]:
-    """The dictionary inside a model's `.traineddata` (empty when it has none).
+def word_list(model: str) -> Path | None:
+    """A text file of the dictionary inside a model's `.traineddata`, one lower-case word a
+    line (None when the model has none).
 
     Unpacked with Tesseract's own `combine_tessdata` and `dawg2wordlist` (shipped in the
     tesseract-ocr package) the first time, then kept under the data directory beside the
-    model's size and date, so other processes read a text file; read once per process.
+    model's size and date, so later processes find it ready.
     """
     source = tessdata_dir() / f"{model}.traineddata"
     if not source.exists():
-        return []
+        return None
     stat = source.stat()
     from service.config import get_settings
 
     kept = get_settings().data_dir / "lexicons" / f"{model}-{stat.st_size}-{stat.st_mtime_ns}.txt"
     if not kept.exists():
-        words = _unpack_word_list(source)
+        words = sorted({w.lower() for w in _unpack_word_list(source)})
         kept.parent.mkdir(parents=True, exist_ok=True)
         partial = kept.with_suffix(f".{os.getpid()}.part")
         partial.write_text("\n".join(words), encoding="utf-8")
         partial.replace(kept)  # atomic: a process reading it never sees half a list
-    return kept.read_text(encoding="utf-8").split()
+    return kept if kept.stat().st_size else None
 
 
 def _unpack_word_list(source: Path) -> list[str]:
