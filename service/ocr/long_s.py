@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import re
 import unicodedata
@@ -88,22 +89,34 @@ class Lexicon:
         return False
 
     @cached_property
-    def pairs(self) -> Counter[str]:
+    def pairs(self) -> dict[str, int]:
         """How often each two letters follow each other (^ and $ mark the word's ends)."""
-        pairs: Counter[str] = Counter()
-        for word in self.path.read_text(encoding="utf-8").split():
-            pairs.update(a + b for a, b in itertools.pairwise(f"^{word}$"))
-        return pairs
+        counted: dict[str, int] = json.loads(_pairs_file(self.path).read_text(encoding="utf-8"))
+        return counted
 
     def s_odds(self, before: str, after: str) -> float:
         """How much likelier the letters around are with s than with f."""
-        s = (self.pairs[before + "s"] + 1) * (self.pairs["s" + after] + 1)
-        f = (self.pairs[before + "f"] + 1) * (self.pairs["f" + after] + 1)
+        pairs = self.pairs
+        s = (pairs.get(before + "s", 0) + 1) * (pairs.get("s" + after, 0) + 1)
+        f = (pairs.get(before + "f", 0) + 1) * (pairs.get("f" + after, 0) + 1)
         return s / f
 
 
 def _hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+
+
+def _pairs_file(words: Path) -> Path:
+    """The letter-pair counts of a word file, counted once and kept beside it as JSON."""
+    kept = words.with_suffix(".pairs.json")
+    if not kept.exists():
+        pairs: Counter[str] = Counter()
+        for word in words.read_text(encoding="utf-8").split():
+            pairs.update(a + b for a, b in itertools.pairwise(f"^{word}$"))
+        partial = kept.with_suffix(f".{os.getpid()}.part")
+        partial.write_text(json.dumps(pairs, ensure_ascii=False), encoding="utf-8")
+        partial.replace(kept)
+    return kept
 
 
 def _hashes(words: Path) -> NDArray[np.uint64]:
