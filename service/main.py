@@ -37,6 +37,7 @@ from service.limits import BodyLimitMiddleware
 from service.review import router as review_api
 from service.review import views as review_views
 from service.templating import templates
+from service.timing import ServerTimingMiddleware
 from service.translation import router as translation_api
 from service.translation import views as translation_views
 
@@ -68,11 +69,12 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    # The last middleware added runs first: headers on every answer (refusals too), refuse
-    # oversized bodies, then authenticate.
+    # The last middleware added runs first: time the whole answer, headers on every answer
+    # (refusals too), refuse oversized bodies, then authenticate.
     app.add_middleware(AuthMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=get_settings().max_request_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(ServerTimingMiddleware)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "service" / "static"), name="static")
     app.add_api_route("/api/docs", api_docs, include_in_schema=False)
     app.include_router(health.router)

@@ -63,3 +63,23 @@ def test_json_logs_carry_the_ids_of_the_work(capsys: pytest.CaptureFixture[str])
         "abc",
     )
     assert isinstance(JsonFormatter(), logging.Formatter)
+
+
+def test_every_answer_says_how_long_the_server_worked_on_it(session: Session) -> None:
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+    from service.timing import server_ms
+
+    document = make_document(session, ["Un.", "Deux."], ["One.", None])
+    client = authed_client()
+    answers = [
+        client.get(f"/documents/{document.id}"),
+        client.get("/api/me"),
+        client.get("/api/documents/999999"),  # a refusal is timed too
+        TestClient(create_app()).get("/api/me"),  # and one refused before authentication
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 404, 401]
+    for answer in answers:
+        took = server_ms(answer.headers)
+        assert took is not None and 0 < took < 60_000, answer.headers.get("server-timing")
