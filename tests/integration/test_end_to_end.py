@@ -79,8 +79,10 @@ def test_a_real_scan_is_read_translated_shown_and_exported(
     # Page furniture (the page number "15") is kept but not translated.
     assert all(s["translation"] is None for s in segments if s["kind"] not in PROSE)
 
-    image = client.get(document["pages"][0]["image_url"])
-    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    image = client.get(document["pages"][0]["image_url"])  # the browser's copy of the TIFF
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    as_read = client.get(document["pages"][0]["image_url"] + "?as_read=true")
+    assert as_read.status_code == 200 and as_read.headers["content-type"] == "image/png"
 
     html = client.get(f"/documents/{document_id}").text
     rows = re.findall(r'<article class="segment.*?</article>', html, re.S)
