@@ -96,6 +96,17 @@ class Storage:
         tmp.replace(target)
 
 
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write a file whole or not at all: a process reading it never sees half of it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        partial.write_bytes(data)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def _private_dirs(root: Path, folder: Path) -> None:
     """Create folder and any missing parents below root, readable by the service user only."""
     for level in [*reversed(folder.relative_to(root).parents), folder.relative_to(root)]:

@@ -16,14 +16,15 @@ far more often with s than with f ("fp", "fc") is taken for ſ.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import json
-import os
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.ocr.engines.base import PageLayout, Word
+from service.storage import write_atomically
 
 LONG_S = "ſ"
 # Words restored on a page before any is: fewer is a modern page with a few OCR slips.
@@ -113,9 +115,7 @@ def _pairs_file(words: Path) -> Path:
         pairs: Counter[str] = Counter()
         for word in words.read_text(encoding="utf-8").split():
             pairs.update(a + b for a, b in itertools.pairwise(f"^{word}$"))
-        partial = kept.with_suffix(f".{os.getpid()}.part")
-        partial.write_text(json.dumps(pairs, ensure_ascii=False), encoding="utf-8")
-        partial.replace(kept)
+        write_atomically(kept, json.dumps(pairs, ensure_ascii=False).encode("utf-8"))
     return kept
 
 
@@ -126,11 +126,19 @@ def _hashes(words: Path) -> NDArray[np.uint64]:
         listed = words.read_text(encoding="utf-8").split()
         forms = {*listed, *(_plain(w) for w in listed if not w.isascii())}
         hashes = np.unique(np.fromiter((_hash(w) for w in forms), np.uint64, len(forms)))
-        partial = kept.with_suffix(f".{os.getpid()}.part.npy")
-        np.save(partial, hashes)
-        partial.replace(kept)
+        buffer = io.BytesIO()
+        np.save(buffer, hashes)
+        write_atomically(kept, buffer.getvalue())
     table: NDArray[np.uint64] = np.load(kept, mmap_mode="r")
     return table
+
+
+class Reason(StrEnum):
+    """Why a word is read with ſ."""
+
+    UNKNOWN_WITH_F = "unknown with f"  # the page's evidence
+    FREQUENT = "frequent s-word"
+    LETTERS = "letters"
 
 
 @dataclass(frozen=True)
@@ -138,23 +146,21 @@ class Decision:
     """How one word is to be read: the ſ reading, and why."""
 
     reading: str
-    reason: str  # "unknown with f", "frequent s-word" or "letters"
+    reason: Reason
 
 
 def restore(layout: PageLayout, lexicon: Lexicon) -> dict[str, Any]:
     """Put ſ back into the page's words where the evidence says so; return the record."""
-    words = list(_words(layout))
+    by_word = [(w, _decide_word(w.text, lexicon, letters=False)) for w in _words(layout)]
     evidence = sum(
-        1
-        for word in words
-        for found in _decide_word(word.text, lexicon, letters=False).values()
-        if found.reason == "unknown with f"
+        1 for _, found in by_word for d in found.values() if d.reason is Reason.UNKNOWN_WITH_F
     )
     record: dict[str, Any] = {"lexicon": lexicon.model, "evidence": evidence, "restored": 0}
     if evidence < MIN_EVIDENCE:
         return record
-    for word in words:
-        found = _decide_word(word.text, lexicon, letters=True)
+    for word, decided in by_word:
+        # With evidence, the letters may also decide the words nothing known fits.
+        found = _decide_word(word.text, lexicon, letters=True, decided=decided)
         if found:
             word.text = _apply(word.text, found)
             record["restored"] += len(found)
@@ -167,9 +173,18 @@ def _words(layout: PageLayout) -> Iterator[Word]:
             yield from line.words
 
 
-def _decide_word(text: str, lexicon: Lexicon, letters: bool) -> dict[tuple[int, int], Decision]:
-    found = {}
+def _decide_word(
+    text: str,
+    lexicon: Lexicon,
+    letters: bool,
+    decided: dict[tuple[int, int], Decision] | None = None,
+) -> dict[tuple[int, int], Decision]:
+    """Decisions for the letter runs of a word as read, by their span; runs already
+    `decided` (by an earlier pass) are kept, not decided again."""
+    found = dict(decided or {})
     for match in _LETTERS.finditer(text):
+        if match.span() in found:
+            continue
         decision = decide(match.group(), lexicon, letters)
         if decision is not None:
             found[match.span()] = decision
@@ -198,13 +213,13 @@ def decide(word: str, lexicon: Lexicon, letters: bool = True) -> Decision | None
         if not lexicon.knows(with_s):
             continue
         if not known_with_f:
-            return Decision(reading, "unknown with f")
+            return Decision(reading, Reason.UNKNOWN_WITH_F)
         if with_s in frequent:
-            return Decision(reading, "frequent s-word")
+            return Decision(reading, Reason.FREQUENT)
     if known_with_f or not letters:
         return None
     by_letters = _by_letters(word, lexicon)
-    return Decision(by_letters, "letters") if by_letters != word else None
+    return Decision(by_letters, Reason.LETTERS) if by_letters != word else None
 
 
 def readings(word: str) -> Iterator[str]:

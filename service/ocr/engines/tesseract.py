@@ -167,14 +167,12 @@ def word_list(model: str) -> Path | None:
         return None
     stat = source.stat()
     from service.config import get_settings
+    from service.storage import write_atomically
 
     kept = get_settings().data_dir / "lexicons" / f"{model}-{stat.st_size}-{stat.st_mtime_ns}.txt"
     if not kept.exists():
         words = sorted({w.lower() for w in _unpack_word_list(source)})
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        partial = kept.with_suffix(f".{os.getpid()}.part")
-        partial.write_text("\n".join(words), encoding="utf-8")
-        partial.replace(kept)  # atomic: a process reading it never sees half a list
+        write_atomically(kept, "\n".join(words).encode("utf-8"))
     return kept if kept.stat().st_size else None
 
 
