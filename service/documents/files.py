@@ -177,26 +177,17 @@ def encode_display(image: Image.Image) -> bytes:
     A JPEG of a 300 DPI colour page takes about 1/25 of the time of its PNG and a seventh
     of the space; a black-and-white scan is a small PNG (JPEG would blur its edges).
     """
-    if _bilevel(image):
-        return encode_png(image.convert("1", dither=Image.Dither.NONE))
+    shown = _normalise_mode(image)
+    if _bilevel(shown):
+        return encode_png(shown.convert("1", dither=Image.Dither.NONE))
     buffer = io.BytesIO()
-    image.convert(_work_mode(image)).save(
-        buffer, format="JPEG", quality=DISPLAY_JPEG_QUALITY, subsampling=0
-    )
+    shown.save(buffer, format="JPEG", quality=DISPLAY_JPEG_QUALITY, subsampling=0)
     return buffer.getvalue()
 
 
 def _bilevel(image: Image.Image) -> bool:
-    if image.mode == "1":
-        return True
-    if image.mode != "L":
-        return False
-    histogram = image.histogram()
-    return sum(1 for count in histogram[1:255] if count) == 0
-
-
-def _work_mode(image: Image.Image) -> str:
-    return "L" if image.mode in ("1", "L") else "RGB"
+    """True for a grayscale page of black and white only."""
+    return image.mode == "L" and not any(image.histogram()[1:255])
 
 
 def encode_png(image: Image.Image) -> bytes:

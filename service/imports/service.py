@@ -228,15 +228,9 @@ def _image(image: _File, storage: Storage) -> tuple[MediaType, tuple[int, int], 
             size = opened.size
             if media_type in BROWSER_IMAGES:
                 return media_type, size, storage.put_bytes(image.data)
-            return media_type, size, storage.put_bytes(encode_display(_displayable(opened)))
+            return media_type, size, storage.put_bytes(encode_display(opened))
     except (OSError, Image.DecompressionBombError) as exc:
         raise UnreadableFile(f"{image.name} cannot be decoded: {exc}") from exc
-
-
-def _displayable(image: Image.Image) -> Image.Image:
-    if image.mode in ("RGB", "L"):
-        return image
-    return image.convert("L" if image.mode in ("1", "I;16", "I") else "RGB")
 
 
 def _add_segments(
