@@ -9,6 +9,7 @@ is the whole server time; what follows is only sending the body.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,10 +37,9 @@ class ServerTimingMiddleware:
         await self.app(scope, receive, timed)
 
 
-def server_ms(headers: dict[str, str] | object) -> float | None:
+def server_ms(headers: Mapping[str, str]) -> float | None:
     """The `app` duration of a response's Server-Timing header, in milliseconds."""
-    value = str(getattr(headers, "get", lambda _k: None)("server-timing") or "")
-    for metric in value.split(","):
+    for metric in headers.get("server-timing", "").split(","):
         name, _, params = metric.strip().partition(";")
         if name == "app" and params.startswith("dur="):
             return float(params[4:])

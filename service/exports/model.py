@@ -18,7 +18,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, inspect, select
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, defer
 
 from service.documents import service as documents
@@ -27,7 +26,7 @@ from service.documents.models import Collection, Document, FileStatus, Page, Seg
 from service.errors import InvalidInput
 from service.review.models import Annotation
 from service.translation.models import Translation, TranslationStatus
-from service.translation.shown import shown
+from service.translation.shown import latest_shown, shown
 
 # Characters XML 1.0 forbids (C0 controls but tab/newline/CR, surrogates, U+FFFE/U+FFFF).
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -372,11 +371,11 @@ def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, 
     if not segment_ids:
         return {}
     rows = session.scalars(
-        select(Translation)
-        .options(defer(Translation.fallbacks), defer(Translation.flags))
-        .where(Translation.segment_id.in_(segment_ids), shown())
-        .order_by(Translation.segment_id, Translation.updated_at.desc(), Translation.id.desc())
-        .ext(distinct_on(Translation.segment_id))
+        latest_shown(
+            select(Translation)
+            .options(defer(Translation.fallbacks), defer(Translation.flags))
+            .where(Translation.segment_id.in_(segment_ids))
+        )
     )
     return {t.segment_id: t for t in rows}
 
