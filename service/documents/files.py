@@ -7,7 +7,9 @@ A PDF is never rendered whole: each page is rasterised on its own at the chosen 
 from __future__ import annotations
 
 import io
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -178,25 +180,61 @@ def encode_display(image: Image.Image) -> bytes:
     of the space; a black-and-white scan is a small PNG (JPEG would blur its edges).
     """
     shown = _normalise_mode(image)
-    if _bilevel(shown):
-        return encode_png(shown.convert("1", dither=Image.Dither.NONE))
+    if is_bilevel(shown):
+        return encode_png(shown)
     buffer = io.BytesIO()
     shown.save(buffer, format="JPEG", quality=DISPLAY_JPEG_QUALITY, subsampling=0)
     return buffer.getvalue()
 
 
-def _bilevel(image: Image.Image) -> bool:
+def is_bilevel(image: Image.Image) -> bool:
     """True for a grayscale page of black and white only."""
     return image.mode == "L" and not any(image.histogram()[1:255])
 
 
 def encode_png(image: Image.Image) -> bytes:
-    """Encode an image as PNG for storage and display."""
+    """Encode an image as PNG, losslessly: a black-and-white page as 1 bit a pixel."""
+    if is_bilevel(image):
+        image = image.convert("1", dither=Image.Dither.NONE)
+    if image.mode in _PNG_COLOUR_TYPE:
+        return _png_up_filtered(image)
     buffer = io.BytesIO()
-    # Level 1 takes a quarter less time than 3 for 1–3 % more bytes on scanned pages; an
-    # OCR worker encodes one or two page images per page it reads (bench/results/latest.md).
     image.save(buffer, format="PNG", optimize=False, compress_level=1)
     return buffer.getvalue()
+
+
+_PNG_COLOUR_TYPE = {"L": 0, "RGB": 2}
+
+
+def _png_up_filtered(image: Image.Image) -> bytes:
+    """An 8-bit grayscale or RGB PNG with every row "Up"-filtered, deflated at level 1.
+
+    Pillow tries all five PNG filters on every row and keeps the best. On scanned pages
+    always using "Up" makes files of about the same size (within 3 % on grayscale pages of
+    ../shared/data) in half the time; an OCR worker stores one such image per page it reads.
+    """
+    import numpy as np  # not at the top: the web process, which sniffs files, never needs it
+
+    pixels = np.asarray(image)
+    height, width = pixels.shape[:2]
+    rows = pixels.reshape(height, -1)
+    filtered = np.empty((height, rows.shape[1] + 1), np.uint8)
+    filtered[:, 0] = 2  # filter type Up: each byte minus the one above it, modulo 256
+    filtered[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
+    header = struct.pack(">IIBBBBB", width, height, 8, _PNG_COLOUR_TYPE[image.mode], 0, 0, 0)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"IDAT", zlib.compress(filtered.tobytes(), 1)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def _first_line(exc: Exception) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import pytesseract
 from PIL import Image
 
+from service.documents.files import is_bilevel
 from service.errors import OcrFailed, TransientError
 from service.ocr.engines.base import BBox, Block, Line, Orientation, PageLayout, Word
 
@@ -81,10 +82,11 @@ class TesseractEngine:
         return result
 
     def _call(self, function: Any, image: Image.Image, **kwargs: Any) -> Any:
-        # An uncompressed PGM/PPM is written and read far faster than pytesseract's PNG.
+        # An uncompressed PBM/PGM/PPM is written and read far faster than pytesseract's PNG.
         with tempfile.TemporaryDirectory(prefix="palimpsest-ocr-") as folder:
-            path = Path(folder) / ("page.ppm" if image.mode == "RGB" else "page.pgm")
-            image.convert("RGB" if image.mode == "RGB" else "L").save(path)
+            mode = netpbm_mode(image)
+            path = Path(folder) / f"page.{_NETPBM_SUFFIX[mode]}"
+            image.convert(mode, dither=Image.Dither.NONE).save(path)
             return self._run(function, str(path), **kwargs)
 
     def _run(self, function: Any, path: str, **kwargs: Any) -> Any:
@@ -101,6 +103,20 @@ class TesseractEngine:
             if "timeout" in str(exc).lower():
                 raise TransientError(f"Tesseract took longer than {self.timeout_s} s.") from exc
             raise
+
+
+_NETPBM_SUFFIX = {"1": "pbm", "L": "pgm", "RGB": "ppm"}
+
+
+def netpbm_mode(image: Image.Image) -> str:
+    """The mode Tesseract is given the page in: a black-and-white page (a bilevel scan that
+    preparation left without grey) as 1 bit, which Tesseract reads 6–14 % faster than the
+    same pixels as grey, with the same words and boxes (bench/results/latest.md)."""
+    if image.mode == "RGB":
+        return "RGB"
+    if image.mode == "1" or is_bilevel(image):
+        return "1"
+    return "L"
 
 
 @lru_cache(maxsize=1)

@@ -114,10 +114,45 @@ def test_the_browsers_copy_of_a_tiff_scan_is_a_jpeg_of_the_same_page() -> None:
 def test_a_black_and_white_scan_keeps_its_sharp_edges_in_a_png() -> None:
     from io import BytesIO
 
+    import numpy as np
+
     from service.documents.files import encode_display
 
     page = text_image([["Ratsprotokoll vom 3. März 1783"]]).convert("1").convert("L")
     data = encode_display(page)
     assert sniff(data[:1024]) is MediaType.PNG
     with Image.open(BytesIO(data)) as shown:
-        assert list(shown.convert("L").getdata()) == list(page.getdata())
+        assert np.array_equal(np.asarray(shown.convert("L")), np.asarray(page))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_a_page_stored_as_png_comes_back_pixel_for_pixel(mode: str) -> None:
+    from io import BytesIO
+
+    import numpy as np
+
+    from service.documents.files import encode_png
+    from tests.conftest import SAMPLES
+
+    scan = render_page(SAMPLES / "fra-18c-borrdisc-p0019.tif", MediaType.TIFF, 0, 300).image
+    page = scan.convert(mode)
+    data = encode_png(page)
+    assert sniff(data[:1024]) is MediaType.PNG
+    with Image.open(BytesIO(data)) as stored:
+        assert stored.mode == mode and stored.size == page.size
+        assert np.array_equal(np.asarray(stored), np.asarray(page))
+
+
+def test_a_black_and_white_page_is_stored_as_a_one_bit_png() -> None:
+    from io import BytesIO
+
+    import numpy as np
+
+    from service.documents.files import encode_png
+
+    page = text_image([["Ratsprotokoll vom 3. März 1783"]]).convert("1").convert("L")
+    data = encode_png(page)
+    with Image.open(BytesIO(data)) as stored:
+        assert stored.mode == "1"
+        assert np.array_equal(np.asarray(stored.convert("L")), np.asarray(page))
+    assert len(data) < len(encode_png(page.point(lambda v: 254 if v == 255 else v))) / 2

@@ -1,5 +1,6 @@
 """Real Tesseract on rendered text and on real historical scans."""
 
+import pytest
 from PIL import Image
 
 from service.ocr.engines.tesseract import TesseractEngine
@@ -41,3 +42,22 @@ def test_a_real_fraktur_page_is_read_with_the_fraktur_model() -> None:
     ground_truth = (SAMPLES / "deu-fraktur-1771-anekdoten-p0084.gt.txt").read_text().split()
     expected = {w.strip(".,;:") for w in ground_truth if len(w) > 4}
     assert len(words & expected) / len(expected) > 0.5
+
+
+def test_a_black_and_white_page_is_given_to_tesseract_as_one_bit_and_reads_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from service.ocr.engines import tesseract
+
+    page = text_image(
+        [["The vestry met on the third of March", "and agreed upon the poor rate."]]
+    ).convert("1")
+    grey_page = page.convert("L")
+    assert tesseract.netpbm_mode(grey_page) == "1"
+    assert tesseract.netpbm_mode(grey_page.point(lambda v: 128 if v == 0 else v)) == "L"
+    as_one_bit = TesseractEngine().recognize(grey_page, "eng")
+    monkeypatch.setattr(tesseract, "netpbm_mode", lambda image: "L")
+    as_grey = TesseractEngine().recognize(grey_page, "eng")
+    words = [(w.text, w.bbox) for b in as_one_bit.blocks for w in b.words]
+    assert "vestry" in {text for text, _ in words}
+    assert words == [(w.text, w.bbox) for b in as_grey.blocks for w in b.words]
