@@ -129,22 +129,20 @@ def mark_failed(page: Page, reason: str) -> None:
 
 
 def load_page_image(page: Page, storage: Storage, dpi: int) -> Image.Image:
-    """Return the page image, rendering and storing it on first use."""
-    if page.image_sha256:
-        with Image.open(storage.path(page.image_sha256)) as stored:
-            stored.load()
-            return stored
+    """The page rendered from the uploaded file, never from the browser's (lossy) copy;
+    that copy is stored on first use."""
     source = page.file
     if source.sha256 is None or source.media_type is None:
         raise OcrFailed("The page's file was not stored.")
     rendered = render_page(
         storage.path(source.sha256), MediaType(source.media_type), page.file_index, dpi
     )
-    page.image_sha256 = _store_display_image(
-        source.sha256, source.media_type, source.page_count, rendered.image, storage
-    )
-    page.width, page.height = rendered.image.size
-    page.dpi = rendered.dpi
+    if not page.image_sha256:
+        page.image_sha256 = _store_display_image(
+            source.sha256, source.media_type, source.page_count, rendered.image, storage
+        )
+        page.width, page.height = rendered.image.size
+        page.dpi = rendered.dpi
     return rendered.image
 
 

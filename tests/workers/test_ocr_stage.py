@@ -145,3 +145,30 @@ def test_an_unreadable_page_is_flagged_kept_and_not_translated(
     assert client.get(body["pages"][0]["ocr_image_url"]).status_code == 200
     page = client.get(f"/documents/{document_id}?page=2").text  # the review page shows one page
     assert "Page 2 needs manual transcription" in page
+
+
+def test_a_page_is_read_from_the_uploaded_scan_not_from_the_browsers_lossy_copy(
+    session: Session,
+) -> None:
+    import numpy as np
+
+    from service.ocr.preprocess import default_steps, prepare
+
+    # A colour TIFF: the browser gets a JPEG of it. `de` makes the first page's task compare
+    # Fraktur and Antiqua on page 1 first, which stores that JPEG before page 1 is read.
+    colour = Image.merge("RGB", [scan(), scan().point(lambda v: v * 0.9), scan()])
+    tiff = encode(colour, "TIFF", dpi=(300, 300))
+    document_id = upload([("p1.tif", tiff), ("p2.tif", tiff)], source_lang="de", translate=False)
+    run_inline(pipeline.default_context(), pipeline.start(document_id))
+
+    first = session.scalars(
+        select(Page).where(Page.document_id == document_id, Page.number == 1)
+    ).one()
+    assert first.ocr_status is OcrStatus.DONE and first.image_sha256 and first.ocr_image_sha256
+    storage = pipeline.default_context().storage
+    with Image.open(storage.path(first.image_sha256)) as shown:
+        assert shown.format == "JPEG"
+    with Image.open(storage.path(first.ocr_image_sha256)) as as_read:
+        # The image the OCR read was prepared from the scan's own pixels, not the JPEG's.
+        expected = prepare(colour, 300, default_steps(first.script or "")).image
+        assert np.array_equal(np.asarray(as_read.convert("L")), np.asarray(expected))
