@@ -144,7 +144,7 @@ def get_document(session: SessionDep, document_id: int) -> DocumentRead:
             update={
                 "image_url": f"/api/pages/{p.id}/image" if p.image_sha256 else None,
                 "ocr_image_url": f"/api/pages/{p.id}/image?as_read=true"
-                if p.ocr_image_sha256
+                if p.ocr_image_sha256 or p.image_sha256
                 else None,
                 "needs_transcription": p.ocr_status is OcrStatus.NEEDS_TRANSCRIPTION,
             }
@@ -222,7 +222,13 @@ def page_image(
     session: SessionDep,
     storage: StorageDep,
     page_id: int,
-    as_read: Annotated[bool, Query(description="the image as the OCR saw it")] = False,
+    as_read: Annotated[
+        bool,
+        Query(
+            description="the image the boxes refer to: as the OCR read it where preparing "
+            "turned, rescaled or filtered the page, else the page image itself"
+        ),
+    ] = False,
 ) -> FileResponse:
     """The page image as shown beside its transcription, or as the OCR engine read it."""
     path, media_type = service.page_image(session, storage, page_id, as_read)

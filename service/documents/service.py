@@ -330,9 +330,10 @@ def visible(query: Select[Any]) -> Select[Any]:
 def page_image(
     session: Session, storage: Storage, page_id: int, as_read: bool = False
 ) -> tuple[Path, str]:
-    """Path and media type of a page's display image (or the image OCR read)."""
+    """Path and media type of a page's display image, or of the image its boxes refer to:
+    the one the OCR read where preparing changed more than its colours, else the same."""
     page = get_page_or_raise(session, page_id)
-    sha = page.ocr_image_sha256 if as_read else page.image_sha256
+    sha = (page.ocr_image_sha256 or page.image_sha256) if as_read else page.image_sha256
     if not sha:
         raise PageNotFound(f"Page {page_id} has no image yet.")
     path = storage.path(sha)

@@ -91,6 +91,13 @@ class Prepared:
     record: dict[str, Any] = field(default_factory=dict)
     script: str | None = None
     target_dpi: int = TARGET_DPI
+    # True once a step changed more than the colours: turned, rescaled, filtered.
+    altered: bool = False
+
+    def replace(self, image: Image.Image) -> None:
+        """Put the result of a step that changed the pixels (not only their colour)."""
+        self.image = image
+        self.altered = True
 
     @property
     def rotation(self) -> int:
@@ -130,7 +137,7 @@ def apply_orientation(p: Prepared, osd: OsdFunction) -> bool:
     turn = found.rotate % 360 if found and found.confidence >= MIN_OSD_CONFIDENCE else 0
     if turn:
         # OSD's "Rotate" is clockwise; PIL rotates counter-clockwise.
-        p.image = p.image.rotate(-turn, expand=True, fillcolor=_white(p.image))
+        p.replace(p.image.rotate(-turn, expand=True, fillcolor=_white(p.image)))
     p.record[PrepStep.ROTATE] = {
         "degrees": turn,
         "osd": True,
@@ -154,7 +161,7 @@ def _rescale(p: Prepared, _osd: OsdFunction | None) -> None:
         return
     factor = min(3.0, max(0.33, p.target_dpi / equivalent))
     size = (round(p.image.width * factor), round(p.image.height * factor))
-    p.image = p.image.convert(_work_mode(p.image)).resize(size, Image.Resampling.LANCZOS)
+    p.replace(p.image.convert(_work_mode(p.image)).resize(size, Image.Resampling.LANCZOS))
     p.dpi = p.target_dpi
     p.record[PrepStep.RESCALE] = {"factor": round(factor, 3), "equivalent_dpi": equivalent}
 
@@ -188,8 +195,10 @@ def _deskew(p: Prepared, _osd: OsdFunction | None) -> None:
     angle = skew_angle(p.image)
     p.record[PrepStep.DESKEW] = {"degrees": angle}
     if abs(angle) >= 0.1:
-        p.image = p.image.rotate(
-            angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=_white(p.image)
+        p.replace(
+            p.image.rotate(
+                angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=_white(p.image)
+            )
         )
 
 
@@ -242,7 +251,7 @@ def _border(p: Prepared, _osd: OsdFunction | None) -> None:
     out[out.shape[0] - bottom :, :] = 255
     out[:, :left] = 255
     out[:, out.shape[1] - right :] = 255
-    p.image = Image.fromarray(out)
+    p.replace(Image.fromarray(out))
 
 
 def _edge_extent(profile: Array, dark: float = 0.5, limit: float = 0.15) -> tuple[int, int]:
@@ -261,7 +270,7 @@ def _binarize(p: Prepared, _osd: OsdFunction | None) -> None:
     gray = _gray_array(p.image).astype(np.float64)
     window = max(15, (p.dpi // 10) | 1)
     binary = sauvola(gray, window)
-    p.image = Image.fromarray(np.where(binary, 255, 0).astype(np.uint8))
+    p.replace(Image.fromarray(np.where(binary, 255, 0).astype(np.uint8)))
     p.record[PrepStep.BINARIZE] = {"method": "sauvola", "window": window, "k": 0.2}
 
 
@@ -295,9 +304,9 @@ def _local_stats(gray: Array, window: int) -> tuple[Array, Array]:
 
 def _denoise(p: Prepared, _osd: OsdFunction | None) -> None:
     if p.image.mode == "L":
-        p.image = Image.fromarray(median3(np.asarray(p.image)))
+        p.replace(Image.fromarray(median3(np.asarray(p.image))))
     else:
-        p.image = p.image.convert(_work_mode(p.image)).filter(ImageFilter.MedianFilter(3))
+        p.replace(p.image.convert(_work_mode(p.image)).filter(ImageFilter.MedianFilter(3)))
     p.record[PrepStep.DENOISE] = {"median": 3}
 
 
