@@ -18,7 +18,7 @@ from sqlalchemy import (
     event,
     inspect,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import JSON, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, TimestampMixin
@@ -226,10 +226,12 @@ class Segment(TimestampMixin, Base):
     y0: Mapped[int] = mapped_column(Integer)
     x1: Mapped[int] = mapped_column(Integer)
     y1: Mapped[int] = mapped_column(Integer)
-    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # json, not jsonb: read whole by Python only, and Postgres returns json's stored text
+    # instead of printing every number of the words' boxes again on each read.
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # [start, end, confidence] of each word of `lines` in `text`, kept in step with both
     # (see spans.py); NULL on rows written before it existed or by bulk inserts.
-    word_spans: Mapped[list[list[float]] | None] = mapped_column(JSONB)
+    word_spans: Mapped[list[list[float]] | None] = mapped_column(JSON)
     confidence: Mapped[float | None] = mapped_column(Float)
     min_confidence: Mapped[float | None] = mapped_column(Float)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
