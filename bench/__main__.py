@@ -38,7 +38,7 @@ class Context:
 def _ocr(ctx: Context) -> list[Figure]:
     from bench import ocr
 
-    return ocr.figures(ocr.measure(ctx.base, ctx.token))
+    return ocr.figures(ocr.measure(ctx.base, ctx.token, ctx.web_pid))
 
 
 def _translation(_ctx: Context) -> list[Figure]:

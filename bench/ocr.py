@@ -19,11 +19,16 @@ read twice per round by the pipeline and the CLI (16 pages) and once by OCRmyPDF
 
 Every process runs Tesseract on one thread (OMP_THREAD_LIMIT=1). The sides alternate
 within each round, so load from other work on this shared machine falls on all of them.
+Besides wall time, each round records CPU seconds: for the pipeline, the worker's process
+tree with its Tesseracts, the web process, and every Postgres and Redis process (the
+benchmark's own polling included); for the CLI, its Tesseract processes. Before the rounds,
+one page of each document warms every pool process and builds each language's word list.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -77,6 +82,9 @@ class Results:
 
     seconds: dict[str, list[float]] = field(default_factory=dict)
     memory: dict[int, dict[str, float]] = field(default_factory=dict)
+    # CPU seconds per round: the pipeline's worker tree (Tesseract included), web process,
+    # Postgres and Redis; the CLI's Tesseract processes.
+    cpu: dict[str, list[float]] = field(default_factory=dict)
 
     def add(self, side: str, seconds: float) -> None:
         """Record one round of one side."""
@@ -210,22 +218,48 @@ def _rotate(sides: list[tuple[str, Callable[[], float]]], r: int, results: Resul
         results.add(name, side())
 
 
-def measure(base: str, token: str) -> Results:
+def measure(base: str, token: str, web_pid: int) -> Results:
     """All rounds: 2 worker processes (with OCRmyPDF), then 1."""
     docs, results = groups(), Results()
     pipeline = Pipeline(base, token)
+    firsts = [Group(g.tag, g.models, g.images[:1]) for g in docs]
     with tempfile.TemporaryDirectory(prefix="palimpsest-bench-ocr-") as tmp:
         folder = Path(tmp)
         make_pdfs(docs, folder)
-        run_tesseract([Group(g.tag, g.models, g.images[:1]) for g in docs], 2)  # page cache
+        run_tesseract(firsts, 2)  # page cache
         for n in (2, 1):
             with procs.worker("ocr,default", n) as pid:
                 idle = procs.Sampler(pid)
                 idle.sample()
-                pipeline.run([Group("fr", "fra", docs[-1].images)])  # warm every pool process
+                for _ in range(n):  # every pool process warm, every language's word list built
+                    pipeline.run(firsts)
+
+                def pipeline_cpu(worker: int = pid) -> float:
+                    return (
+                        procs.tree_cpu_seconds(worker)
+                        + procs.tree_cpu_seconds(web_pid)
+                        + procs.server_cpu_seconds()
+                    )
+
                 sides: list[tuple[str, Callable[[], float]]] = [
-                    (f"tesseract-{n}", partial(run_tesseract, docs * COPIES, n)),
-                    (f"pipeline-{n}", lambda: pipeline.run(docs * COPIES)),
+                    (
+                        f"tesseract-{n}",
+                        _counting(
+                            results,
+                            f"tesseract-{n}",
+                            _children_cpu,
+                            partial(run_tesseract, docs * COPIES, n),
+                        ),
+                    ),
+                    (
+                        f"pipeline-{n}",
+                        _counting(
+                            results,
+                            f"pipeline-{n}",
+                            pipeline_cpu,
+                            lambda: pipeline.run(docs * COPIES),
+                        ),
+                    ),
                 ]
                 if n == 2:
                     sides.append(("ocrmypdf-2", lambda: run_ocrmypdf(docs, 2, folder)))
@@ -234,6 +268,25 @@ def measure(base: str, token: str) -> Results:
                         _rotate(sides, r, results)
                 results.memory[n] = _memory(idle, busy)
     return results
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _counting(
+    results: Results, side: str, cpu: Callable[[], float], run: Callable[[], float]
+) -> Callable[[], float]:
+    """The side's run, also recording the CPU seconds `cpu` counts across it."""
+
+    def counted() -> float:
+        before = cpu()
+        seconds = run()
+        results.cpu.setdefault(side, []).append(cpu() - before)
+        return seconds
+
+    return counted
 
 
 def _memory(idle: procs.Sampler, busy: procs.Sampler) -> dict[str, float]:
@@ -305,6 +358,7 @@ def figures(results: Results) -> list[Figure]:
             scale >= 1.8,
         )
     )
+    out += _cpu_figures(results, pages * COPIES)
     for n, mem in results.memory.items():
         out.append(
             Figure(
@@ -321,3 +375,32 @@ def figures(results: Results) -> list[Figure]:
             )
         )
     return out
+
+
+def _cpu_figures(results: Results, pages: int) -> list[Figure]:
+    """CPU seconds per page of each side: steadier than wall time on a shared machine."""
+    out = []
+    for n in (2, 1):
+        pipe = [x / pages for x in results.cpu.get(f"pipeline-{n}", [])]
+        tess = [x / pages for x in results.cpu.get(f"tesseract-{n}", [])]
+        if not pipe or not tess:
+            continue
+        out.append(
+            Figure(
+                "ocr",
+                f"CPU per page, pipeline with {n} worker process{'es' if n > 1 else ''} "
+                "(worker with its Tesseracts, web, Postgres, Redis)",
+                median(pipe),
+                "s",
+                "tesseract CLI, the same pages",
+                median(tess),
+                median(tess) / median(pipe),
+                "tesseract CPU / pipeline CPU",
+                spread=f"rounds: pipeline {_list(pipe)} s, tesseract {_list(tess)} s",
+            )
+        )
+    return out
+
+
+def _list(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)

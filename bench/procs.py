@@ -221,3 +221,28 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (its threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stat_cpu(pid: int, reaped: bool) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # gone meanwhile
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped:  # children that ended and were waited for (Tesseract under a pool process)
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process tree so far, children that ended and were reaped included."""
+    return sum(_stat_cpu(p, reaped=True) for p in tree(pid))
+
+
+def server_cpu_seconds() -> float:
+    """CPU time so far of every Postgres and Redis server process on the machine."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and name_of(int(entry.name)).startswith(("postgres", "redis")):
+            total += _stat_cpu(int(entry.name), reaped=False)
+    return total
