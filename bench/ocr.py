@@ -234,31 +234,18 @@ def measure(base: str, token: str, web_pid: int) -> Results:
                 for _ in range(n):  # every pool process warm, every language's word list built
                     pipeline.run(firsts)
 
-                def pipeline_cpu(worker: int = pid) -> float:
-                    return (
-                        procs.tree_cpu_seconds(worker)
-                        + procs.tree_cpu_seconds(web_pid)
-                        + procs.server_cpu_seconds()
-                    )
-
-                sides: list[tuple[str, Callable[[], float]]] = [
-                    (
+                sides = [
+                    _side(
+                        results,
                         f"tesseract-{n}",
-                        _counting(
-                            results,
-                            f"tesseract-{n}",
-                            _children_cpu,
-                            partial(run_tesseract, docs * COPIES, n),
-                        ),
+                        _children_cpu,
+                        partial(run_tesseract, docs * COPIES, n),
                     ),
-                    (
+                    _side(
+                        results,
                         f"pipeline-{n}",
-                        _counting(
-                            results,
-                            f"pipeline-{n}",
-                            pipeline_cpu,
-                            lambda: pipeline.run(docs * COPIES),
-                        ),
+                        partial(_pipeline_cpu, pid, web_pid),
+                        lambda: pipeline.run(docs * COPIES),
                     ),
                 ]
                 if n == 2:
@@ -275,18 +262,26 @@ def _children_cpu() -> float:
     return used.ru_utime + used.ru_stime
 
 
-def _counting(
-    results: Results, side: str, cpu: Callable[[], float], run: Callable[[], float]
-) -> Callable[[], float]:
-    """The side's run, also recording the CPU seconds `cpu` counts across it."""
+def _pipeline_cpu(worker_pid: int, web_pid: int) -> float:
+    return (
+        procs.tree_cpu_seconds(worker_pid)
+        + procs.tree_cpu_seconds(web_pid)
+        + procs.server_cpu_seconds()
+    )
+
+
+def _side(
+    results: Results, name: str, cpu: Callable[[], float], run: Callable[[], float]
+) -> tuple[str, Callable[[], float]]:
+    """A named side whose run also records the CPU seconds `cpu` counts across it."""
 
     def counted() -> float:
         before = cpu()
         seconds = run()
-        results.cpu.setdefault(side, []).append(cpu() - before)
+        results.cpu.setdefault(name, []).append(cpu() - before)
         return seconds
 
-    return counted
+    return name, counted
 
 
 def _memory(idle: procs.Sampler, busy: procs.Sampler) -> dict[str, float]:

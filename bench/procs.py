@@ -217,12 +217,6 @@ def _role(name: str) -> str:
     return "child"
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (its threads included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _stat_cpu(pid: int, reaped: bool) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
