@@ -181,7 +181,7 @@ def encode_display(image: Image.Image) -> bytes:
     """
     shown = _normalise_mode(image)
     if is_bilevel(shown):
-        return encode_png(shown)
+        return encode_png(shown.convert("1", dither=Image.Dither.NONE))
     buffer = io.BytesIO()
     shown.save(buffer, format="JPEG", quality=DISPLAY_JPEG_QUALITY, subsampling=0)
     return buffer.getvalue()
