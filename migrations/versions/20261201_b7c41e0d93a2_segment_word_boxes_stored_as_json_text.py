@@ -23,22 +23,17 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    for column in ("lines", "word_spans"):
-        op.alter_column(
-            "segments",
-            column,
-            type_=postgresql.JSON(astext_type=sa.Text()),
-            existing_type=postgresql.JSONB(astext_type=sa.Text()),
-            postgresql_using=f"{column}::json",
-        )
+    _retype("json")
 
 
 def downgrade() -> None:
+    _retype("jsonb")
+
+
+def _retype(to: str) -> None:
+    json, jsonb = postgresql.JSON(astext_type=sa.Text()), postgresql.JSONB(astext_type=sa.Text())
+    new, old = (json, jsonb) if to == "json" else (jsonb, json)
     for column in ("lines", "word_spans"):
         op.alter_column(
-            "segments",
-            column,
-            type_=postgresql.JSONB(astext_type=sa.Text()),
-            existing_type=postgresql.JSON(astext_type=sa.Text()),
-            postgresql_using=f"{column}::jsonb",
+            "segments", column, type_=new, existing_type=old, postgresql_using=f"{column}::{to}"
         )
