@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import Row, Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts.models import ApiToken, LoginSession, Membership, Role, User
@@ -133,30 +133,52 @@ def end_session(session: Session, token: str) -> None:
 
 
 def principal_for_session(session: Session, token: str) -> Principal | None:
-    """The user of a live session cookie, or None."""
-    row = session.get(LoginSession, _digest(token))
-    if row is None or row.expires_at < datetime.now(UTC):
-        return None
-    return _principal(session, session.get(User, row.user_id))
+    """The active user of a live session cookie, or None: one query, as every request
+    with a cookie asks it."""
+    query = _principals().join(LoginSession, LoginSession.user_id == User.id)
+    return _principal(
+        session.execute(
+            query.where(
+                LoginSession.token_hash == _digest(token), LoginSession.expires_at > func.now()
+            )
+        ).first()
+    )
 
 
 def principal_for_token(session: Session, token: str) -> Principal | None:
-    """The user of an unrevoked API token, or None."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
-    if row is None or row.revoked_at is not None:
-        return None
-    row.last_used_at = datetime.now(UTC)
-    found = _principal(session, session.get(User, row.user_id))
-    return None if found is None else replace(found, via_token=True)
-
-
-def _principal(session: Session, user: User | None) -> Principal | None:
-    if user is None or not user.is_active:
-        return None
-    collections = session.scalars(
-        select(Membership.collection_id).where(Membership.user_id == user.id)
+    """The active user of an unrevoked API token, or None; the token's last use is noted."""
+    digest = _digest(token)
+    query = _principals().join(ApiToken, ApiToken.user_id == User.id)
+    found = _principal(
+        session.execute(
+            query.where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+        ).first()
     )
-    return Principal(user.id, user.username, user.display_name, user.role, frozenset(collections))
+    if found is None:
+        return None
+    session.execute(
+        update(ApiToken).where(ApiToken.token_hash == digest).values(last_used_at=func.now())
+    )
+    return replace(found, via_token=True)
+
+
+def _principals() -> Select[int, str, str, Role, list[int] | None]:
+    """Active users with the collections they belong to, as Principal's fields."""
+    collections = (
+        select(func.array_agg(Membership.collection_id))
+        .where(Membership.user_id == User.id)
+        .scalar_subquery()
+    )
+    return select(User.id, User.username, User.display_name, User.role, collections).where(
+        User.is_active
+    )
+
+
+def _principal(row: Row[int, str, str, Role, list[int] | None] | None) -> Principal | None:
+    if row is None:
+        return None
+    user_id, username, display_name, role, collections = row
+    return Principal(user_id, username, display_name, role, frozenset(collections or ()))
 
 
 def create_token(session: Session, user_id: int, name: str) -> tuple[ApiToken, str]:
