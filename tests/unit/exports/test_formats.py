@@ -16,6 +16,7 @@ from typing import Any
 import docx
 import jsonschema
 import pytest
+from docx.enum.text import WD_COLOR_INDEX
 from lxml import etree
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -234,10 +235,15 @@ def test_docx_has_a_two_column_table_per_page_and_annotations_as_comments(
     session: Session,
 ) -> None:
     document = make_document(
-        session, [FRAKTUR, "Zwei.", "Drei."], ["Emperor…", "Two.", None], pages=2
+        session,
+        [FRAKTUR, "Zwei.", "Drei."],
+        ["Emperor…", "Two.", None],
+        pages=2,
+        low_words=frozenset({"kam"}),
     )
-    first = segment_ids(session, document.id)[0]
+    first, second, _ = segment_ids(session, document.id)
     annotate(session, first, 11, 20, AnnotationType.PERSON, "Friedrich II.")
+    annotate(session, second, 0, 4, AnnotationType.TERM)
     opened = docx.Document(io.BytesIO(export(session, document.id, ExportFormat.DOCX).content))
     headings = [
         p.text for p in opened.paragraphs if p.style is not None and p.style.name == "Heading 1"
@@ -251,7 +257,10 @@ def test_docx_has_a_two_column_table_per_page_and_annotations_as_comments(
     assert tables[1][1:] == [["Zwei.", "Two."]]
     assert tables[0][0][0].endswith("p. 1")
     comments = list(opened.comments)
-    assert [c.text for c in comments] == ["person: Friedrich II."]
+    assert [(c.comment_id, c.text) for c in comments] == [(0, "person: Friedrich II."), (1, "term")]
+    runs = opened.tables[0].rows[1].cells[0].paragraphs[0].runs
+    highlighted = [r.text for r in runs if r.font.highlight_color == WD_COLOR_INDEX.YELLOW]
+    assert highlighted == ["kam"]
 
 
 def test_json_validates_against_its_documented_schema(session: Session) -> None:
