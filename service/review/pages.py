@@ -16,7 +16,14 @@ from service.documents.models import Document, Page, Segment
 from service.errors import PageNotFound, SegmentNotFound
 from service.review import service
 from service.review.models import Annotation, AnnotationLayer
-from service.review.render import Run, annotation_marks, low_confidence_marks, runs, spans_marks
+from service.review.render import (
+    Run,
+    annotation_marks,
+    low_confidence_marks,
+    low_confidence_runs,
+    runs,
+    spans_marks,
+)
 from service.review.service import ReviewSegment, ShownTranslation
 from service.translation.models import TranslationStatus
 
@@ -155,12 +162,20 @@ def _rows(
 def _row(
     seg: ReviewSegment, notes: list[Annotation], threshold: float, lines: list[dict[str, Any]]
 ) -> Row:
-    if seg.word_spans is not None:
-        low = spans_marks(seg.word_spans, threshold)
-    else:
-        low = low_confidence_marks(seg.text, lines, threshold)
-    source = runs(seg.text, [*low, *annotation_marks(notes, AnnotationLayer.SOURCE)])
+    source = _source_runs(seg, notes, threshold, lines)
     tr = seg.translation
     shown = tr.text if tr is not None and tr.status is not TranslationStatus.FAILED else ""
     target = runs(shown, annotation_marks(notes, AnnotationLayer.TRANSLATION))
     return Row(seg, tr, row_status(seg), source, target, notes)
+
+
+def _source_runs(
+    seg: ReviewSegment, notes: list[Annotation], threshold: float, lines: list[dict[str, Any]]
+) -> list[Run]:
+    if seg.word_spans is None:
+        low = low_confidence_marks(seg.text, lines, threshold)
+    elif not notes and (quick := low_confidence_runs(seg.text, seg.word_spans, threshold)):
+        return quick
+    else:
+        low = spans_marks(seg.word_spans, threshold)
+    return runs(seg.text, [*low, *annotation_marks(notes, AnnotationLayer.SOURCE)])

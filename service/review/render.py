@@ -14,6 +14,8 @@ from typing import Any
 from service.documents.spans import word_spans
 from service.review.models import Annotation, AnnotationLayer
 
+LOW_CONFIDENCE = "low-conf"  # the CSS class of words read below the confidence threshold
+
 
 # Slotted, not frozen: a page of 500 rows makes thousands of these, and a frozen
 # dataclass's __init__ costs about three times as much.
@@ -87,10 +89,33 @@ def low_confidence_marks(
 def spans_marks(spans: Sequence[Sequence[float]], threshold: float) -> list[Mark]:
     """Marks for the words of `word_spans` whose confidence is under the threshold."""
     return [
-        Mark(int(start), int(end), "low-conf", f"OCR confidence {conf:.0f} %")
+        Mark(int(start), int(end), LOW_CONFIDENCE, f"OCR confidence {conf:.0f} %")
         for start, end, conf in spans
         if conf < threshold
     ]
+
+
+def low_confidence_runs(
+    text: str, spans: Sequence[Sequence[float]], threshold: float
+) -> list[Run] | None:
+    """The runs of a segment without annotations straight from its word spans, or None if
+    a span does not fit the text in order (then `runs` sorts the marks out). The usual
+    row of the review page: one pass, no marks built."""
+    result = []
+    done = 0
+    for start, end, conf in spans:
+        if conf >= threshold:
+            continue
+        first, last = int(start), int(end)
+        if not done <= first < last <= len(text):
+            return None
+        if first > done:
+            result.append(Run(text[done:first]))
+        result.append(Run(text[first:last], LOW_CONFIDENCE, f"OCR confidence {conf:.0f} %"))
+        done = last
+    if done < len(text) or not result:
+        result.append(Run(text[done:]))
+    return result
 
 
 def annotation_marks(annotations: Iterable[Annotation], layer: AnnotationLayer) -> list[Mark]:
