@@ -87,9 +87,8 @@ class ExportWord(NamedTuple):
     polygon: tuple[tuple[int, int], ...] = ()
 
 
-@dataclass(frozen=True)
-class ExportLine:
-    """A text line with its box and words."""
+class ExportLine(NamedTuple):
+    """A text line with its box and words (a named tuple, as ExportWord)."""
 
     text: str
     bbox: tuple[int, int, int, int] | None

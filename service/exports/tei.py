@@ -35,6 +35,9 @@ XML_NS = "http://www.w3.org/XML/1998/namespace"
 E = f"{{{TEI_NS}}}"
 NSMAP: Any = {None: TEI_NS}  # lxml-stubs do not admit the None key of a default namespace
 XML_ID = f"{{{XML_NS}}}id"
+# A word read below the confidence threshold (a synthetic book has 57,600 of them).
+UNCLEAR = E + "unclear"
+LOW_CONFIDENCE = {"reason": "low-confidence", "cert": "low"}
 XML_LANG = f"{{{XML_NS}}}lang"
 # lxml's incremental writer mis-prefixes the xml namespace given in Clark notation.
 XML_LANG_RAW = "xml:lang"
@@ -381,7 +384,10 @@ def _token(
         return
     target = parent
     if token.conf is not None and token.conf < threshold:
-        target = _sub(parent, "unclear", reason="low-confidence", cert="low")
+        target = etree.SubElement(parent, UNCLEAR, LOW_CONFIDENCE)
+        if (token.reg is None or layer is SourceLayer.DIPLOMATIC) and "\n" not in token.text:
+            _set_text(target, token.text)  # the usual uncertain word, on a fresh element
+            return
     if token.reg is None or layer is SourceLayer.DIPLOMATIC:
         _diplomatic(target, token.text)
     elif layer is SourceLayer.NORMALIZED:
