@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 from service.documents.spans import word_spans
 from service.review.models import Annotation, AnnotationLayer
@@ -29,9 +29,11 @@ class Mark:
     title: str = ""
 
 
-@dataclass(slots=True)
-class Run:
-    """A stretch of text with the same marks: their CSS classes and tooltips, joined."""
+class Run(NamedTuple):
+    """A stretch of text with the same marks: their CSS classes and tooltips, joined.
+
+    A tuple, so the row template unpacks it (`for text, css, title in ...`) instead of
+    looking up three attributes of each of a page's thousands of runs."""
 
     text: str
     css: str = ""
