@@ -1,15 +1,17 @@
 """OCR throughput: the full pipeline vs the `tesseract` CLI vs OCRmyPDF, on the same pages.
 
 Eight printed pages of ../shared/data in three languages (German Fraktur, English, French),
-read twice per round by the pipeline and the CLI (16 pages) and once by OCRmyPDF:
+read per round twice by the pipeline and the CLI with 2 processes (16 pages), once with 1
+process, and once by OCRmyPDF:
 
 - **pipeline**: the three documents are uploaded to a running `palimpsest serve` (one
   multipart POST each, translation off) and read by a real `palimpsest worker --queues
   ocr,default` with 1 or 2 processes; the clock runs from the first upload to the moment
-  every page's OCR is stored (segments, word boxes, the page image as read). Each page is
-  decoded, preprocessed as its script wants (Fraktur: deskew, grayscale, 3×3 median;
-  Antiqua: grayscale), read by Tesseract with `image_to_data`, laid out in reading order
-  and stored in Postgres; a TIFF is also stored as PNG for the browser.
+  every page's OCR is stored (segments, word boxes, the image as read where preparation
+  changed it). Each page is decoded, preprocessed as its script wants (Fraktur: deskew,
+  grayscale, 3×3 median; Antiqua: grayscale), read by Tesseract with `image_to_data`, laid
+  out in reading order and stored in Postgres; a TIFF is also stored as JPEG (PNG if black
+  and white) for the browser.
 - **tesseract**: `tesseract IMAGE stdout -l MODELS` on the original files with the models
   the pipeline uses, 1 or 2 processes at a time (plain text out, no preprocessing).
 - **OCRmyPDF**: each document's images wrapped losslessly into one PDF by img2pdf
@@ -59,10 +61,19 @@ GROUPS: dict[str, list[str]] = {
     "fr": ["fra-antiqua-18c-borrdisc-p0019", "fra-antiqua-1783-montesquieu-posthumes-f14"],
 }
 ROUNDS = int(os.environ.get("PALIMPSEST_BENCH_OCR_ROUNDS", "3"))
-# The pipeline and the CLI read the eight pages twice per round (six documents, 16 pages):
-# with 8 pages on 2 processes the last page left one core idle for up to a second, and
-# which side drew the longer tail decided the ratio as much as the work did.
+# With 2 processes the pipeline and the CLI read the eight pages twice per round (six
+# documents, 16 pages): with 8 pages on 2 processes the last page left one core idle for up
+# to a second, and which side drew the longer tail decided the ratio as much as the work did.
+# One process has no such tail and reads them once, which keeps `make bench` well under 15
+# minutes on a slow day.
 COPIES = 2
+
+
+def copies(processes: int) -> int:
+    """How many times a round reads the pages with `processes` worker/CLI processes."""
+    return COPIES if processes > 1 else 1
+
+
 ONE_THREAD = {"OMP_THREAD_LIMIT": "1"}
 
 
@@ -239,13 +250,13 @@ def measure(base: str, token: str, web_pid: int) -> Results:
                         results,
                         f"tesseract-{n}",
                         _children_cpu,
-                        partial(run_tesseract, docs * COPIES, n),
+                        partial(run_tesseract, docs * copies(n), n),
                     ),
                     _side(
                         results,
                         f"pipeline-{n}",
                         partial(_pipeline_cpu, pid, web_pid),
-                        lambda: pipeline.run(docs * COPIES),
+                        partial(pipeline.run, docs * copies(n)),
                     ),
                 ]
                 if n == 2:
@@ -297,7 +308,7 @@ def figures(results: Results) -> list[Figure]:
     """Pages/min of each side, the goals' ratios, and worker memory."""
     pages = page_count(groups())
     per_min = {
-        side: [pages * (1 if side.startswith("ocrmypdf") else COPIES) * 60 / x for x in runs]
+        side: [pages * _side_copies(side) * 60 / x for x in runs]
         for side, runs in results.seconds.items()
     }
     out = []
@@ -353,7 +364,7 @@ def figures(results: Results) -> list[Figure]:
             scale >= 1.8,
         )
     )
-    out += _cpu_figures(results, pages * COPIES)
+    out += _cpu_figures(results, pages)
     for n, mem in results.memory.items():
         out.append(
             Figure(
@@ -372,12 +383,19 @@ def figures(results: Results) -> list[Figure]:
     return out
 
 
+def _side_copies(side: str) -> int:
+    """Copies of the pages a side reads per round (OCRmyPDF: once; others by processes)."""
+    return 1 if side.startswith("ocrmypdf") else copies(int(side.rsplit("-", 1)[1]))
+
+
 def _cpu_figures(results: Results, pages: int) -> list[Figure]:
-    """CPU seconds per page of each side: steadier than wall time on a shared machine."""
+    """CPU seconds per page of each side (`pages` a copy): steadier than wall time on a
+    shared machine."""
     out = []
     for n in (2, 1):
-        pipe = [x / pages for x in results.cpu.get(f"pipeline-{n}", [])]
-        tess = [x / pages for x in results.cpu.get(f"tesseract-{n}", [])]
+        read = pages * copies(n)
+        pipe = [x / read for x in results.cpu.get(f"pipeline-{n}", [])]
+        tess = [x / read for x in results.cpu.get(f"tesseract-{n}", [])]
         if not pipe or not tess:
             continue
         out.append(
