@@ -17,12 +17,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, inspect, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import func, null, select
+from sqlalchemy.orm import Session
 
 from service.documents import service as documents
 from service.documents import spans as word_spans
-from service.documents.models import Collection, Document, FileStatus, Page, Segment
+from service.documents.models import (
+    Collection,
+    Document,
+    FileStatus,
+    Page,
+    Segment,
+    SegmentKind,
+)
 from service.errors import InvalidInput
 from service.review.models import Annotation
 from service.translation.models import Translation, TranslationStatus
@@ -318,12 +325,7 @@ class PageStream:
         ).all()
         by_id = {p.id: _page(p) for p in pages}
         reading = self._reading
-        query = select(Segment).where(Segment.page_id.in_(page_ids))
-        if not reading.lines:
-            query = query.options(defer(Segment.lines))
-        if not reading.spans:
-            query = query.options(defer(Segment.word_spans))
-        segments = self._session.scalars(query.order_by(Segment.page_id, Segment.position)).all()
+        segments = _segment_rows(self._session, page_ids, reading)
         ids = [s.id for s in segments]
         # Approved-only exports choose their segments by translation status.
         wanted = reading.translations or self._options.approved_only
@@ -338,7 +340,7 @@ class PageStream:
                 by_id[seg.page_id].segments.append(item)
         return [by_id[p.id] for p in pages]
 
-    def _spans(self, segments: Sequence[Segment]) -> dict[int, list[list[float]]]:
+    def _spans(self, segments: Sequence[SegmentRow]) -> dict[int, list[list[float]]]:
         """Word offsets by segment; rows written without them get them from their boxes."""
         if not self._reading.spans:
             return {}
@@ -348,6 +350,46 @@ class PageStream:
             lines = documents.segment_lines(self._session, [s.id for s in missing])
             found |= {s.id: word_spans.word_spans(s.text, lines[s.id]) for s in missing}
         return found
+
+
+class SegmentRow(NamedTuple):
+    """What an export reads of a segment: plain columns, not an ORM entity (a 300-page book
+    is read 2,400 segments at a time, up to three times over for TEI)."""
+
+    id: int
+    page_id: int
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    text: str
+    normalized: str
+    confidence: float | None
+    kind: SegmentKind
+    position: int
+    min_confidence: float | None
+    lines: list[dict[str, Any]] | None = None  # None: not read
+    word_spans: list[list[float]] | None = None
+
+    @property
+    def bbox(self) -> tuple[int, int, int, int]:
+        """Bounding box as (left, top, right, bottom) in page pixels."""
+        return (self.x0, self.y0, self.x1, self.y1)
+
+
+_ROW_COLUMNS = [getattr(Segment, name) for name in SegmentRow._fields[:12]]
+
+
+def _segment_rows(session: Session, page_ids: list[int], reading: Reading) -> list[SegmentRow]:
+    """The pages' segments in order, with word boxes and spans only when `reading` asks."""
+    columns = [
+        *_ROW_COLUMNS,
+        Segment.lines if reading.lines else null(),
+        Segment.word_spans if reading.spans else null(),
+    ]
+    query = select(*columns).where(Segment.page_id.in_(page_ids))
+    rows = session.execute(query.order_by(Segment.page_id, Segment.position))
+    return [SegmentRow(*row) for row in rows]
 
 
 def _image(page: Page) -> str | None:
@@ -368,17 +410,24 @@ def _page(page: Page) -> ExportPage:
     )
 
 
-def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, Translation]:
+class TranslationRow(NamedTuple):
+    """What an export reads of a segment's shown translation (plain columns)."""
+
+    segment_id: int
+    status: TranslationStatus
+    text: str
+    backend: str
+    model: str
+
+
+_TRANSLATION_COLUMNS = [getattr(Translation, name) for name in TranslationRow._fields]
+
+
+def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, TranslationRow]:
     if not segment_ids:
         return {}
-    rows = session.scalars(
-        latest_shown(
-            select(Translation)
-            .options(defer(Translation.fallbacks), defer(Translation.flags))
-            .where(Translation.segment_id.in_(segment_ids))
-        )
-    )
-    return {t.segment_id: t for t in rows}
+    query = select(*_TRANSLATION_COLUMNS).where(Translation.segment_id.in_(segment_ids))
+    return {row.segment_id: TranslationRow(*row) for row in session.execute(latest_shown(query))}
 
 
 def _annotations(
@@ -387,21 +436,29 @@ def _annotations(
     if not segment_ids:
         return {}
     found: dict[int, list[ExportAnnotation]] = {}
-    rows = session.scalars(
-        select(Annotation)
+    rows = session.execute(
+        select(
+            Annotation.segment_id,
+            Annotation.id,
+            Annotation.layer,
+            Annotation.start,
+            Annotation.end,
+            Annotation.type,
+            Annotation.body,
+        )
         .where(Annotation.segment_id.in_(segment_ids))
         .order_by(Annotation.segment_id, Annotation.start, Annotation.id)
     )
-    for a in rows:
-        found.setdefault(a.segment_id, []).append(
-            ExportAnnotation(a.id, a.layer.value, a.start, a.end, a.type.value, a.body)
+    for segment_id, id_, layer, start, end, type_, body in rows:
+        found.setdefault(segment_id, []).append(
+            ExportAnnotation(id_, layer.value, start, end, type_.value, body)
         )
     return {k: tuple(v) for k, v in found.items()}
 
 
 def _segment(
-    seg: Segment,
-    tr: Translation | None,
+    seg: SegmentRow,
+    tr: TranslationRow | None,
     annotations: tuple[ExportAnnotation, ...],
     options: ExportOptions,
     spans: Sequence[Sequence[float]] | None = None,
@@ -411,11 +468,10 @@ def _segment(
         return None
     usable = tr is not None and tr.status is not TranslationStatus.FAILED and bool(tr.text)
     keep = [a for a in annotations if options.translation or a.layer != "translation"]
-    loaded = "lines" not in inspect(seg).unloaded
     return ExportSegment(
         id=seg.id,
         bbox=seg.bbox,
-        lines=([_line(line) for line in seg.lines] if loaded else [])
+        lines=([_line(line) for line in seg.lines] if seg.lines is not None else [])
         or [ExportLine(t, None) for t in seg.text.split("\n")],
         diplomatic=seg.text,
         normalized=seg.normalized,
