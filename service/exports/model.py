@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, null, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.documents import service as documents
@@ -27,13 +27,12 @@ from service.documents.models import (
     Document,
     FileStatus,
     Page,
-    Segment,
-    SegmentKind,
 )
 from service.errors import InvalidInput
+from service.exports.rows import SegmentRow, TranslationRow, segment_rows, shown_translations
 from service.review.models import Annotation
 from service.translation.models import Translation, TranslationStatus
-from service.translation.shown import latest_shown, shown
+from service.translation.shown import shown
 
 # Characters XML 1.0 forbids (C0 controls but tab/newline/CR, surrogates, U+FFFE/U+FFFF).
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -325,11 +324,11 @@ class PageStream:
         ).all()
         by_id = {p.id: _page(p) for p in pages}
         reading = self._reading
-        segments = _segment_rows(self._session, page_ids, reading)
+        segments = segment_rows(self._session, page_ids, lines=reading.lines, spans=reading.spans)
         ids = [s.id for s in segments]
         # Approved-only exports choose their segments by translation status.
         wanted = reading.translations or self._options.approved_only
-        latest = _latest_translations(self._session, ids) if wanted else {}
+        latest = shown_translations(self._session, ids) if wanted else {}
         with_notes = reading.annotations and self._options.annotations
         notes = _annotations(self._session, ids) if with_notes else {}
         spans = self._spans(segments)
@@ -352,46 +351,6 @@ class PageStream:
         return found
 
 
-class SegmentRow(NamedTuple):
-    """What an export reads of a segment: plain columns, not an ORM entity (a 300-page book
-    is read 2,400 segments at a time, up to three times over for TEI)."""
-
-    id: int
-    page_id: int
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-    text: str
-    normalized: str
-    confidence: float | None
-    kind: SegmentKind
-    position: int
-    min_confidence: float | None
-    lines: list[dict[str, Any]] | None = None  # None: not read
-    word_spans: list[list[float]] | None = None
-
-    @property
-    def bbox(self) -> tuple[int, int, int, int]:
-        """Bounding box as (left, top, right, bottom) in page pixels."""
-        return (self.x0, self.y0, self.x1, self.y1)
-
-
-_ROW_COLUMNS = [getattr(Segment, name) for name in SegmentRow._fields[:12]]
-
-
-def _segment_rows(session: Session, page_ids: list[int], reading: Reading) -> list[SegmentRow]:
-    """The pages' segments in order, with word boxes and spans only when `reading` asks."""
-    columns = [
-        *_ROW_COLUMNS,
-        Segment.lines if reading.lines else null(),
-        Segment.word_spans if reading.spans else null(),
-    ]
-    query = select(*columns).where(Segment.page_id.in_(page_ids))
-    rows = session.execute(query.order_by(Segment.page_id, Segment.position))
-    return [SegmentRow(*row) for row in rows]
-
-
 def _image(page: Page) -> str | None:
     """The image the page's coordinates refer to: the one the OCR read, else the upload's."""
     return page.ocr_image_sha256 or page.image_sha256
@@ -408,26 +367,6 @@ def _page(page: Page) -> ExportPage:
         dpi=page.dpi,
         ocr_engine=page.ocr_engine,
     )
-
-
-class TranslationRow(NamedTuple):
-    """What an export reads of a segment's shown translation (plain columns)."""
-
-    segment_id: int
-    status: TranslationStatus
-    text: str
-    backend: str
-    model: str
-
-
-_TRANSLATION_COLUMNS = [getattr(Translation, name) for name in TranslationRow._fields]
-
-
-def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, TranslationRow]:
-    if not segment_ids:
-        return {}
-    query = select(*_TRANSLATION_COLUMNS).where(Translation.segment_id.in_(segment_ids))
-    return {row.segment_id: TranslationRow(*row) for row in session.execute(latest_shown(query))}
 
 
 def _annotations(
