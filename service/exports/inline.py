@@ -67,9 +67,7 @@ def source_tokens(segment: ExportSegment) -> list[Token]:
             i = joined + 1
             continue
         # The raw word becomes the token (a book has 130,000 of them: no copy).
-        reg = _normalise_word(token.text)
-        token.reg = None if reg == token.text else reg
-        token.conf = conf
+        token.reg, token.conf = _normal_form(token.text), conf
         tokens.append(token)
         i += 1
     return tokens
@@ -122,9 +120,14 @@ def _hyphen_join(raw: list[Token], i: int) -> int | None:
 _normalise_word = lru_cache(maxsize=65_536)(normalise)
 
 
+def _normal_form(word: str) -> str | None:
+    """The word's normalised form, or None when normalising leaves it as it is."""
+    reg = _normalise_word(word)
+    return None if reg == word else reg
+
+
 def _word(start: int, end: int, text: str, conf: float | None) -> Token:
-    reg = _normalise_word(text)
-    return Token(start, end, text, "word", None if reg == text else reg, conf)
+    return Token(start, end, text, "word", _normal_form(text), conf)
 
 
 def _min(a: float | None, b: float | None) -> float | None:

@@ -22,12 +22,7 @@ from sqlalchemy.orm import Session
 
 from service.documents import service as documents
 from service.documents import spans as word_spans
-from service.documents.models import (
-    Collection,
-    Document,
-    FileStatus,
-    Page,
-)
+from service.documents.models import Collection, Document, FileStatus, Page
 from service.errors import InvalidInput
 from service.exports.rows import SegmentRow, TranslationRow, segment_rows, shown_translations
 from service.review.models import Annotation
@@ -470,7 +465,6 @@ def _bbox(value: Any) -> tuple[int, int, int, int] | None:
 
 
 def _conf(value: Any) -> float | None:
-    kind = type(value)
-    if kind is float:
-        return value  # type: ignore[no-any-return]
-    return float(value) if kind is int or isinstance(value, int | float) else None
+    if type(value) is float:
+        return value
+    return float(value) if isinstance(value, int | float) else None

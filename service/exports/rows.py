@@ -38,7 +38,9 @@ class SegmentRow(NamedTuple):
         return (self.x0, self.y0, self.x1, self.y1)
 
 
-_ROW_COLUMNS = [getattr(Segment, name) for name in SegmentRow._fields[:12]]
+# Read only when a pass asks for them (the last two fields); None stands in otherwise.
+_OPTIONAL = ("lines", "word_spans")
+_ROW_COLUMNS = [getattr(Segment, name) for name in SegmentRow._fields if name not in _OPTIONAL]
 
 
 def segment_rows(

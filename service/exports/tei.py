@@ -385,9 +385,6 @@ def _token(
     target = parent
     if token.conf is not None and token.conf < threshold:
         target = etree.SubElement(parent, UNCLEAR, LOW_CONFIDENCE)
-        if (token.reg is None or layer is SourceLayer.DIPLOMATIC) and "\n" not in token.text:
-            _set_text(target, token.text)  # the usual uncertain word, on a fresh element
-            return
     if token.reg is None or layer is SourceLayer.DIPLOMATIC:
         _diplomatic(target, token.text)
     elif layer is SourceLayer.NORMALIZED:
@@ -399,6 +396,9 @@ def _token(
 
 
 def _diplomatic(parent: etree._Element, text: str) -> None:
+    if "\n" not in text:  # the usual word, on one line
+        _text(parent, text)
+        return
     head, *rest = text.split("\n")
     _text(parent, head)
     for line in rest:  # a word hyphenated across lines
