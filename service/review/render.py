@@ -91,7 +91,7 @@ def low_confidence_marks(
 def spans_marks(spans: Sequence[Sequence[float]], threshold: float) -> list[Mark]:
     """Marks for the words of `word_spans` whose confidence is under the threshold."""
     return [
-        Mark(int(start), int(end), LOW_CONFIDENCE, f"OCR confidence {conf:.0f} %")
+        Mark(int(start), int(end), LOW_CONFIDENCE, _confidence_title(conf))
         for start, end, conf in spans
         if conf < threshold
     ]
@@ -113,11 +113,15 @@ def low_confidence_runs(
             return None
         if first > done:
             result.append(Run(text[done:first]))
-        result.append(Run(text[first:last], LOW_CONFIDENCE, f"OCR confidence {conf:.0f} %"))
+        result.append(Run(text[first:last], LOW_CONFIDENCE, _confidence_title(conf)))
         done = last
     if done < len(text) or not result:
         result.append(Run(text[done:]))
     return result
+
+
+def _confidence_title(conf: float) -> str:
+    return f"OCR confidence {conf:.0f} %"
 
 
 def annotation_marks(annotations: Iterable[Annotation], layer: AnnotationLayer) -> list[Mark]:
