@@ -60,7 +60,7 @@ def segment_row(
     """One segment's row, swapped in by the page's script after an edit."""
     document, row = review_row(session, segment_id, settings.low_confidence)
     return templates().TemplateResponse(
-        request, "includes/segment_row.html", {"document": document, "row": row}
+        request, "includes/segment_rows.html", {"document": document, "rows": [row]}
     )
 
 
