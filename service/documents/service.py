@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, selectinload
 
@@ -382,6 +382,11 @@ def translation_stale(status: TranslationStatus, made_from: str, normalized: str
     """True when a translation made from the source hash `made_from` no longer matches the
     segment's normalised text (a failed translation has no text to be stale)."""
     return status is not TranslationStatus.FAILED and made_from != source_hash(normalized)
+
+
+def sql_source_hash(text: SQLColumnExpression[str]) -> ColumnElement[str]:
+    """`source_hash` computed by Postgres: the same hex digest of the text's UTF-8 bytes."""
+    return func.encode(func.sha256(func.convert_to(text, "UTF8")), "hex")
 
 
 def aligned_segments(

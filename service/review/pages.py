@@ -165,7 +165,9 @@ def _row(
     source = _source_runs(seg, notes, threshold, lines)
     tr = seg.translation
     shown = tr.text if tr is not None and tr.status is not TranslationStatus.FAILED else ""
-    target = runs(shown, annotation_marks(notes, AnnotationLayer.TRANSLATION))
+    target = (
+        runs(shown, annotation_marks(notes, AnnotationLayer.TRANSLATION)) if notes else [Run(shown)]
+    )
     return Row(seg, tr, row_status(seg), source, target, notes)
 
 

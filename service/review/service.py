@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, false, func, select, true
 from sqlalchemy.orm import Session
 
 from service.accounts import access
 from service.documents.models import Document, Page, Segment, SegmentKind
-from service.documents.service import translation_stale
+from service.documents.service import sql_source_hash
 from service.errors import EditConflict, InvalidInput, NotFound, SegmentNotFound
 from service.ocr.text import normalise, source_hash, storable
 from service.review.models import (
@@ -153,19 +153,18 @@ class ReviewSegment:
     min_confidence: float | None
     version: int
     translation: ShownTranslation | None
+    # True when the source changed after the shown translation was made: compared in the
+    # query, so a page of 500 rows hashes no text in Python.
+    stale: bool = False
 
-    @property
-    def stale(self) -> bool:
-        """True when the source changed after the shown translation was made."""
-        t = self.translation
-        return t is not None and translation_stale(t.status, t.source_hash, self.normalized)
 
+_DERIVED = ("translation", "stale")  # ReviewSegment's fields that are not Segment columns
 
 # Read as plain columns, not ORM entities: a page of 500 rows skips the identity map, and
 # the template reads plain attributes. The fields name the columns, so the two stay in step.
 _TRANSLATION_COLUMNS = tuple(getattr(Translation, f.name) for f in fields(ShownTranslation))
 _SEGMENT_COLUMNS = tuple(
-    getattr(Segment, f.name) for f in fields(ReviewSegment) if f.name != "translation"
+    getattr(Segment, f.name) for f in fields(ReviewSegment) if f.name not in _DERIVED
 )
 
 
@@ -188,8 +187,11 @@ def _review_query(where: ColumnElement[bool]) -> Select[Any]:
         .join(Segment, Segment.id == Translation.segment_id)
         .where(where)
     ).subquery()
+    shown_columns = list(translations.c)[1:]
+    stale = translations.c.status != TranslationStatus.FAILED
+    stale &= translations.c.source_hash != sql_source_hash(Segment.normalized)
     return (
-        select(*_SEGMENT_COLUMNS, *list(translations.c)[1:])
+        select(*_SEGMENT_COLUMNS, *shown_columns, func.coalesce(stale, false()))
         .outerjoin(translations, translations.c.segment_id == Segment.id)
         .where(where)
         .order_by(Segment.position)
@@ -201,10 +203,13 @@ _PAGE_SEGMENTS = _review_query(Segment.page_id == bindparam("page_id"))
 _ONE_SEGMENT = _review_query(Segment.id == bindparam("segment_id"))
 
 
+_TRANSLATION_END = len(_SEGMENT_COLUMNS) + len(_TRANSLATION_COLUMNS)
+
+
 def _review_segment(columns: Sequence[Any]) -> ReviewSegment:
-    n = len(_SEGMENT_COLUMNS)
-    translation = None if columns[n] is None else ShownTranslation(*columns[n:])
-    return ReviewSegment(*[*columns[:n], translation])
+    n, end = len(_SEGMENT_COLUMNS), _TRANSLATION_END
+    translation = None if columns[n] is None else ShownTranslation(*columns[n:end])
+    return ReviewSegment(*[*columns[:n], translation, columns[end]])
 
 
 def _manual_translation(session: Session, segment: Segment) -> Translation:

@@ -211,6 +211,31 @@ def test_a_segment_row_can_be_fetched_alone(client: TestClient, session: Session
     assert f'data-segment-id="{segment_id}"' in html
 
 
+def test_a_row_whose_transcription_changed_after_its_translation_shows_stale(
+    client: TestClient, session: Session
+) -> None:
+    document = make_document(
+        session, ["Le roy est mort.", "Vive le roy !"], ["The king is dead.", None]
+    )
+    first, second = client.get(f"/api/documents/{document.id}/segments").json()
+    response = client.patch(
+        f"/api/segments/{first['id']}/source", json={"text": "Le roi est mort.", "version": 1}
+    )
+    assert response.status_code == 200, response.text
+    html = client.get(f"/documents/{document.id}").text
+    statuses = re.findall(r'<article class="segment status-(\w+)', html)
+    assert statuses == ["stale", "untranslated"]
+    assert html.count('class="stale-note"') == 1
+    row = client.get(f"/segments/{first['id']}/row").text
+    assert 'data-status="stale"' in row and "Translate it again" in row
+    client.patch(
+        f"/api/segments/{first['id']}/translation",
+        json={"text": "The king is dead.", "version": 1},
+    )
+    row = client.get(f"/segments/{first['id']}/row").text
+    assert 'data-status="edited"' in row and "stale-note" not in row
+
+
 def test_the_dashboard_shows_progress_failures_and_a_retry(
     client: TestClient, session: Session
 ) -> None:
