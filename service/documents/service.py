@@ -384,9 +384,15 @@ def translation_stale(status: TranslationStatus, made_from: str, normalized: str
     return status is not TranslationStatus.FAILED and made_from != source_hash(normalized)
 
 
-def sql_source_hash(text: SQLColumnExpression[str]) -> ColumnElement[str]:
-    """`source_hash` computed by Postgres: the same hex digest of the text's UTF-8 bytes."""
-    return func.encode(func.sha256(func.convert_to(text, "UTF8")), "hex")
+def sql_translation_stale(
+    status: SQLColumnExpression[TranslationStatus],
+    made_from: SQLColumnExpression[str],
+    normalized: SQLColumnExpression[str],
+) -> ColumnElement[bool]:
+    """`translation_stale` computed by Postgres (`source_hash` is the hex SHA-256 of the
+    text's UTF-8 bytes), for queries that read many rows at once."""
+    digest = func.encode(func.sha256(func.convert_to(normalized, "UTF8")), "hex")
+    return (status != TranslationStatus.FAILED) & (made_from != digest)
 
 
 def aligned_segments(

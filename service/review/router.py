@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from service.deps import ReviewerDep, SessionDep
 from service.documents import service as documents
 from service.documents.models import Segment
-from service.ocr.text import source_hash
 from service.review import service
 from service.review.models import Annotation, AnnotationLayer, AnnotationType
 from service.review.schemas import (
@@ -24,7 +23,6 @@ from service.review.schemas import (
     SourceEdit,
     TranslationEdit,
 )
-from service.translation.models import TranslationStatus
 
 router = APIRouter(prefix="/api", tags=["review"])
 CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -36,10 +34,8 @@ def segment_state(session: Session, segment_id: int) -> SegmentState:
     """The segment's texts, versions and translation state after a change."""
     segment = documents.get_segment_or_raise(session, segment_id)
     translation = service.current_translation(session, segment_id)
-    stale = bool(
-        translation
-        and translation.status is not TranslationStatus.FAILED
-        and translation.source_hash != source_hash(segment.normalized)
+    stale = translation is not None and documents.translation_stale(
+        translation.status, translation.source_hash, segment.normalized
     )
     return SegmentState(
         id=segment.id,

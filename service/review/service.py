@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.accounts import access
 from service.documents.models import Document, Page, Segment, SegmentKind
-from service.documents.service import sql_source_hash
+from service.documents.service import sql_translation_stale
 from service.errors import EditConflict, InvalidInput, NotFound, SegmentNotFound
 from service.ocr.text import normalise, source_hash, storable
 from service.review.models import (
@@ -127,7 +127,6 @@ class ShownTranslation:
     model: str
     text: str
     error: str | None
-    source_hash: str
 
     @property
     def model_name(self) -> str:
@@ -182,16 +181,15 @@ def get_review_segment(session: Session, segment_id: int) -> ReviewSegment | Non
 
 def _review_query(where: ColumnElement[bool]) -> Select[Any]:
     """Segments matching `where` in reading order, each joined to its shown translation."""
+    stale = sql_translation_stale(Translation.status, Translation.source_hash, Segment.normalized)
     translations = latest_shown(
-        select(Translation.segment_id, *_TRANSLATION_COLUMNS)
+        select(Translation.segment_id, *_TRANSLATION_COLUMNS, stale.label("stale"))
         .join(Segment, Segment.id == Translation.segment_id)
         .where(where)
     ).subquery()
-    shown_columns = list(translations.c)[1:]
-    stale = translations.c.status != TranslationStatus.FAILED
-    stale &= translations.c.source_hash != sql_source_hash(Segment.normalized)
+    shown = [translations.c[column.key] for column in _TRANSLATION_COLUMNS]
     return (
-        select(*_SEGMENT_COLUMNS, *shown_columns, func.coalesce(stale, false()))
+        select(*_SEGMENT_COLUMNS, *shown, func.coalesce(translations.c.stale, false()))
         .outerjoin(translations, translations.c.segment_id == Segment.id)
         .where(where)
         .order_by(Segment.position)
@@ -203,11 +201,9 @@ _PAGE_SEGMENTS = _review_query(Segment.page_id == bindparam("page_id"))
 _ONE_SEGMENT = _review_query(Segment.id == bindparam("segment_id"))
 
 
-_TRANSLATION_END = len(_SEGMENT_COLUMNS) + len(_TRANSLATION_COLUMNS)
-
-
 def _review_segment(columns: Sequence[Any]) -> ReviewSegment:
-    n, end = len(_SEGMENT_COLUMNS), _TRANSLATION_END
+    n = len(_SEGMENT_COLUMNS)
+    end = n + len(_TRANSLATION_COLUMNS)
     translation = None if columns[n] is None else ShownTranslation(*columns[n:end])
     return ReviewSegment(*[*columns[:n], translation, columns[end]])
 
