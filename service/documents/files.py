@@ -214,8 +214,9 @@ def _png_up_filtered(image: Image.Image) -> bytes:
     Pillow tries all five PNG filters on every row and keeps the best, then deflates with
     zlib. On scanned pages always using "Up" makes files of about the same size (within 3 %
     on grayscale pages of ../shared/data) in half the time, and ISA-L's deflate is 4× faster
-    than zlib's fastest level for files 2 % smaller (bench/results/latest.md): an OCR worker
-    stores one such image for every page it deskews or filters, every Fraktur page.
+    than zlib's fastest level for files 2 % smaller (the Fraktur pages of ../shared/data;
+    README, "OCR"): an OCR worker stores one such image for every page it deskews or
+    filters, every Fraktur page.
     """
     import numpy as np  # not at the top: the web process, which sniffs files, never needs it
     from isal import isal_zlib
