@@ -35,8 +35,9 @@ def test_an_answer_in_the_source_language_is_the_wrong_language() -> None:
 
 
 def test_absurd_lengths_and_echoed_templates_are_caught() -> None:
-    assert problem(SOURCE, "The council.") is Problem.LENGTH_RATIO
-    assert problem(SOURCE, "The council paid. " * 20) is Problem.LENGTH_RATIO
+    assert problem(SOURCE, "The council.") is Problem.OMISSION
+    assert problem(SOURCE, "The council paid. " * 20) is Problem.REPETITION
+    assert problem(SOURCE, "Le conseil paya.", Task.CORRECT) is Problem.LENGTH_RATIO
     assert problem("La guerre a duré sept ans.", "<translation>") is Problem.PLACEHOLDER
     assert problem("La guerre a duré sept ans.", "…") is Problem.PLACEHOLDER
 
