@@ -30,7 +30,7 @@ from service.exports.model import (
     SourceLayer,
     xml_safe,
 )
-from service.translation.prompts import language_name
+from service.translation.prompts.languages import language_name
 
 UNTRANSLATED = "(not translated)"
 LABELS = {

@@ -17,6 +17,25 @@ class Task(StrEnum):
     CORRECT = "correct"
 
 
+class Unit(StrEnum):
+    """What one model request carries: a whole segment, or one sentence of it.
+
+    The segment stays the unit of alignment, storage and review either way.
+    """
+
+    SEGMENT = "segment"
+    SENTENCE = "sentence"
+
+
+class PromptStyle(StrEnum):
+    """How a model is prompted: JSON batches in chat, few-shot completion, or one text per
+    chat turn in a model's own documented format (TranslateGemma)."""
+
+    CHAT = "chat"
+    COMPLETION = "completion"
+    PLAIN = "plain"
+
+
 @dataclass(frozen=True)
 class GlossaryHint:
     """An agreed rendering the model must use when the term occurs."""
@@ -32,8 +51,10 @@ class BatchRequest:
 
     `segments` carry request-local ids; the caller maps them back to segments. `context`
     holds the texts just before the first one (not to be translated), `glossary` only the
-    entries whose term occurs in the batch. `strict` asks again after an unusable answer;
-    `route` spreads batches over several servers.
+    entries whose term occurs in the batch. `previous` is the sentence before and its
+    translation, given in sentence mode so that pronouns and names carry over. `strict` asks
+    again after an unusable answer, and `attempt` counts such retries (a backend varies its
+    seed with it); `route` spreads batches over several servers.
     """
 
     source_lang: str
@@ -46,6 +67,8 @@ class BatchRequest:
     genre: str | None = None
     strict: str | None = None
     route: int = 0
+    previous: tuple[str, str] | None = None
+    attempt: int = 0
 
 
 @dataclass(frozen=True)
@@ -62,7 +85,11 @@ class SegmentResult:
 
 @dataclass
 class BatchResult:
-    """Answers by id, a reason for each id that got none, and what it took to get them."""
+    """Answers by id, a reason for each id that got none, and what it took to get them.
+
+    `echoes` are the prompt's own texts (examples, instructions), each with what to call
+    it: an answer must never be one of them.
+    """
 
     translations: dict[int, SegmentResult] = field(default_factory=dict)
     failures: dict[int, str] = field(default_factory=dict)
@@ -70,6 +97,7 @@ class BatchResult:
     fallbacks: dict[int, list[str]] = field(default_factory=dict)
     host: str | None = None
     digest: str | None = None
+    echoes: tuple[tuple[str, str], ...] = ()
 
     def note(self, ids: list[int], fallback: str) -> None:
         """Record a fallback taken for these ids."""
@@ -86,13 +114,19 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What a run needs to know about its model before it starts."""
+    """What a run needs to know about its model before it starts.
+
+    `parameters` is the model's size in billions where the server or file says it;
+    `style` how the backend prompts it.
+    """
 
     name: str
     digest: str | None
     context_tokens: int
     reasoning: bool = False
     detail: str = ""
+    parameters: float | None = None
+    style: PromptStyle = PromptStyle.CHAT
 
 
 class TranslationBackend(Protocol):
@@ -129,6 +163,26 @@ def split_cost(total: int | None, weights: list[int]) -> list[int | None]:
         return [None] * len(weights)
     whole = sum(weights) or 1
     return [round(total * w / whole) for w in weights]
+
+
+_SIZE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*([bm])(?![a-z])", re.IGNORECASE)
+
+
+def parse_size(text: str | None) -> float | None:
+    """Billions of parameters from a size label or a model name (`3.2B`, `270M`,
+    `qwen2.5:1.5b`, `Llama-3.2-1B-Instruct`); None when it says none."""
+    if not text:
+        return None
+    sizes = [
+        float(number) / (1000 if unit.lower() == "m" else 1)
+        for number, unit in _SIZE.findall(text.replace("_", "-"))
+    ]
+    return max(sizes) if sizes else None
+
+
+def is_translategemma(model: str) -> bool:
+    """Google's translation-tuned Gemma 3, prompted in the format its model card documents."""
+    return "translategemma" in model.lower().replace("-", "").replace("_", "")
 
 
 def is_reasoning_model(model: str) -> bool:

@@ -1,26 +1,38 @@
-"""Base models: one few-shot completion per text, so alignment cannot go wrong."""
+"""One text per model call: few-shot completion for base models, or a model's own chat
+format for one text (TranslateGemma), so alignment cannot go wrong."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-from service.translation import prompts
 from service.translation.backends.base import BatchRequest, BatchResult, SegmentResult
 from service.translation.backends.jsonbatch import Answer
 from service.translation.chunking import estimate_tokens
 
-# prompt, max tokens to generate → the model's reply (which stops at the end of the line)
-CompleteCall = Callable[[str, int], Answer]
+# request, the text to answer, max tokens to generate → the model's reply for that text
+TextCall = Callable[[BatchRequest, str, int], Answer]
+# A model that goes on past its answer writes the next prompt line ("French: …").
+_NEXT_TURN = re.compile(r"\n\s*\w[\w ()]{0,30}:.*", re.DOTALL)
 
 
-def translate_each(request: BatchRequest, complete: CompleteCall, label: str) -> BatchResult:
-    """Complete the few-shot prompt for each text in turn."""
-    result = BatchResult()
+def answer_limit(text: str) -> int:
+    """Tokens a translation of the text may take: twice its estimate, and a little more."""
+    return 2 * estimate_tokens(text) + 32
+
+
+def translate_each(
+    request: BatchRequest,
+    call: TextCall,
+    label: str,
+    echoes: tuple[tuple[str, str], ...] = (),
+) -> BatchResult:
+    """Ask for each text of the request in turn."""
+    result = BatchResult(echoes=echoes)
     for segment in request.segments:
-        prompt = prompts.completion_prompt(request, segment.text)
-        answer = complete(prompt, 2 * estimate_tokens(segment.text) + 32)
+        answer = call(request, segment.text, answer_limit(segment.text))
         result.tried([segment.id])
-        text = answer.text.strip()
+        text = _NEXT_TURN.sub("", answer.text).strip()
         if not text:
             result.failures[segment.id] = f"{label} returned an empty answer."
             continue

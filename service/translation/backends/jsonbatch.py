@@ -24,6 +24,7 @@ from service.translation.backends.base import (
     strip_reasoning,
 )
 from service.translation.chunking import SegmentText, estimate_tokens
+from service.translation.prompts import chat as chat_prompts
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def translate(
     request: BatchRequest, call: ChatCall, label: str, ceiling: int, reasoning: bool = False
 ) -> BatchResult:
     """Answer the batch through `call`, splitting in halves until every id is answered or failed."""
-    result = BatchResult()
+    result = BatchResult(echoes=chat_prompts.echoes(request))
     _translate_into(request, request.segments, result, _Driver(call, label, ceiling, reasoning))
     return result
 

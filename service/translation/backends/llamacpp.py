@@ -24,8 +24,11 @@ from service.translation.backends.base import (
     BatchRequest,
     BatchResult,
     ModelInfo,
+    PromptStyle,
     is_reasoning_model,
+    parse_size,
 )
+from service.translation.prompts import fewshot
 
 log = logging.getLogger(__name__)
 
@@ -66,25 +69,43 @@ class EmbeddedBackend:
 
             result = jsonbatch.translate(request, chat, self.model, self.n_ctx // 2, reasoning)
         else:
+
+            def complete(request: BatchRequest, text: str, limit: int) -> jsonbatch.Answer:
+                prompt = fewshot.completion_prompt(request, text)
+                return self._complete(llm, prompt, limit, request.attempt)
+
             result = completion.translate_each(
-                request, lambda prompt, limit: self._complete(llm, prompt, limit), self.model
+                request, complete, self.model, fewshot.echoes(request)
             )
         result.digest = gguf_digest(self.model_path)
         return result
 
     def describe(self) -> ModelInfo:
-        """The GGUF's hash and context size, without loading the model."""
+        """The GGUF's hash, context size, prompt style and size, without loading the weights."""
         if not self.model_path.is_file():
             raise ModelNotFound(f"The embedded model file {self.model_path} does not exist.")
-        return ModelInfo(self.model, gguf_digest(self.model_path), self.n_ctx)
+        metadata = gguf_metadata(self.model_path)
+        style = self._style(metadata)
+        return ModelInfo(
+            self.model,
+            gguf_digest(self.model_path),
+            self.n_ctx,
+            parameters=gguf_parameters(self.model_path, metadata),
+            style=style,
+        )
 
-    def style(self, llm: Any) -> str:
+    def style(self, llm: Any) -> PromptStyle:
         """`chat` for instruct GGUFs (they carry a chat template), else `completion`."""
-        if self.prompt_style in ("chat", "completion"):
-            return self.prompt_style
-        return "chat" if llm.metadata.get("tokenizer.chat_template") else "completion"
+        return self._style(llm.metadata)
 
-    def _complete(self, llm: Any, prompt: str, limit: int) -> jsonbatch.Answer:
+    def _style(self, metadata: dict[str, str]) -> PromptStyle:
+        if self.prompt_style in ("chat", "completion"):
+            return PromptStyle(self.prompt_style)
+        if metadata.get("tokenizer.chat_template"):
+            return PromptStyle.CHAT
+        return PromptStyle.COMPLETION
+
+    def _complete(self, llm: Any, prompt: str, limit: int, attempt: int) -> jsonbatch.Answer:
         budget = self.n_ctx - len(llm.tokenize(prompt.encode("utf-8"))) - 8
         if budget < 16:
             raise BackendFailed(
@@ -93,7 +114,10 @@ class EmbeddedBackend:
         started = time.perf_counter()
         with _LOCK:
             out = llm.create_completion(
-                prompt, max_tokens=min(budget, limit), temperature=0.0, stop=["\n"], seed=self.seed
+                prompt,
+                max_tokens=min(budget, limit),
+                stop=["\n"],
+                **completion_sampling(self.seed, attempt),
             )
         return _answer(out, str(out["choices"][0]["text"]), started)
 
@@ -124,6 +148,43 @@ def _answer(out: dict[str, Any], text: str, started: float) -> jsonbatch.Answer:
         generation_ms=elapsed,
         done_reason=out["choices"][0].get("finish_reason"),
     )
+
+
+def completion_sampling(seed: int, attempt: int) -> dict[str, Any]:
+    """Greedy decoding first; a retry samples a little, with another seed, to leave the rut
+    (a loop, an echo) that greedy decoding fell into."""
+    if attempt == 0:
+        return {"temperature": 0.0, "seed": seed}
+    return {"temperature": 0.4, "top_p": 0.9, "seed": seed + attempt}
+
+
+_METADATA: dict[tuple[str, int, int], dict[str, str]] = {}
+
+
+def gguf_metadata(path: Path) -> dict[str, str]:
+    """The GGUF's key-value metadata, read with its vocabulary only (no weights), once."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _METADATA:
+        from llama_cpp import Llama
+
+        vocab = Llama(model_path=str(path), vocab_only=True, verbose=False)
+        _METADATA[key] = dict(vocab.metadata)
+        vocab.close()
+    return _METADATA[key]
+
+
+# Bits per weight of the usual quantisations: a size from the file when metadata has none.
+_BITS_PER_WEIGHT = 4.8
+
+
+def gguf_parameters(path: Path, metadata: dict[str, str]) -> float:
+    """Billions of parameters: the metadata's size label, or estimated from the file size."""
+    for key in ("general.size_label", "general.basename", "general.name"):
+        size = parse_size(metadata.get(key))
+        if size is not None:
+            return size
+    return path.stat().st_size * 8 / _BITS_PER_WEIGHT / 1e9
 
 
 _MODELS: dict[tuple[str, int, int], Any] = {}

@@ -27,13 +27,17 @@ from service.errors import (
     PipelineError,
     TransientError,
 )
-from service.translation.backends import jsonbatch
+from service.translation.backends import completion, jsonbatch
 from service.translation.backends.base import (
     BatchRequest,
     BatchResult,
     ModelInfo,
+    PromptStyle,
     is_reasoning_model,
+    is_translategemma,
+    parse_size,
 )
+from service.translation.prompts import translategemma
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +58,11 @@ class OllamaOptions:
 
 @dataclass(frozen=True)
 class HostModel:
-    """What one host says about the model: its digest and capabilities."""
+    """What one host says about the model: its digest, capabilities and size (billions)."""
 
     digest: str | None
     capabilities: tuple[str, ...]
+    parameters: float | None = None
 
 
 _INFO: dict[tuple[str, str], tuple[float, HostModel]] = {}
@@ -74,6 +79,7 @@ class OllamaBackend:
         self.model = model
         self.options = options
         self.reasoning = is_reasoning_model(model)
+        self.style = PromptStyle.PLAIN if is_translategemma(model) else PromptStyle.CHAT
 
     def translate(self, request: BatchRequest) -> BatchResult:
         """Translate on the batch's host; fall over to the next hosts when it cannot serve."""
@@ -107,6 +113,8 @@ class OllamaBackend:
                 context_tokens=self.options.num_ctx,
                 reasoning=self.reasoning and "thinking" not in info.capabilities,
                 detail=f"on {host}" if len(self.hosts) > 1 else "",
+                parameters=info.parameters,
+                style=self.style,
             )
         raise _worst(errors)
 
@@ -122,7 +130,7 @@ class OllamaBackend:
         except Exception as exc:
             raise self._error(exc, host) from exc
         digest = listed.get(self.model) or listed.get(f"{self.model}:latest")
-        info = HostModel(digest, tuple(shown.capabilities or ()))
+        info = HostModel(digest, tuple(shown.capabilities or ()), _parameters(shown, self.model))
         _INFO[(host, self.model)] = (time.monotonic(), info)
         return info
 
@@ -135,11 +143,19 @@ class OllamaBackend:
         def call(
             messages: list[dict[str, str]], schema: dict[str, Any], limit: int
         ) -> jsonbatch.Answer:
-            return self._chat(client, host, messages, schema, limit, thinking)
+            return self._chat(client, host, messages, schema, limit, thinking, request.attempt)
 
         label = f"{self.model} on {host}" if len(self.hosts) > 1 else self.model
-        reasoning = self.reasoning and not thinking
-        result = jsonbatch.translate(request, call, label, ceiling, reasoning)
+        if self.style is PromptStyle.PLAIN:
+
+            def one(request: BatchRequest, text: str, limit: int) -> jsonbatch.Answer:
+                chat = translategemma.messages(request, text)
+                return self._chat(client, host, chat, None, limit, thinking, request.attempt)
+
+            result = completion.translate_each(request, one, label, translategemma.echoes(request))
+        else:
+            reasoning = self.reasoning and not thinking
+            result = jsonbatch.translate(request, call, label, ceiling, reasoning)
         result.host, result.digest = host, info.digest
         return result
 
@@ -148,9 +164,10 @@ class OllamaBackend:
         client: ollama.Client,
         host: str,
         messages: list[dict[str, str]],
-        schema: dict[str, Any],
+        schema: dict[str, Any] | None,
         limit: int,
         thinking: bool,
+        attempt: int = 0,
     ) -> jsonbatch.Answer:
         started = time.perf_counter()
         try:
@@ -159,7 +176,7 @@ class OllamaBackend:
                 messages=messages,
                 stream=True,
                 format=schema,
-                options=self._options(limit),
+                options=self._options(limit, attempt),
                 keep_alive=self.options.keep_alive,
                 think=False if thinking else None,
             )
@@ -172,10 +189,10 @@ class OllamaBackend:
             raise self._error(exc, host) from exc
         return _answer("".join(parts), final, (time.perf_counter() - started) * 1000)
 
-    def _options(self, limit: int) -> dict[str, Any]:
+    def _options(self, limit: int, attempt: int = 0) -> dict[str, Any]:
         return {
             "num_ctx": self.options.num_ctx,
-            "seed": self.options.seed,
+            "seed": self.options.seed + attempt,
             "temperature": 0.6 if self.reasoning else self.options.temperature,
             "num_predict": limit,
         }
@@ -199,6 +216,17 @@ class OllamaBackend:
         if isinstance(exc, ollama.ResponseError):
             return _response_error(exc, self.model, host)
         return exc
+
+
+def _parameters(shown: Any, model: str) -> float | None:
+    """Billions of parameters from /api/show: `model_info`'s count, else the details' size
+    label (`3.2B`), else the model's name."""
+    info = getattr(shown, "modelinfo", None) or {}
+    count = info.get("general.parameter_count") if isinstance(info, dict) else None
+    if isinstance(count, int | float) and count > 0:
+        return float(count) / 1e9
+    details = getattr(shown, "details", None)
+    return parse_size(getattr(details, "parameter_size", None)) or parse_size(model)
 
 
 def _answer(text: str, final: Any, wall_ms: float) -> jsonbatch.Answer:

@@ -30,8 +30,11 @@ from service.translation.backends.base import (
     BatchRequest,
     BatchResult,
     ModelInfo,
+    PromptStyle,
     is_reasoning_model,
+    parse_size,
 )
+from service.translation.prompts import fewshot
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,9 @@ class OpenAIBackend:
     def translate(self, request: BatchRequest) -> BatchResult:
         """Translate the batch in the configured prompt style."""
         if self.options.prompt_style == "completion":
-            result = completion.translate_each(request, self._complete, self.model)
+            result = completion.translate_each(
+                request, self._complete, self.model, fewshot.echoes(request)
+            )
         else:
             ceiling = self.options.context_tokens // 2
             result = jsonbatch.translate(request, self._chat, self.model, ceiling, self.reasoning)
@@ -92,7 +97,16 @@ class OpenAIBackend:
                 f"The server at {self.base_url} serves no model {self.model!r}"
                 f" (it serves: {', '.join(served) or 'nothing'})."
             )
-        return ModelInfo(self.model, None, self.options.context_tokens, self.reasoning)
+        completing = self.options.prompt_style == "completion"
+        style = PromptStyle.COMPLETION if completing else PromptStyle.CHAT
+        return ModelInfo(
+            self.model,
+            None,
+            self.options.context_tokens,
+            self.reasoning,
+            parameters=parse_size(self.model),
+            style=style,
+        )
 
     def _chat(
         self, messages: list[dict[str, str]], schema: dict[str, Any], limit: int
@@ -109,16 +123,22 @@ class OpenAIBackend:
         _SCHEMA_STYLE[self.base_url] = "json_object"
         return self._stream("/chat/completions", body | _response_format("json_object", schema))
 
-    def _complete(self, prompt: str, limit: int) -> jsonbatch.Answer:
-        body = self._sampling(limit) | {"prompt": prompt, "stop": ["\n"], "temperature": 0.0}
+    def _complete(self, request: BatchRequest, text: str, limit: int) -> jsonbatch.Answer:
+        prompt = fewshot.completion_prompt(request, text)
+        greedy = 0.0 if request.attempt == 0 else 0.4
+        body = self._sampling(limit, request.attempt) | {
+            "prompt": prompt,
+            "stop": ["\n"],
+            "temperature": greedy,
+        }
         return self._stream("/completions", body)
 
-    def _sampling(self, limit: int) -> dict[str, Any]:
+    def _sampling(self, limit: int, attempt: int = 0) -> dict[str, Any]:
         return {
             "model": self.model,
             "max_tokens": limit,
             "temperature": 0.6 if self.reasoning else self.options.temperature,
-            "seed": self.options.seed,
+            "seed": self.options.seed + attempt,
             "stream": True,
             "stream_options": {"include_usage": True},
         }

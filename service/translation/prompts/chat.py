@@ -1,8 +1,10 @@
-"""Prompts: JSON in and out for chat models, few-shot completion for base models.
+"""Chat prompts: JSON in and out, for batches of segments or one sentence at a time.
 
 The document's text only ever travels as JSON data in the user message, never inside the
 instructions, and the system prompt says it is data: a page that reads "ignore previous
-instructions" is translated, not obeyed.
+instructions" is translated, not obeyed. In sentence mode the sentence before and its
+translation come first as an earlier exchange, so the system prompt stays the same for
+every call (a server reuses its cached prefix) and the model sees how it went on.
 """
 
 from __future__ import annotations
@@ -10,12 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from service.errors import InvalidInput
-from service.ocr.languages import LanguageTag, parse_tag
 from service.translation.backends.base import BatchRequest, Task
 from service.translation.chunking import SegmentText
-
-PROMPT_VERSION = "2026-11-30.1"
+from service.translation.prompts.languages import language_name
 
 SYSTEM_PROMPT = """You translate historical documents from {source} into {target}.
 {about}
@@ -69,15 +68,6 @@ def response_schema(ids: list[int]) -> dict[str, Any]:
     }
 
 
-def language_name(tag: str) -> str:
-    """English name for a tag; unknown tags are passed through as written."""
-    try:
-        parsed: LanguageTag = parse_tag(tag)
-    except InvalidInput:
-        return tag
-    return parsed.name.replace(" (Fraktur)", "")
-
-
 def system_prompt(request: BatchRequest) -> str:
     """System message for chat models: the task, the document's metadata and glossary."""
     source, target = language_name(request.source_lang), language_name(request.target_lang)
@@ -119,78 +109,22 @@ def user_message(request: BatchRequest, segments: list[SegmentText]) -> str:
 
 
 def messages(request: BatchRequest, segments: list[SegmentText]) -> list[dict[str, str]]:
-    """Chat messages for a JSON batch."""
-    return [
-        {"role": "system", "content": system_prompt(request)},
-        {"role": "user", "content": user_message(request, segments)},
-    ]
+    """Chat messages for a JSON batch, after the previous sentence's exchange if any."""
+    chat = [{"role": "system", "content": system_prompt(request)}]
+    if request.previous is not None:
+        source, translation = request.previous
+        ids = [segments[0].id] if segments else [1]
+        chat.append({"role": "user", "content": _as_json("segments", ids, source)})
+        chat.append({"role": "assistant", "content": _as_json("translations", ids, translation)})
+    chat.append({"role": "user", "content": user_message(request, segments)})
+    return chat
 
 
-# Parallel example sentences for few-shot prompting of small base models.
-FEW_SHOT: dict[str, list[str]] = {
-    "en": [
-        "The king has sent a letter to the council of the city.",
-        "In the year 1783 the harvest was poor, and bread became dear.",
-        "We remain, with the greatest respect, your most humble servants.",
-    ],
-    "fr": [
-        "Le roi a envoyé une lettre au conseil de la ville.",
-        "En l'année 1783 la récolte fut mauvaise, et le pain devint cher.",
-        "Nous demeurons, avec le plus profond respect, vos très humbles serviteurs.",
-    ],
-    "de": [
-        "Der König hat einen Brief an den Rat der Stadt gesandt.",
-        "Im Jahre 1783 war die Ernte schlecht, und das Brot wurde teuer.",
-        "Wir verbleiben mit der größten Hochachtung Ihre gehorsamsten Diener.",
-    ],
-    "la": [
-        "Rex epistulam ad senatum urbis misit.",
-        "Anno 1783 messis mala fuit, et panis carus factus est.",
-        "Manemus, summa cum observantia, servi vestri humillimi.",
-    ],
-    "es": [
-        "El rey ha enviado una carta al concejo de la ciudad.",
-        "En el año 1783 la cosecha fue mala, y el pan se encareció.",
-        "Quedamos, con el mayor respeto, sus más humildes servidores.",
-    ],
-    "it": [
-        "Il re ha mandato una lettera al consiglio della città.",
-        "Nell'anno 1783 il raccolto fu scarso, e il pane divenne caro.",
-        "Restiamo, col più profondo rispetto, i vostri umilissimi servitori.",
-    ],
-    "nl": [
-        "De koning heeft een brief aan de raad van de stad gezonden.",
-        "In het jaar 1783 was de oogst slecht, en het brood werd duur.",
-        "Wij blijven, met de grootste eerbied, uw zeer ootmoedige dienaren.",
-    ],
-}
+def _as_json(key: str, ids: list[int], text: str) -> str:
+    return json.dumps({key: [{"id": ids[0], "text": text}]}, ensure_ascii=False)
 
 
-def completion_prompt(request: BatchRequest, text: str) -> str:
-    """Few-shot completion prompt for base models, ending where the model writes its answer."""
-    source, target = language_name(request.source_lang), language_name(request.target_lang)
-    if request.task is Task.CORRECT:
-        return _correction_completion(source, text)
-    src_key, tgt_key = (
-        parse_tag(request.source_lang).language,
-        parse_tag(request.target_lang).language,
-    )
-    lines = [f"Translate {source} to {target}.", ""]
-    for hint in request.glossary:
-        lines += [f"{source}: {hint.term}", f"{target}: {hint.translation}", ""]
-    if src_key in FEW_SHOT and tgt_key in FEW_SHOT:
-        for original, translated in zip(FEW_SHOT[src_key], FEW_SHOT[tgt_key], strict=True):
-            lines += [f"{source}: {original}", f"{target}: {translated}", ""]
-    lines += [f"{source}: {' '.join(text.split())}", f"{target}:"]
-    return "\n".join(lines)
-
-
-def _correction_completion(source: str, text: str) -> str:
-    return "\n".join(
-        [
-            f"Correct the OCR errors in this {source} text; keep the old spelling.",
-            "",
-            f"OCR: {' '.join(text.split())}",
-            "Corrected:",
-        ]
-    )
+def echoes(request: BatchRequest) -> tuple[tuple[str, str], ...]:
+    """The system prompt's lines, which must never come back as a translation."""
+    lines = system_prompt(request).splitlines()
+    return tuple(("the instructions of the prompt", line) for line in lines if len(line) > 30)
