@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     translation_temperature: float = Field(0.2, ge=0, le=2)
     translation_seed: int = 42
     translation_context_segments: int = Field(2, ge=0, le=3)
+    # Small models translate sentence by sentence: with `auto`, completion-style models and
+    # models of at most this many billion parameters (as Ollama or the GGUF reports it).
+    translation_unit: Literal["auto", "sentence", "segment"] = "auto"
+    sentence_mode_max_billions: float = Field(3.0, ge=0)
     # LLM post-correction of the OCR text, as a separate layer for review (off by default).
     ocr_post_correction: bool = False
     # Crash safety: how often the reconciler looks for work that stopped moving, after how

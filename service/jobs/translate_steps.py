@@ -23,6 +23,7 @@ from service.translation import service as translation
 from service.translation.backends.base import ModelInfo
 from service.translation.chunking import budget_for
 from service.translation.models import RunKind, RunPurpose, RunStatus, TranslationRun
+from service.translation.modes import choose_unit
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -81,7 +82,8 @@ def _plan(session: Session, ctx: Context, run: TranslationRun, job: Job | None) 
         budget = budget_for(
             info.context_tokens, ctx.settings.translation_token_budget, info.reasoning
         )
-        batches = runs.plan(session, run, choice, info, budget)
+        unit = choose_unit(ctx.settings, info)
+        batches = runs.plan(session, run, choice, info, budget, unit)
         _started(session, run, job, choice)
     steps = [Step(TaskName.TRANSLATE_BATCH, (run.id, batch)) for batch in batches]
     return steps or after_batch(session, run.id)

@@ -1,15 +1,18 @@
-"""From segments to model requests and back: long texts split, answers checked, retried once.
+"""From segments to model requests and back: answers checked, and retried once when flagged.
 
-Pure logic over a backend; the service loads the units and stores the outcomes. Requests
-carry request-local ids (1…n), so a segment can be cut into sentence-sized parts that are
-translated separately and joined again in order.
+Pure logic over a backend; the service loads the units and stores the outcomes. In segment
+mode, requests carry request-local ids (1…n), so a segment can be cut into sentence-sized
+parts that are translated separately and joined again in order; a flagged translation is
+retried sentence by sentence. In sentence mode (small models) every sentence is its own
+request (see `by_sentence`). Either way every answer passes the checks, and what they
+still find after the retry is kept as the translation's flags.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
 
+from service.translation import by_sentence, checks
 from service.translation.backends.base import (
     BatchRequest,
     BatchResult,
@@ -17,106 +20,84 @@ from service.translation.backends.base import (
     Task,
     TranslationBackend,
 )
-from service.translation.checks import Finding, Problem, check
+from service.translation.backends.base import Unit as PromptUnit
+from service.translation.checks import Answer, Finding
 from service.translation.chunking import SegmentText, plan_batches, split_text
 from service.translation.glossary import missing_renderings
+from service.translation.work import Outcome, Spec, Unit
 
-
-@dataclass(frozen=True)
-class Unit:
-    """One segment to answer: its text, the texts before it and the glossary entries in it."""
-
-    segment_id: int
-    text: str
-    context: tuple[str, ...] = ()
-    glossary: tuple[GlossaryHint, ...] = ()
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What every request of a batch shares."""
-
-    task: Task
-    source_lang: str
-    target_lang: str
-    budget: int
-    period: str | None = None
-    genre: str | None = None
-    route: int = 0
-
-
-@dataclass
-class Outcome:
-    """A segment's answer or failure, with its cost and what it took."""
-
-    segment_id: int
-    text: str | None = None
-    error: str | None = None
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    duration_ms: float | None = None
-    generation_ms: float | None = None
-    tokens_per_s: float | None = None
-    attempts: int = 0
-    fallbacks: list[str] = field(default_factory=list)
-    flags: list[dict[str, Any]] = field(default_factory=list)
-    host: str | None = None
-    digest: str | None = None
-    memory_id: int | None = None
-
-    def fallback(self, name: str) -> None:
-        """Record a fallback once."""
-        if name not in self.fallbacks:
-            self.fallbacks.append(name)
-
-
-@dataclass(frozen=True)
-class _Part:
-    local_id: int
-    unit: int
-    index: int
-    text: str
+__all__ = ["Outcome", "Spec", "Unit", "answer"]
 
 
 def answer(units: list[Unit], backend: TranslationBackend, spec: Spec) -> list[Outcome]:
-    """Answer every unit; retry once, more strictly, an answer that is copied or absurd."""
-    outcomes = _answer_all(units, backend, spec, strict=None)
-    for i, unit in enumerate(units):
-        finding = _finding(spec, unit, outcomes[i])
-        if finding is not None:
-            outcomes[i] = _retry(unit, outcomes[i], finding, backend, spec)
-        text = outcomes[i].text
-        if spec.task is Task.TRANSLATE and text is not None:
-            outcomes[i].flags.extend(missing_renderings(unit.glossary, unit.text, text))
+    """Answer every unit, check every answer, and retry once, more strictly, what is flagged."""
+    if spec.task is Task.TRANSLATE and spec.unit is PromptUnit.SENTENCE:
+        outcomes = by_sentence.translate(units, backend, spec)
+    else:
+        first = _answer_all(units, backend, spec, strict=None)
+        outcomes = [_checked(u, o, backend, spec) for u, o in zip(units, first, strict=True)]
+    if spec.task is Task.TRANSLATE:
+        for unit, outcome in zip(units, outcomes, strict=True):
+            if outcome.text is not None:
+                outcome.flags.extend(missing_renderings(unit.glossary, unit.text, outcome.text))
     return outcomes
 
 
-def _finding(spec: Spec, unit: Unit, outcome: Outcome) -> Finding | None:
+def _checked(unit: Unit, outcome: Outcome, backend: TranslationBackend, spec: Spec) -> Outcome:
+    found = _findings(spec, unit, outcome)
+    if not found:
+        return outcome
+    if spec.task is Task.TRANSLATE:
+        second, _ = by_sentence.translate_unit(unit, backend, spec, strict=found[0].message)
+        second.fallback("retried sentence by sentence after: " + found[0].message)
+    else:
+        second = _answer_all([unit], backend, spec, strict=found[0].message)[0]
+        second.fallback("strict retry")
+        second.flags = [f.flag() for f in _findings(spec, unit, second)]
+    return _better(outcome, found, second)
+
+
+def _findings(spec: Spec, unit: Unit, outcome: Outcome) -> list[Finding]:
     if outcome.text is None:
-        return None
-    return check(spec.task, unit.text, outcome.text, (spec.source_lang, spec.target_lang))
+        return []
+    answer = Answer(
+        unit.text,
+        outcome.text,
+        spec.source_lang,
+        spec.target_lang,
+        outcome.echoes,
+        None,
+        spec.known,
+    )
+    found = checks.findings(spec.task, answer)
+    missed = missing_renderings(unit.glossary, unit.text, outcome.text)
+    return found + [Finding(checks.Problem.GLOSSARY, m["message"]) for m in missed]
 
 
-def _retry(
-    unit: Unit, first: Outcome, finding: Finding, backend: TranslationBackend, spec: Spec
-) -> Outcome:
-    second = _answer_all([unit], backend, spec, strict=finding.message)[0]
+def _better(first: Outcome, found: list[Finding], second: Outcome) -> Outcome:
+    """The retry where it is no worse; the first answer's flags go with it otherwise."""
     second.attempts += first.attempts
-    _add_cost(second, first.tokens_in, first.tokens_out, first.duration_ms, first.generation_ms)
-    for name in [*first.fallbacks, "strict retry"]:
-        second.fallback(name)
-    again = _finding(spec, unit, second) if second.text is not None else finding
-    if again is None:
+    second.add_cost_of(first)
+    second.fallbacks = [
+        *first.fallbacks,
+        *(f for f in second.fallbacks if f not in first.fallbacks),
+    ]
+    unusable = [f for f in found if f.problem in checks.UNUSABLE]
+    if second.text is not None and _doubts(second) <= len(found):
         return second
-    best = second if second.text is not None else first
-    best.attempts, best.fallbacks = second.attempts, second.fallbacks
-    if again.problem in (Problem.UNTRANSLATED, Problem.WRONG_LANGUAGE, Problem.PLACEHOLDER):
-        best.text = None
-        best.error = f"{again.message}, also after a stricter retry"
-        best.flags.append({"kind": again.problem.value, "message": again.message})
-        return best
-    best.flags.append({"kind": again.problem.value, "message": again.message})
-    return best
+    if unusable:
+        second.text, second.error = None, f"{unusable[0].message}, also after a stricter retry"
+        second.flags = [unusable[0].flag()]
+        return second
+    first.attempts, first.fallbacks = second.attempts, second.fallbacks
+    first.tokens_in, first.tokens_out = second.tokens_in, second.tokens_out
+    first.duration_ms, first.generation_ms = second.duration_ms, second.generation_ms
+    first.flags = [f.flag() for f in found if f.problem is not checks.Problem.GLOSSARY]
+    return first
+
+
+def _doubts(outcome: Outcome) -> int:
+    return sum(1 for flag in outcome.flags if checks.is_doubt(flag))
 
 
 def _answer_all(
@@ -131,6 +112,14 @@ def _answer_all(
         for part in chosen:
             results[part.local_id] = (result, result.failures.get(part.local_id))
     return [_assemble(i, unit, parts, results) for i, unit in enumerate(units)]
+
+
+@dataclass(frozen=True)
+class _Part:
+    local_id: int
+    unit: int
+    index: int
+    text: str
 
 
 def _parts(units: list[Unit], budget: int) -> list[_Part]:
@@ -164,6 +153,7 @@ def _request(
         genre=spec.genre,
         strict=strict,
         route=spec.route + units[first.unit].segment_id,
+        attempt=0 if strict is None else 1,
     )
 
 
@@ -177,6 +167,7 @@ def _assemble(
         result, failure = results[part.local_id]
         outcome.attempts = max(outcome.attempts, result.attempts.get(part.local_id, 0))
         outcome.host, outcome.digest = result.host, result.digest
+        outcome.echoes = result.echoes
         for name in result.fallbacks.get(part.local_id, []):
             outcome.fallback(name)
         done = result.translations.get(part.local_id)
@@ -184,32 +175,10 @@ def _assemble(
             outcome.error = outcome.error or failure or "The model returned nothing for this text."
             continue
         texts.append(done.text)
-        _add_cost(outcome, done.tokens_in, done.tokens_out, done.duration_ms, done.generation_ms)
+        outcome.add_cost(done.tokens_in, done.tokens_out, done.duration_ms, done.generation_ms)
         outcome.tokens_per_s = done.tokens_per_s
     if len(mine) > 1:
         outcome.fallback(f"split into {len(mine)} parts at sentence boundaries")
     if outcome.error is None:
         outcome.text = " ".join(texts)
     return outcome
-
-
-def _add_cost(
-    outcome: Outcome,
-    tokens_in: int | None,
-    tokens_out: int | None,
-    duration_ms: float | None,
-    generation_ms: float | None,
-) -> None:
-    outcome.tokens_in = _plus(outcome.tokens_in, tokens_in)
-    outcome.tokens_out = _plus(outcome.tokens_out, tokens_out)
-    outcome.duration_ms = _plus(outcome.duration_ms, duration_ms)
-    outcome.generation_ms = _plus(outcome.generation_ms, generation_ms)
-
-
-N = TypeVar("N", int, float)
-
-
-def _plus(a: N | None, b: N | None) -> N | None:
-    if a is None:
-        return b
-    return a if b is None else a + b

@@ -35,6 +35,7 @@ class ModelKey:
     target_lang: str
     period: str | None = None
     genre: str | None = None
+    unit: str = "segment"
 
 
 def key(
@@ -50,6 +51,7 @@ def key(
         model.target_lang,
         model.period or "",
         model.genre or "",
+        model.unit,
         _normal(text),
         [_normal(c) for c in context],
         sorted((g.term, g.translation, g.note or "") for g in glossary),

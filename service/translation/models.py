@@ -29,9 +29,12 @@ from service.documents.models import enum_column
 
 
 class TranslationStatus(StrEnum):
-    """Review state of a translation; `failed` carries the reason in `error`."""
+    """Review state of a translation; `failed` carries the reason in `error`, and
+    `needs_check` is a machine translation that a check still flagged after its retry (the
+    reasons are in `flags`)."""
 
     MACHINE = "machine"
+    NEEDS_CHECK = "needs_check"
     EDITED = "edited"
     APPROVED = "approved"
     FAILED = "failed"
@@ -147,6 +150,8 @@ class TranslationRun(TimestampMixin, Base):
     model_ref: Mapped[str | None] = mapped_column(String(1024))
     model_digest: Mapped[str | None] = mapped_column(String(128))
     prompt_version: Mapped[str | None] = mapped_column(String(32))
+    # `sentence` where the model is asked one sentence at a time (small models), else `segment`.
+    unit: Mapped[str | None] = mapped_column(String(16))
     budget: Mapped[int | None] = mapped_column(Integer)
     force: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     page_from: Mapped[int | None] = mapped_column(Integer)

@@ -20,7 +20,7 @@ from service.documents.models import PROSE_KINDS, Document, Page, Segment
 from service.errors import InvalidInput, NotFound
 from service.ocr.text import source_hash
 from service.translation.backends import BackendChoice, BackendName, stored_name
-from service.translation.backends.base import ModelInfo
+from service.translation.backends.base import ModelInfo, Unit
 from service.translation.chunking import SegmentText, plan_batches
 from service.translation.models import (
     ItemStatus,
@@ -136,12 +136,18 @@ def segments(session: Session, run: TranslationRun) -> list[SegmentText]:
 
 
 def plan(
-    session: Session, run: TranslationRun, choice: BackendChoice, info: ModelInfo, budget: int
+    session: Session,
+    run: TranslationRun,
+    choice: BackendChoice,
+    info: ModelInfo,
+    budget: int,
+    unit: Unit = Unit.SEGMENT,
 ) -> list[list[int]]:
-    """Fix the run's model, split its segments into batches and create its items."""
+    """Fix the run's model and prompting unit, split its segments into batches and create
+    its items."""
     run.backend, run.model = choice.backend.value, stored_name(choice)
     run.model_ref, run.model_digest = choice.model, info.digest
-    run.prompt_version, run.budget = PROMPT_VERSION, budget
+    run.prompt_version, run.budget, run.unit = PROMPT_VERSION, budget, unit.value
     run.detail = "; ".join(d for d in (choice.reason, info.detail) if d) or None
     batches = plan_batches(segments(session, run), budget)
     rows = [

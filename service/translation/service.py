@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from service.documents.models import PROSE_KINDS, Document, Page, Segment
 from service.ocr.text import source_hash, storable
 from service.translation import batching, glossary, memory
-from service.translation.backends.base import Task, TranslationBackend
-from service.translation.chunking import SegmentText
+from service.translation.backends.base import Task, TranslationBackend, Unit
+from service.translation.checks import is_doubt
 from service.translation.models import (
     Correction,
     ItemStatus,
@@ -33,6 +33,7 @@ from service.translation.models import (
     TranslationRun,
     TranslationStatus,
 )
+from service.translation.modes import dictionary
 from service.translation.prompts import PROMPT_VERSION
 from service.translation.shown import comparison_runs
 
@@ -40,17 +41,6 @@ log = logging.getLogger(__name__)
 
 # A reviewer's work is never overwritten by a machine run.
 PROTECTED = (TranslationStatus.EDITED, TranslationStatus.APPROVED)
-
-
-def document_segments(session: Session, document_id: int) -> list[SegmentText]:
-    """Every prose segment of a document in reading order, with the text to translate."""
-    rows = session.execute(
-        select(Segment.id, Segment.normalized)
-        .join(Page, Page.id == Segment.page_id)
-        .where(Segment.document_id == document_id, Segment.kind.in_(PROSE_KINDS))
-        .order_by(Page.number, Segment.position)
-    )
-    return [SegmentText(id=row.id, text=row.normalized) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -185,6 +175,7 @@ def memory_model(run: TranslationRun, document: Document) -> memory.ModelKey:
         target_lang=document.source_lang if correcting else document.target_lang,
         period=document.period,
         genre=document.genre,
+        unit=run.unit or Unit.SEGMENT.value,
     )
 
 
@@ -215,7 +206,7 @@ def _answer(
         [
             memory.NewEntry(keys[o.segment_id], u.text, o.text, document.id)
             for u, o in zip(first.values(), fresh, strict=True)
-            if o.text is not None
+            if o.text is not None and not _doubted(o)
         ],
     )
     by_key = {keys[o.segment_id]: o for o in fresh}
@@ -242,6 +233,8 @@ def _ask(
         period=document.period,
         genre=document.genre,
         route=run.id,
+        unit=Unit(run.unit or Unit.SEGMENT),
+        known=dictionary(document.source_lang),
     )
     return batching.answer(units, backend, spec)
 
@@ -332,6 +325,17 @@ def _upsert_statement(
     )
 
 
+def _doubted(outcome: batching.Outcome) -> bool:
+    """Whether a check still flags the answer: it is stored for review, never reused."""
+    return any(is_doubt(flag) for flag in outcome.flags)
+
+
+def _status(outcome: batching.Outcome) -> TranslationStatus:
+    if outcome.text is None:
+        return TranslationStatus.FAILED
+    return TranslationStatus.NEEDS_CHECK if _doubted(outcome) else TranslationStatus.MACHINE
+
+
 def _row(run: TranslationRun, outcome: batching.Outcome, source: str) -> dict[str, Any]:
     ok = outcome.text is not None
     return {
@@ -340,7 +344,7 @@ def _row(run: TranslationRun, outcome: batching.Outcome, source: str) -> dict[st
         "backend": run.backend,
         "model": run.model,
         "text": storable(outcome.text or ""),
-        "status": (TranslationStatus.MACHINE if ok else TranslationStatus.FAILED).value,
+        "status": _status(outcome).value,
         "error": None if ok else storable(outcome.error or "The model gave no answer."),
         "source_hash": source_hash(source),
         "model_digest": outcome.digest or run.model_digest,
