@@ -1,4 +1,4 @@
-"""The `palimpsest` command: serve, worker, migrate, process."""
+"""The `palimpsest` command: serve, worker, migrate, process, export, import, evaluate."""
 
 from __future__ import annotations
 
@@ -95,6 +95,33 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, default=Path("bench/results/ocr-eval.md"), help="report"
     )
     evaluate.set_defaults(handler=_eval_ocr)
+
+    fidelity = commands.add_parser(
+        "eval-translation",
+        help="translate parallel sets through the real path and score them with chrF",
+    )
+    fidelity.add_argument("files", nargs="+", type=Path, help="like ../shared/data/parallel/*.json")
+    fidelity.add_argument(
+        "--backend", choices=["auto", "ollama", "embedded", "openai"], default=None
+    )
+    fidelity.add_argument("--model", default=None)
+    fidelity.add_argument(
+        "--unit", choices=["auto", "sentence", "segment"], default=None, help="prompting unit"
+    )
+    fidelity.add_argument(
+        "--references",
+        action="store_true",
+        help="check the human references as if they were answers (the checks' false alarms)",
+    )
+    fidelity.add_argument("--limit", type=int, default=None, help="only the first N items")
+    fidelity.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("bench/results/translation-eval"),
+        help="report path without suffix: .md and .json are written",
+    )
+    fidelity.set_defaults(handler=_eval_translation)
 
     _add_export(commands)
     _add_import(commands)
@@ -249,6 +276,20 @@ def _eval_ocr(args: argparse.Namespace) -> int:
         steps=args.steps,
         pages=args.pages,
         baseline=not args.no_baseline,
+        output=args.output,
+    )
+
+
+def _eval_translation(args: argparse.Namespace) -> int:
+    from service.translation.eval_command import run_evaluation
+
+    return run_evaluation(
+        files=args.files,
+        backend=args.backend,
+        model=args.model,
+        unit=args.unit,
+        references=args.references,
+        limit=args.limit,
         output=args.output,
     )
 
