@@ -13,7 +13,13 @@ misbehave the way real models do:
   `merge` (two items joined under the first id), `reorder`, `invalid-json`, `truncated`
   (cut in the middle, `done_reason: "length"`);
 - content (until the request carries the stricter retry note): `copy-source`,
-  `wrong-language`; `copy-source-always` never translates;
+  `wrong-language`, and the unfaithful answers the checks must catch: `refuse` ("I'm
+  sorry…"), `comment` ("Here is the translation: …"), `echo` (a line of the system
+  prompt), `loop` (a phrase said over and over), `omit` (the first sentence only), `invent`
+  (a year the source does not have); each with `-always` never mends (`copy-source-always`
+  never translates);
+- scripted: `answers` maps a source text to the answer to give for it (the human reference
+  translations, say), whatever the mode;
 - wrapping: `think`, `lone-think`, `chatter`; `garbage` never answers JSON;
 - glossary: the agreed renderings listed in the system prompt are used, except in
   `ignore-glossary`; an OCR-correction request gets `fake_correction` of each text;
@@ -24,7 +30,10 @@ misbehave the way real models do:
   and `in_flight` counts chat requests being answered right now.
 
 A model whose capabilities include `thinking` answers with a `<think>` block unless the
-request says `think: false`, as older Ollama versions did.
+request says `think: false`, as older Ollama versions did. `/api/show` reports each model's
+size as Ollama does (`details.parameter_size`, `model_info["general.parameter_count"]`),
+from the size in its name. TranslateGemma (`translategemma:4b`) gets one text per message in
+its model card's format and answers with plain text, as the real model does.
 """
 
 from __future__ import annotations
@@ -83,6 +92,7 @@ class FakeOllama:
 
     models: list[str] = field(default_factory=lambda: ["llama3.2:3b", "deepseek-r1:1.5b"])
     mode: str = "ok"
+    answers: dict[str, str] = field(default_factory=dict)
     target: str = "en"
     chats: list[dict[str, Any]] = field(default_factory=list)
     fail_times: int = 0
@@ -102,7 +112,7 @@ class FakeOllama:
         segments = self.segments(payload)
         system = payload["messages"][0]["content"]
         strict = STRICT_MARK in system
-        items = [{"id": s["id"], "text": self._text(s["text"], strict)} for s in segments]
+        items = [{"id": s["id"], "text": self._text(s["text"], strict, system)} for s in segments]
         if system.startswith("You correct OCR errors"):
             items = [{"id": s["id"], "text": fake_correction(s["text"])} for s in segments]
         elif self.mode != "ignore-glossary":
@@ -117,15 +127,29 @@ class FakeOllama:
             items = list(reversed(items))
         return {"translations": items}
 
-    def _text(self, text: str, strict: bool) -> str:
-        if self.mode == "copy-source-always" or (self.mode == "copy-source" and not strict):
-            return text
-        if self.mode == "wrong-language" and not strict:
-            return f"Voici le texte: {text}"
+    def _text(self, text: str, strict: bool, system: str = "") -> str:
+        scripted = self.answers.get(" ".join(text.split()))
+        if scripted is not None:
+            return scripted
+        mode = self.mode.removesuffix("-always")
+        if self.mode.endswith("-always") or not strict:
+            if mode == "copy-source":
+                return text
+            if mode == "wrong-language":
+                return f"Voici le texte: {text}"
+            if mode in UNFAITHFUL:
+                return UNFAITHFUL[mode](text, self.target, system)
         return fake_translation(text, self.target)
+
+    def plain_answer(self, payload: dict[str, Any]) -> str:
+        """TranslateGemma's answer: the text after the model card's two blank lines."""
+        text = payload["messages"][-1]["content"].split("\n\n\n", 1)[-1]
+        return self._text(text, strict=False)
 
     def answer_text(self, payload: dict[str, Any]) -> tuple[str, str]:
         """The assistant's content for a chat request and why generation stopped."""
+        if "translategemma" in payload.get("model", ""):
+            return self.plain_answer(payload), "stop"
         batch = len(self.segments(payload)) > 1
         body = json.dumps(self.translate_payload(payload), ensure_ascii=False)
         if batch and self.mode == "invalid-json":
@@ -151,6 +175,41 @@ class FakeOllama:
     def digest(self, model: str) -> str:
         """The digest of a pulled model."""
         return self.digests.get(model) or digest_of(model)
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)[0]
+
+
+def _instruction(system: str) -> str:
+    return next((line for line in system.splitlines() if len(line) > 40), system)
+
+
+# The unfaithful answers a content mode gives: text, target language, system prompt → answer.
+UNFAITHFUL: dict[str, Callable[[str, str, str], str]] = {
+    "refuse": lambda text, target, system: "I'm sorry, but I cannot translate this text.",
+    "comment": lambda text, target, system: (
+        f"Here is the translation: {fake_translation(text, target)} "
+        "Note: this passage describes the customs of the time."
+    ),
+    "echo": lambda text, target, system: _instruction(system),
+    "loop": lambda text, target, system: (
+        fake_translation(_first_sentence(text), target) + " and so it went on," * 5
+    ),
+    "omit": lambda text, target, system: fake_translation(_first_sentence(text), target),
+    "invent": lambda text, target, system: (
+        f"{fake_translation(text, target)} It was in the year 1783."
+    ),
+}
+
+
+def parameters(model: str) -> float:
+    """Billions of parameters in a model's name (`deepseek-r1:1.5b`), 3.2 when it says none."""
+    found = re.search(r"(\d+(?:\.\d+)?)([bm])\b", model.split(":")[-1], re.IGNORECASE)
+    if found is None:
+        return 3.2
+    number = float(found.group(1))
+    return number / 1000 if found.group(2).lower() == "m" else number
 
 
 def capabilities(model: str) -> list[str]:
@@ -196,7 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "parameters": "",
                 "template": "{{ .Prompt }}",
                 "details": _model_entry(name)["details"],
-                "model_info": {},
+                "model_info": {"general.parameter_count": int(parameters(name) * 1e9)},
                 "capabilities": capabilities(name),
                 "modified_at": _now(),
             },
@@ -329,7 +388,7 @@ def _model_entry(name: str) -> dict[str, Any]:
             "format": "gguf",
             "family": family,
             "families": [family],
-            "parameter_size": "3.2B",
+            "parameter_size": f"{parameters(name):g}B",
             "quantization_level": "Q4_K_M",
         },
     }
