@@ -49,10 +49,10 @@ def _checked(unit: Unit, outcome: Outcome, backend: TranslationBackend, spec: Sp
         return outcome
     if spec.task is Task.TRANSLATE:
         second, _ = by_sentence.translate_unit(unit, backend, spec, strict=found[0].message)
-        second.fallback("retried sentence by sentence after: " + found[0].message)
+        second.fallbacks.insert(0, f"strict retry after: {found[0].message}")
     else:
         second = _answer_all([unit], backend, spec, strict=found[0].message)[0]
-        second.fallback("strict retry")
+        second.fallbacks.insert(0, f"strict retry after: {found[0].message}")
         second.flags = [f.flag() for f in _findings(spec, unit, second)]
     return _better(outcome, found, second)
 

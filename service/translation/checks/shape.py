@@ -38,6 +38,9 @@ _REFUSAL = re.compile(
     r"\b(?:I (?:cannot|can ?not|can't|am unable to|am not able to|won't|will not|must decline)"
     r"|I'm (?:sorry|unable|not able)|I apologi[sz]e|as an AI|as a language model"
     r"|I do not feel comfortable|I'm not comfortable|against my (?:guidelines|principles)"
+    r"|let(?:'s| us) (?:talk about|change the subject|discuss) something else"
+    r"|helpful and harmless|I(?:'d| would) rather not (?:translate|discuss)"
+    r"|beyond my (?:current )?scope"
     r"|je ne (?:peux|puis) pas|désolé|en tant qu'(?:IA|intelligence artificielle)"
     r"|ich kann (?:das |diese[nrs]? )?nicht|es tut mir leid|als (?:KI|Sprachmodell)"
     r"|no puedo|lo siento|non posso|mi dispiace)\b",
@@ -155,6 +158,6 @@ def _longest_run(flags: list[bool]) -> int:
 
 
 def _around(text: str, match: re.Match[str]) -> str:
-    start = max(0, match.start() - 10)
-    snippet = " ".join(text[start : match.end() + 30].split())
-    return snippet[:70]
+    """The words from where the match starts, enough to recognise the answer by."""
+    snippet = " ".join(text[match.start() : match.end() + 40].split())
+    return snippet if len(snippet) <= 60 else snippet[:60].rsplit(" ", 1)[0] + "…"

@@ -11,14 +11,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.config import get_settings
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
 from service.jobs.steps import Step, TaskName
 from service.translation import batching
-from service.translation.backends.base import BatchRequest, Task
+from service.translation.backends.base import BatchRequest, GlossaryHint, PromptStyle, Task
+from service.translation.backends.base import Unit as PromptUnit
 from service.translation.backends.llamacpp import EmbeddedBackend, load_model
 from service.translation.chunking import SegmentText
 from service.translation.models import Translation, TranslationStatus
+from service.translation.modes import choose_unit
+from service.translation.prompts import fewshot
 from tests.helpers import make_document
 
 
@@ -90,3 +94,46 @@ def test_the_pipeline_records_the_gguf_hash_and_prompt(
     digest = "sha256:" + hashlib.sha256(embedded_model.read_bytes()).hexdigest()
     assert (row.backend, row.model, row.model_digest) == ("embedded", embedded_model.name, digest)
     assert row.tokens_out and row.tokens_per_s and row.attempts == 1
+
+
+def test_the_bundled_model_is_led_sentence_by_sentence(embedded_model: Path) -> None:
+    backend = EmbeddedBackend(embedded_model, n_ctx=2048, n_threads=2)
+    info = backend.describe()
+    assert info.style is PromptStyle.COMPLETION and info.parameters == pytest.approx(0.27)
+    assert choose_unit(get_settings(), info) is PromptUnit.SENTENCE
+    text = (
+        "Le roi est arrivé à Paris avec toute sa cour. La guerre a duré sept ans. "
+        "Le peuple de la ville avait faim et froid."
+    )
+    spec = batching.Spec(Task.TRANSLATE, "fr", "en", 1200, unit=PromptUnit.SENTENCE)
+    outcome = batching.answer([batching.Unit(1, text)], backend, spec)[0]
+    assert outcome.text is not None, outcome.error
+    said = outcome.text.lower()
+    assert "king" in said and "paris" in said and "war" in said
+    assert "sentence by sentence (3 requests)" in outcome.fallbacks
+    # Nothing of the prompt came back: no example sentence, no label of the prompt.
+    assert not [f for f in outcome.flags if f["kind"] == "prompt_echo"], outcome.flags
+    assert "English:" not in outcome.text and "Anselm" not in outcome.text
+
+
+def test_every_sentence_prompt_starts_with_the_same_few_shot_prefix() -> None:
+    first = BatchRequest("de", "en", [])
+    later = BatchRequest(
+        "de",
+        "en",
+        [],
+        glossary=(GlossaryHint("Amtmann", "bailiff"),),
+        previous=("Der Müller schlief.", "The miller slept."),
+    )
+    shared = fewshot.prefix(first)
+    one = fewshot.completion_prompt(first, "Es regnete.")
+    two = fewshot.completion_prompt(later, "Der Amtmann kam.")
+    # llama.cpp reuses the KV cache of the longest common prefix: the examples are evaluated
+    # once per process, whatever glossary or context a sentence brings.
+    assert one.startswith(shared) and two.startswith(shared)
+    assert shared.count("German: ") == 4 and shared.startswith("Translate German to English.")
+    assert two[len(shared) :] == (
+        "German: Amtmann\nEnglish: bailiff\n\n"
+        "German: Der Müller schlief.\nEnglish: The miller slept.\n\n"
+        "German: Der Amtmann kam.\nEnglish:"
+    )

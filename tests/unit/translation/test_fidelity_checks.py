@@ -106,6 +106,7 @@ def test_prompt_examples_and_the_sentence_before_never_pass_for_a_translation() 
     [
         ("I'm sorry, but I cannot translate this text.", "refusal"),
         ("As an AI language model I must decline to render this passage.", "refusal"),
+        ("Sorry, that's beyond my current scope. Let's talk about something else.", "refusal"),
         (f"Here is the translation: {HARVEST_EN}", "commentary"),
         (f"{HARVEST_EN}\nNote: the sou was a small coin of the time.", "commentary"),
         (
