@@ -63,9 +63,17 @@ _TOKEN = re.compile(r"\w+|\W+")
 
 
 def fake_translation(text: str, target: str = "en") -> str:
-    """What the stand-in answers for one segment: its words, function words in English."""
-    words = (_FUNCTION_WORDS.get(t.casefold(), t) for t in _TOKEN.findall(text))
+    """What the stand-in answers for one segment: its words, function words in English
+    (capitalised where the word was, so sentences still start with a capital)."""
+    words = (_english(t) for t in _TOKEN.findall(text))
     return f"{target.upper()}: {''.join(words)}"
+
+
+def _english(token: str) -> str:
+    word = _FUNCTION_WORDS.get(token.casefold())
+    if word is None:
+        return token
+    return word.capitalize() if token[:1].isupper() else word
 
 
 def fake_correction(text: str) -> str:
@@ -203,8 +211,15 @@ UNFAITHFUL: dict[str, Callable[[str, str, str], str]] = {
 }
 
 
+# What Ollama's library reports for these models (their tags round the size).
+SIZES = {"llama3.2:3b": 3.2, "llama3.2:1b": 1.2, "deepseek-r1:1.5b": 1.8, "translategemma:4b": 4.3}
+
+
 def parameters(model: str) -> float:
-    """Billions of parameters in a model's name (`deepseek-r1:1.5b`), 3.2 when it says none."""
+    """Billions of parameters, as Ollama reports them: from its library's figure for the
+    usual models, else from the size in the name (`qwen2.5:7b`), 3.2 when it has none."""
+    if model in SIZES:
+        return SIZES[model]
     found = re.search(r"(\d+(?:\.\d+)?)([bm])\b", model.split(":")[-1], re.IGNORECASE)
     if found is None:
         return 3.2
