@@ -1,6 +1,6 @@
 """`make bench`: every benchmark of issue 8 in one run, written to bench/results/latest.md.
 
-    .venv/bin/python -m bench [--only ocr,translation,web,exports,footprint]
+    .venv/bin/python -m bench [--only ocr,translation,quality,web,exports,footprint]
 
 Runs against a scratch database (PALIMPSEST_BENCH_DB, created and dropped) and its own
 Redis database (PALIMPSEST_BENCH_REDIS_URL), with a real `palimpsest serve` and real
@@ -22,7 +22,7 @@ from typing import Any
 from bench import procs
 from bench.common import RESULTS, Figure, git_revision, machine
 
-SECTIONS = ("ocr", "translation", "web", "exports", "footprint")
+SECTIONS = ("ocr", "translation", "quality", "web", "exports", "footprint")
 
 
 @dataclasses.dataclass
@@ -47,6 +47,12 @@ def _translation(_ctx: Context) -> list[Figure]:
     return translation.figures()
 
 
+def _quality(_ctx: Context) -> list[Figure]:
+    from bench import translation_quality
+
+    return translation_quality.figures()
+
+
 def _web(ctx: Context) -> list[Figure]:
     from bench import web
 
@@ -68,6 +74,7 @@ def _footprint(ctx: Context) -> list[Figure]:
 RUNNERS: dict[str, Callable[[Context], list[Figure]]] = {
     "ocr": _ocr,
     "translation": _translation,
+    "quality": _quality,
     "web": _web,
     "exports": _exports,
     "footprint": _footprint,

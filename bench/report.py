@@ -15,6 +15,7 @@ from bench.common import RESULTS, Figure
 TITLES = {
     "ocr": "1–2. OCR throughput and scaling",
     "translation": "3. Translation",
+    "quality": "3b. Translation quality (bundled model, dev sets)",
     "web": "4. Web",
     "exports": "5. Exports (300-page document)",
     "footprint": "6. Footprint (resident memory)",
