@@ -1,0 +1,127 @@
+"""Every doubt on screen: a translation a check flagged says why on its row of the review
+desk, is found by the "needs check" filter and counted on the document page, the dashboard
+and the API, until a reviewer edits or approves it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.fakes.ollama_server import FakeOllama, fake_translation
+from tests.helpers import authed_client, flag, make_document, segment_ids, translate_now
+
+GOOD = "Le conseil de la ville s'est assemblé le matin."
+DOUBTFUL = "Le bailli a parlé longtemps devant le peuple de la ville."
+INVENTED = {"kind": "invented_number", "message": "1783 is not in the source"}
+
+
+@pytest.fixture
+def client(redis_client: redis.Redis) -> TestClient:
+    return authed_client()
+
+
+def segments(client: TestClient, document_id: int) -> list[dict[str, Any]]:
+    return list(client.get(f"/api/documents/{document_id}/segments").json())
+
+
+def needs_check(client: TestClient, document_id: int) -> int:
+    return int(client.get(f"/api/documents/{document_id}").json()["needs_check"])
+
+
+def article(html: str, segment_id: int) -> str:
+    found = re.search(rf'<article [^>]*id="seg-{segment_id}".*?</article>', html, re.S)
+    assert found is not None, f"no row for segment {segment_id}"
+    return found.group(0)
+
+
+def test_a_translation_that_invents_a_year_says_so_everywhere_a_reviewer_looks(
+    client: TestClient, ollama: FakeOllama, session: Session
+) -> None:
+    # The model adds a year to every answer, even when asked again more strictly; only the
+    # first segment gets a faithful answer.
+    ollama.mode = "invent-always"
+    ollama.answers = {GOOD: fake_translation(GOOD)}
+    document = make_document(session, [GOOD, DOUBTFUL])
+    translate_now(document.id)
+
+    good, doubtful = segments(client, document.id)
+    assert (good["translation"]["status"], good["translation"]["flags"]) == ("machine", [])
+    assert doubtful["translation"]["status"] == "needs_check"
+    assert INVENTED in doubtful["translation"]["flags"]
+    assert needs_check(client, document.id) == 1
+
+    html = client.get(f"/documents/{document.id}").text
+    row = article(html, doubtful["id"])
+    assert 'data-status="needs_check"' in row and ">needs check</span>" in row
+    assert "1783 is not in the source" in row and "invented number" in row
+    assert 'role="note" aria-label="Why this translation needs checking"' in row
+    assert 'class="flags"' not in article(html, good["id"])
+    assert re.search(r'value="needs_check"> needs check \(1\)', html)
+    # The row re-rendered alone after a change is the row of the page.
+    alone = client.get(f"/segments/{doubtful['id']}/row").text
+    assert article(alone, doubtful["id"]) == row
+
+    # The document page counts it and links to its page with the filter on; the dashboard too.
+    assert "1 needs check" in client.get(f"/documents/{document.id}/progress").text
+    assert f'href="/documents/{document.id}?page=1&amp;status=needs_check"' in html
+    filtered = client.get(f"/documents/{document.id}?status=needs_check").text
+    assert re.search(r'value="needs_check" checked> needs check', filtered)
+    dashboard = client.get("/").text
+    assert f'<a href="/documents/{document.id}">1 needs check</a>' in dashboard
+
+
+def test_approving_or_editing_clears_the_doubt_and_undo_brings_it_back(
+    client: TestClient, session: Session
+) -> None:
+    document = make_document(
+        session, ["Un.", "Deux.", "Trois."], ["One.", "Two, in 1783.", "Three."]
+    )
+    first, second, third = segment_ids(session, document.id)
+    flag(session, first, ("omission", "the source has 2 sentences, the translation 1"))
+    flag(session, second, ("invented_number", "1783 is not in the source"))
+    assert needs_check(client, document.id) == 2
+    assert f'<a href="/documents/{document.id}">2 need check</a>' in client.get("/").text
+
+    assert client.post(f"/api/segments/{first}/approve").json() == {"approved": 1}
+    shown = segments(client, document.id)[0]["translation"]
+    assert (shown["status"], shown["flags"]) == ("approved", [])
+    assert "the translation 1" not in client.get(f"/segments/{first}/row").text
+    assert needs_check(client, document.id) == 1
+    client.post(f"/api/segments/{first}/undo")
+    shown = segments(client, document.id)[0]["translation"]
+    assert shown["status"] == "needs_check"
+    assert shown["flags"][0]["message"] == "the source has 2 sentences, the translation 1"
+    assert "the translation 1" in client.get(f"/segments/{first}/row").text
+
+    edited = client.patch(f"/api/segments/{second}/translation", json={"text": "Two."})
+    assert edited.status_code == 200, edited.text
+    shown = segments(client, document.id)[1]["translation"]
+    assert (shown["text"], shown["status"], shown["flags"]) == ("Two.", "edited", [])
+    client.post(f"/api/segments/{second}/undo")
+    shown = segments(client, document.id)[1]["translation"]
+    assert (shown["text"], shown["status"]) == ("Two, in 1783.", "needs_check")
+    assert shown["flags"] == [INVENTED]
+
+    # Approving the whole page answers every doubt on it.
+    page_id = client.get(f"/api/documents/{document.id}").json()["pages"][0]["id"]
+    assert client.post(f"/api/pages/{page_id}/approve").json() == {"approved": 3}
+    assert needs_check(client, document.id) == 0
+    assert all(s["translation"]["flags"] == [] for s in segments(client, document.id))
+    html = client.get(f"/documents/{document.id}").text
+    assert 'class="flags"' not in html and "needs check" not in html
+    assert third  # the unflagged row was approved with them
+
+
+def test_a_reason_quoting_the_model_is_escaped_on_the_row(
+    client: TestClient, session: Session
+) -> None:
+    document = make_document(session, ["Un."], ["One."])
+    (segment,) = segment_ids(session, document.id)
+    flag(session, segment, ("commentary", 'the answer adds "<img src=x onerror=alert(1)>"'))
+    row = client.get(f"/segments/{segment}/row").text
+    assert "<img src=x" not in row and "&lt;img src=x onerror=alert(1)&gt;" in row
