@@ -17,7 +17,7 @@ from service.review import service
 from service.review.models import AnnotationType
 from service.review.pages import RowStatus, review_page, review_row
 from service.templating import templates
-from service.translation import backends, doubts, runs
+from service.translation import backends, doubts, draft, runs
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,6 +48,7 @@ def document_page(
         "duplicates": duplicates.earlier_copies(session, document),
         "shown_status": status,
         "needs_check": doubts.by_page(session, document_id),
+        "draft": draft.bundled_drafts(session, document_id),
     }
     if page_count:
         number = min(page, page_count)

@@ -1,6 +1,6 @@
 """Every doubt on screen: a translation a check flagged says why on its row of the review
 desk, is found by the "needs check" filter and counted on the document page, the dashboard
-and the API, until a reviewer edits or approves it."""
+and the API, until a reviewer edits or approves it; the bundled model's work is a draft."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from service.translation.models import Translation
 from tests.fakes.ollama_server import FakeOllama, fake_translation
 from tests.helpers import authed_client, flag, make_document, segment_ids, translate_now
 
@@ -125,3 +127,28 @@ def test_a_reason_quoting_the_model_is_escaped_on_the_row(
     flag(session, segment, ("commentary", 'the answer adds "<img src=x onerror=alert(1)>"'))
     row = client.get(f"/segments/{segment}/row").text
     assert "<img src=x" not in row and "&lt;img src=x onerror=alert(1)&gt;" in row
+
+
+def test_translations_by_the_bundled_model_are_labelled_a_draft(
+    client: TestClient, session: Session
+) -> None:
+    bundled = make_document(session, ["Un.", "Deux."], ["One.", "Two."])
+    session.execute(
+        update(Translation)
+        .where(Translation.document_id == bundled.id)
+        .values(backend="embedded", model="gemma-3-270m-q4_k_m.gguf")
+    )
+    session.commit()
+    other = make_document(session, ["Trois."], ["Three."])
+
+    html = client.get(f"/documents/{bundled.id}").text
+    notice = re.search(r'<section class="draft-notice".*?</section>', html, re.S)
+    assert notice is not None
+    text = " ".join(notice.group(0).split())
+    assert "Draft translation" in text and "2 segments" in text
+    assert "Gemma 3 270M (<code>gemma-3-270m-q4_k_m.gguf</code>)" in text
+    assert "<code>ollama pull translategemma:4b</code>" in text
+    assert "draft-notice" not in client.get(f"/documents/{other.id}").text
+
+    client.post(f"/api/documents/{bundled.id}/approve")
+    assert "draft-notice" not in client.get(f"/documents/{bundled.id}").text
