@@ -152,3 +152,26 @@ def test_translations_by_the_bundled_model_are_labelled_a_draft(
 
     client.post(f"/api/documents/{bundled.id}/approve")
     assert "draft-notice" not in client.get(f"/documents/{bundled.id}").text
+
+
+def test_a_missed_glossary_term_needs_checking_as_the_collections_page_says(
+    client: TestClient, ollama: FakeOllama, session: Session
+) -> None:
+    collection = client.post("/api/collections", json={"name": "Comptes"}).json()
+    client.put(
+        f"/api/collections/{collection['id']}/glossary",
+        json={"term": "livres", "translation": "pounds"},
+    )
+    document = make_document(session, ["Le conseil a payé vingt livres au maçon."])
+    client.put(f"/api/documents/{document.id}/collection", json={"collection_id": collection["id"]})
+    ollama.mode = "ignore-glossary"
+    translate_now(document.id)
+
+    (shown,) = segments(client, document.id)
+    assert shown["translation"]["status"] == "needs_check"
+    row = client.get(f"/segments/{shown['id']}/row").text
+    assert "glossary</span>: the source has &#39;livres&#39; but the translation lacks" in row
+    page = client.get("/collections").text
+    assert "marked <em>needs check</em>, naming the term and the rendering it lacks" in " ".join(
+        page.split()
+    )
