@@ -18,7 +18,7 @@ from service.exports.model import (
     SourceLayer,
     xml_safe,
 )
-from service.translation.doubts import reasons
+from service.translation.doubts import mark
 
 PAGE_BREAK = "\f"
 COLUMN = 48
@@ -61,15 +61,10 @@ def _text_block(
         return source
     target = _clean(segment.translation) if segment.translation else UNTRANSLATED
     if segment.doubts:
-        target += f"\n{_clean(doubt_mark(segment))}"
+        target += f"\n{_clean(mark(segment.doubts))}"
     if side:
         return _columns(source, target)
     return f"{source}\n{target}"
-
-
-def doubt_mark(segment: ExportSegment) -> str:
-    """What follows a translation that a check doubted: "[needs check: kind: reason; …]"."""
-    return f"[needs check: {reasons(segment.doubts)}]"
 
 
 def _clean(text: str) -> str:
@@ -115,7 +110,7 @@ def _md_page(page: ExportPage, document: ExportDocument) -> str:
         for s in page.segments:
             target = _md_cell(s.translation) if s.translation else "*not translated*"
             if s.doubts:
-                target += f"<br>*{_md_inline(doubt_mark(s))}*"
+                target += f"<br>*{_md_inline(mark(s.doubts))}*"
             parts.append(f"| {_md_cell(_source(s, document))} | {target} |\n")
         return "".join(parts)
     for s in page.segments:
@@ -123,7 +118,7 @@ def _md_page(page: ExportPage, document: ExportDocument) -> str:
         if translated:
             target = _md_block(s.translation) if s.translation else "*not translated*"
             if s.doubts:
-                target += f"\n\n*{_md_inline(doubt_mark(s))}*"
+                target += f"\n\n*{_md_inline(mark(s.doubts))}*"
             parts.append(f"\n> {target.replace(chr(10), chr(10) + '> ')}\n")
     return "".join(parts)
 

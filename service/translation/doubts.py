@@ -78,6 +78,11 @@ def reasons(doubts: Sequence[Doubt]) -> str:
     return "; ".join(d.reason for d in doubts)
 
 
+def mark(doubts: Sequence[Doubt]) -> str:
+    """What follows a doubted translation in text: "[needs check: kind: reason; …]"."""
+    return f"[needs check: {reasons(doubts)}]"
+
+
 def _needs_check(where: Any) -> Select[Any]:
     """Each segment's shown translation, narrowed to those that need checking."""
     columns: list[Any] = [Translation.segment_id, Translation.document_id, Translation.status]

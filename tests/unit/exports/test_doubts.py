@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import docx
@@ -141,3 +144,32 @@ def test_a_reviewed_translation_exports_without_doubt(session: Session, tei_sche
     assert (translation["status"], translation["flags"]) == ("approved", [])
     side = ExportOptions(arrangement=Arrangement.SIDE_BY_SIDE)
     assert b"needs check" not in export(session, document.id, ExportFormat.MD, side).content
+
+
+def test_the_page_translation_layer_and_the_bilingual_pdf_say_it_too(
+    session: Session, page_schema: Any, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    from service.storage import get_storage
+    from tests.helpers import encode
+
+    sha = get_storage().put_bytes(encode(Image.new("L", (1000, 1500), 255), "PNG"))
+    document = make_document(session, ["Un.", "Deux."], ["One.", "Two."], image_sha256=sha)
+    flag(session, segment_ids(session, document.id)[1], OMISSION)
+
+    archive = zipfile.ZipFile(io.BytesIO(export(session, document.id, ExportFormat.PAGE).content))
+    layer = valid(page_schema, archive.read("translation/0001.xml"))
+    page_ns = {"pc": "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"}
+    comments = [r.get("comments") for r in layer.iterfind(".//pc:TextRegion", page_ns)]
+    assert comments == [None, f"[needs check: omission: {OMISSION[1]}]"]
+
+    pdf = tmp_path / "bilingual.pdf"
+    pdf.write_bytes(
+        export(session, document.id, ExportFormat.PDF, ExportOptions(bilingual=True)).content
+    )
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Two.\n[needs check: omission:" in text  # under the translation it is about
+    assert f"[needs check: omission: {OMISSION[1]}]" in " ".join(text.split())
