@@ -175,3 +175,27 @@ def test_a_missed_glossary_term_needs_checking_as_the_collections_page_says(
     assert "marked <em>needs check</em>, naming the term and the rendering it lacks" in " ".join(
         page.split()
     )
+
+
+def test_a_comparison_counts_each_models_doubts_and_shows_their_reasons(
+    client: TestClient, ollama: FakeOllama, session: Session, redis_client: redis.Redis
+) -> None:
+    from tests.web.test_translation_api import run_queued
+
+    ollama.mode = "invent-always"
+    ollama.answers = {GOOD: fake_translation(GOOD)}
+    document = make_document(session, [GOOD, DOUBTFUL])
+    models = [{"backend": "ollama", "model": m} for m in ("llama3.2:3b", "deepseek-r1:1.5b")]
+    created = client.post(
+        f"/api/documents/{document.id}/comparisons", json={"models": models}
+    ).json()
+    run_queued(redis_client)
+
+    figures = client.get(created["api_url"]).json()["runs"]
+    assert [(f["translated"], f["needs_check"]) for f in figures] == [(2, 1), (2, 1)]
+    page = client.get(created["url"]).text
+    assert '<th scope="col">Untranslated</th><th scope="col">Needs check</th>' in page
+    # untranslated, needs check, failed, from memory: the last four figures of each run
+    tail = r'<td class="num">0</td>\s*<td class="num">1</td>\s*(<td class="num">0</td>\s*){2}</tr>'
+    assert len(re.findall(tail, page)) == 2
+    assert page.count("invented number</span>: 1783 is not in the source") == 2
