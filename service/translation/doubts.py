@@ -84,9 +84,14 @@ def mark(doubts: Sequence[Doubt]) -> str:
 
 
 def _needs_check(where: Any) -> Select[Any]:
-    """Each segment's shown translation, narrowed to those that need checking."""
+    """Each segment's shown translation, narrowed to those that need checking. Only the
+    segments with a doubted translation are read (a partial index finds them), and of
+    those the one each shows: another model's newer translation may have replaced it."""
+    doubted = select(Translation.segment_id).where(
+        where, Translation.status == TranslationStatus.NEEDS_CHECK
+    )
     columns: list[Any] = [Translation.segment_id, Translation.document_id, Translation.status]
-    shown = latest_shown(select(*columns).where(where)).subquery()
+    shown = latest_shown(select(*columns).where(Translation.segment_id.in_(doubted))).subquery()
     return select(shown.c.document_id, shown.c.segment_id).where(
         shown.c.status == TranslationStatus.NEEDS_CHECK
     )
