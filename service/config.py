@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# The GGUF written from the `palimpsest[embedded]` package: Gemma 3 270M, a draft-quality model.
+BUNDLED_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
 BackendChoice = Literal["auto", "ollama", "embedded", "openai"]
 PromptStyle = Literal["auto", "completion", "chat"]
 
@@ -118,7 +120,7 @@ class Settings(BaseSettings):
     @property
     def embedded_model_file(self) -> Path:
         """GGUF file of the embedded model (the bundled Gemma 3 270M by default)."""
-        return self.embedded_model_path or self.data_dir / "models" / "gemma-3-270m-q4_k_m.gguf"
+        return self.embedded_model_path or self.data_dir / "models" / BUNDLED_MODEL_FILE
 
     @property
     def sqlalchemy_url(self) -> str:

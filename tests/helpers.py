@@ -215,3 +215,29 @@ def authed_client(
 
 
 _users = itertools.count(1)
+
+
+def translate_now(document_id: int) -> None:
+    """Translate a document in this process, through the pipeline's own plan and steps."""
+    from service.jobs import pipeline
+    from service.jobs.runner import run_inline
+    from service.jobs.steps import Step, TaskName
+
+    run_inline(
+        pipeline.default_context(),
+        [Step(TaskName.PLAN_TRANSLATION, (document_id,))],
+        max_retries=0,
+    )
+
+
+def flag(session: Session, segment_id: int, *flags: tuple[str, str]) -> None:
+    """Store checks' doubts (kind, message) on a segment's translation, as the pipeline does
+    when a check still flags an answer after its retry: status `needs_check`, committed."""
+    from sqlalchemy import select
+
+    translation = session.scalars(
+        select(Translation).where(Translation.segment_id == segment_id)
+    ).one()
+    translation.status = TranslationStatus.NEEDS_CHECK
+    translation.flags = [{"kind": kind, "message": message} for kind, message in flags]
+    session.commit()

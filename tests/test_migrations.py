@@ -69,6 +69,45 @@ def test_earlier_edits_are_linked_to_the_one_account_their_author_names(
     assert linked == {"Ada": ids["ada"], "Twin": None, "bob": ids["bob"], "Someone deleted": None}
 
 
+def test_machine_translations_flagged_before_needs_check_existed_now_need_checking(
+    scratch_url: str,
+) -> None:
+    from alembic import command
+
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "c3f1a9d2e8b4")  # before the status and the edits' states
+    dsn = scratch_url.replace("postgresql+psycopg://", "postgresql://")
+    glossary = '[{"kind": "glossary", "term": "livres", "expected": "pounds", "message": "m"}]'
+    rows = {
+        "glossary-missed": ("machine", glossary),
+        "odd-length": ("machine", '[{"kind": "length_ratio", "message": "m"}]'),
+        "answered-once": ("machine", '[{"kind": "same_request", "message": "m"}]'),
+        "approved-anyway": ("approved", glossary),
+        "clean": ("machine", "[]"),
+    }
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        segment = _segment(conn)
+        for model, (status, flags) in rows.items():
+            conn.execute(
+                "INSERT INTO translations (segment_id, document_id, backend, model, text, status,"
+                " source_hash, flags) SELECT id, document_id, 'ollama', %s, 'x', %s, 'h', %s"
+                " FROM segments WHERE id = %s",
+                (model, status, flags, segment),
+            )
+    command.upgrade(config, "head")
+    with psycopg.connect(dsn) as conn:
+        statuses: dict[str, str] = dict(
+            conn.execute("SELECT model, status FROM translations").fetchall()
+        )
+    assert statuses == {
+        "glossary-missed": "needs_check",
+        "odd-length": "needs_check",
+        "answered-once": "machine",
+        "approved-anyway": "approved",
+        "clean": "machine",
+    }
+
+
 def _users(conn: psycopg.Connection[Any], names: list[tuple[str, str]]) -> dict[str, int]:
     ids = {}
     for username, display in names:

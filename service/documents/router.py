@@ -27,6 +27,7 @@ from service.documents.schemas import (
 from service.jobs import pipeline
 from service.jobs import service as jobs
 from service.jobs.queue import enqueue
+from service.translation import doubts
 
 router = APIRouter(prefix="/api", tags=["documents"])
 
@@ -160,6 +161,7 @@ def get_document(session: SessionDep, document_id: int) -> DocumentRead:
         pages=pages,
         jobs=[JobRead.model_validate(j) for j in jobs.for_document(session, document_id)],
         duplicates=duplicate_reads(session, document),
+        needs_check=doubts.counts(session, [document_id]).get(document_id, 0),
     )
 
 

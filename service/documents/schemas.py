@@ -113,6 +113,12 @@ class DocumentRead(DocumentSummary):
     pages: list[PageRead]
     jobs: list[JobRead]
     duplicates: list[DuplicateRead] = []
+    needs_check: int = Field(
+        0,
+        description="segments whose shown machine translation an automatic check doubted "
+        "(status `needs_check`; the reasons are the translation's `flags`) and no reviewer "
+        "has edited or approved since",
+    )
 
 
 class DocumentCreated(BaseModel):

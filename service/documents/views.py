@@ -17,7 +17,7 @@ from service.jobs import service as jobs
 from service.jobs.queue import enqueue
 from service.ocr.languages import LANGUAGE_NAMES
 from service.templating import templates
-from service.translation import backends, runs
+from service.translation import backends, doubts, runs
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,6 +40,7 @@ def _dashboard(session: SessionDep) -> dict[str, object]:
         "documents": documents,
         "pages": service.page_counts(session, ids),
         "jobs": jobs.for_documents(session, ids),
+        "needs_check": doubts.counts(session, ids),
         "busy": any(d.status.value in ("pending", "processing") for d in documents),
     }
 
@@ -176,5 +177,6 @@ def progress(request: Request, session: SessionDep, document_id: int) -> Respons
             "document": document,
             "jobs": jobs.for_document(session, document_id),
             "runs": runs.for_document(session, document_id),
+            "needs_check": doubts.by_page(session, document_id),
         },
     )

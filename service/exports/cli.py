@@ -28,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layout", choices=[a.value for a in Arrangement], default="interleaved")
     parser.add_argument("--images", action="store_true", help="page: add the page images")
     parser.add_argument("--bilingual", action="store_true", help="pdf: scans facing translations")
+    parser.add_argument(
+        "--no-flagged",
+        action="store_true",
+        help="tmx: leave out units whose translation a check doubted (needs check)",
+    )
 
 
 def options(args: argparse.Namespace, low_confidence: float) -> ExportOptions:
@@ -44,6 +49,7 @@ def options(args: argparse.Namespace, low_confidence: float) -> ExportOptions:
         images=args.images,
         bilingual=args.bilingual,
         low_confidence=low_confidence,
+        flagged=not args.no_flagged,
     )
 
 

@@ -1,7 +1,8 @@
 """DOCX export (python-docx): per page a heading and a two-column table, source | translation.
 
 Annotations become Word comments anchored on the words they cover ("person: Voltaire");
-words read below the confidence threshold are highlighted. A DOCX is one XML part, so it
+words read below the confidence threshold are highlighted; a translation that a check
+doubted gets a comment over it with the reasons. A DOCX is one XML part, so it
 is built in memory (about a megabyte per hundred pages; see bench/results/exports.md).
 """
 
@@ -33,6 +34,8 @@ from service.exports.model import (
 from service.translation.prompts.languages import language_name
 
 UNTRANSLATED = "(not translated)"
+CHECK_AUTHOR = "Palimpsest check"
+CHECK_HEAD = "Needs check: an automatic check doubts this machine translation."
 LABELS = {
     "person": "person",
     "place": "place",
@@ -112,6 +115,15 @@ def _target_cell(doc: Document, cell: _Cell, segment: ExportSegment) -> None:
     span = inline.nest(tokens, segment.annotations_on("translation"))
     runs = _runs(paragraph, span, SourceLayer.DIPLOMATIC, 0.0)
     _comments(doc, runs, segment, "translation")
+    if segment.doubts and runs:
+        _doubts(doc, [run for run, _ in runs], segment)
+
+
+def _doubts(doc: Document, runs: list[Run], segment: ExportSegment) -> None:
+    """A comment over the whole translation giving each reason a check doubted it for."""
+    comment = doc.add_comment(runs, text=CHECK_HEAD, author=CHECK_AUTHOR, initials="PC")
+    for doubt in segment.doubts:
+        comment.add_paragraph(xml_safe(doubt.reason))
 
 
 Group = tuple[tuple[ExportAnnotation, ...], bool]

@@ -26,6 +26,8 @@ from service.documents.models import Collection, Document, FileStatus, Page
 from service.errors import InvalidInput
 from service.exports.rows import SegmentRow, TranslationRow, segment_rows, shown_translations
 from service.review.models import Annotation
+from service.translation.doubts import Doubt, standing
+from service.translation.doubts import counts as needs_check_counts
 from service.translation.models import Translation, TranslationStatus
 from service.translation.shown import shown
 
@@ -68,6 +70,8 @@ class ExportOptions:
     images: bool = False
     bilingual: bool = False
     low_confidence: float = 60.0
+    # TMX: False leaves out the units whose translation a check doubted (needs check).
+    flagged: bool = True
 
     def includes(self, number: int) -> bool:
         """True when page `number` is in the chosen range."""
@@ -131,6 +135,8 @@ class ExportSegment:
     # [start, end, confidence] of each OCR word in `diplomatic`; [] when the text was
     # corrected apart from the words; None when unknown (then `lines` tells).
     spans: Sequence[Sequence[float]] | None = None
+    # The checks' doubts about the exported translation that no reviewer has answered.
+    doubts: tuple[Doubt, ...] = ()
 
     @property
     def line_texts(self) -> list[str]:
@@ -179,6 +185,7 @@ class ExportDocument:
     translated: bool | None = None
     approved: int = 0
     page_count: int = 0
+    needs_check: int = 0
 
     def read(self, reading: Reading) -> Iterable[ExportPage]:
         """The pages with what `reading` asks for (everything when they were given whole)."""
@@ -226,6 +233,7 @@ def load(
         translated=bool(models),
         approved=_count_approved(session, document_id),
         page_count=len(pages),
+        needs_check=needs_check_counts(session, [document_id]).get(document_id, 0),
     )
 
 
@@ -402,6 +410,7 @@ def _segment(
         return None
     usable = tr is not None and tr.status is not TranslationStatus.FAILED and bool(tr.text)
     keep = [a for a in annotations if options.translation or a.layer != "translation"]
+    exported = usable and tr is not None and options.translation
     return ExportSegment(
         id=seg.id,
         bbox=seg.bbox,
@@ -410,7 +419,7 @@ def _segment(
         diplomatic=seg.text,
         normalized=seg.normalized,
         confidence=seg.confidence,
-        translation=tr.text if usable and tr is not None and options.translation else None,
+        translation=tr.text if exported and tr is not None else None,
         translation_status=tr.status.value if tr is not None else None,
         kind=seg.kind.value,
         position=seg.position,
@@ -419,6 +428,7 @@ def _segment(
         translation_model=tr.model if tr is not None else None,
         annotations=tuple(keep),
         spans=spans,
+        doubts=tuple(standing(tr.status, tr.flags)) if exported and tr is not None else (),
     )
 
 

@@ -6,7 +6,8 @@ a second one (index 2, `comments="normalised"`). The translation goes into a par
 file per page under `translation/`: the same region ids and coordinates, one line per
 region holding the translated text. eScriptorium imports such a file as a second
 transcription layer of the same page ("Import → Transcription (XML)", named e.g.
-"translation"), and Transkribus as another text version.
+"translation"), and Transkribus as another text version. A translated region that a
+check doubted says why in its `comments` ("[needs check: …]").
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from service.exports.model import (
 )
 from service.ocr.text import normalise
 from service.storage import Storage
+from service.translation.doubts import mark
 
 PAGE_NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -200,6 +202,8 @@ def _text_equiv(
 
 def _translated_region(segment: ExportSegment) -> etree._Element:
     region = _el(None, "TextRegion", id=_region_id(segment), type=REGION_TYPES[segment.kind])
+    if segment.doubts:  # the checks' reasons, where PAGE keeps a region's remarks
+        region.set("comments", xml_safe(mark(segment.doubts)))
     _coords(region, segment.bbox)
     line = _el(region, "TextLine", id=f"{_region_id(segment)}_t1")
     _coords(line, segment.bbox)

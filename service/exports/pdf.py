@@ -22,6 +22,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from service.exports.model import ExportDocument, ExportLine, ExportPage, ExportSegment, xml_safe
 from service.storage import Storage
+from service.translation.doubts import mark
 
 FONT = "DejaVuSans"
 FONT_FILE = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -128,7 +129,8 @@ def _translation_pages(canvas: Canvas, page: ExportPage) -> None:
     for segment in page.segments:
         if not segment.translation:
             continue
-        for line in simpleSplit(xml_safe(segment.translation), FONT, size, width - 2 * MARGIN):
+        text = segment.translation + (f"\n{mark(segment.doubts)}" if segment.doubts else "")
+        for line in simpleSplit(xml_safe(text), FONT, size, width - 2 * MARGIN):
             if y < MARGIN:
                 canvas.showPage()
                 canvas.setPageSize((width, height))

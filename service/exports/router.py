@@ -34,6 +34,9 @@ def export_options(
     ),
     images: Annotated[bool, Query(description="page: put the page images in the zip")] = False,
     bilingual: Annotated[bool, Query(description="pdf: each scan faces its translation")] = False,
+    flagged: Annotated[
+        bool, Query(description="tmx: false leaves out units whose translation needs checking")
+    ] = True,
 ) -> ExportOptions:
     """The export choices from the query string (an empty page field means no limit)."""
     first, last = _page_number(first_page, "first_page"), _page_number(last_page, "last_page")
@@ -50,6 +53,7 @@ def export_options(
         images=images,
         bilingual=bilingual,
         low_confidence=settings.low_confidence,
+        flagged=flagged,
     )
 
 

@@ -65,6 +65,7 @@ class TranslationRow(NamedTuple):
     text: str
     backend: str
     model: str
+    flags: list[dict[str, Any]]
 
 
 _TRANSLATION_COLUMNS = [getattr(Translation, name) for name in TranslationRow._fields]

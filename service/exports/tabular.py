@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from service.exports.model import WITHOUT_WORDS, ExportDocument, ExportPage, ExportSegment
+from service.translation.doubts import reasons
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "export.schema.json"
 SCHEMA_ID = "https://palimpsest.invalid/schemas/export-1.json"
@@ -35,6 +36,7 @@ CSV_COLUMNS = [
     "translation_backend",
     "translation_model",
     "annotations",
+    "translation_check",
 ]
 
 
@@ -73,6 +75,7 @@ def _metadata(document: ExportDocument) -> dict[str, Any]:
                 {"backend": b, "model": m} for b, m in document.translation_models
             ],
             "approved_segments": document.approved,
+            "needs_check_segments": document.needs_check,
         },
         "options": {
             "first_page": options.first_page,
@@ -128,6 +131,7 @@ def _segment(segment: ExportSegment) -> dict[str, Any]:
             "status": segment.translation_status,
             "backend": segment.translation_backend,
             "model": segment.translation_model,
+            "flags": [d.flag() for d in segment.doubts],
         },
         "annotations": [
             {"layer": a.layer, "start": a.start, "end": a.end, "type": a.type, "body": a.body}
@@ -169,6 +173,7 @@ def _row(document: ExportDocument, page: ExportPage, segment: ExportSegment) -> 
         segment.translation_backend or "",
         segment.translation_model or "",
         _cell(notes),
+        _cell(reasons(segment.doubts)),
     ]
 
 

@@ -4,7 +4,8 @@ translation div. Each page's elements are built, written and dropped, so memory 
 Source paragraphs carry `lb` line breaks, `choice/orig/reg` where the normalised form of a
 word differs, `unclear` around words read below the confidence threshold, and annotations
 as `persName`, `placeName`, `date`, `orgName`, `term`, `unclear` or a following `note`.
-Page furniture becomes `fw`, footnotes and marginalia `note` with `@place`.
+Page furniture becomes `fw`, footnotes and marginalia `note` with `@place`. A translation
+that an automatic check doubted has `@cert="low"` and each reason in a `note type="check"`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ ENTITY_TAGS = {
 FORME_WORK = {"running_head": "header", "page_number": "pageNum", "catchword": "catch"}
 NOTE_PLACES = {"footnote": "foot", "marginalia": "margin"}
 _ISO_DATE = re.compile(r"^-?\d{4}(-\d{2}(-\d{2})?)?$")
+CHECK_DECLARATION = (
+    "Machine translations that an automatic check doubted (an omission, an invented or "
+    "dropped number or name, an echo of the prompt, a refusal, commentary, a loop, a missed "
+    'glossary term), and that no reviewer has edited or approved, carry cert="low" and each '
+    'reason in a note of type "check".'
+)
 
 
 def render(document: ExportDocument) -> bytes:
@@ -176,6 +183,8 @@ def _encoding_desc(header: etree._Element, document: ExportDocument) -> None:
             "words rejoined across line breaks) are given as reg beside the diplomatic orig."
         )
     )
+    if document.has_translation and document.needs_check:
+        encoding[-1].append(_para(CHECK_DECLARATION))
 
 
 def _para(text: str) -> etree._Element:
@@ -436,11 +445,24 @@ def _target_paragraph(segment: ExportSegment, document: ExportDocument) -> etree
     notes = segment.annotations_on("translation")
     if not notes and "\n" not in segment.translation:
         _set_text(p, segment.translation)
-        return p
-    tokens = inline.translation_tokens(segment.translation)
-    span = inline.nest(tokens, notes)
-    _render(p, span, SourceLayer.DIPLOMATIC, document)
+    else:
+        tokens = inline.translation_tokens(segment.translation)
+        _render(p, inline.nest(tokens, notes), SourceLayer.DIPLOMATIC, document)
+    if segment.doubts:
+        _doubted(p, segment)
     return p
+
+
+def _doubted(p: etree._Element, segment: ExportSegment) -> None:
+    """Mark a translation that a check doubted: low certainty, and each reason as a note."""
+    p.set("cert", "low")
+    for doubt in segment.doubts:
+        _sub(p, "note", doubt.reason, type="check", subtype=_enumerated(doubt.kind))
+
+
+def _enumerated(value: str) -> str:
+    # teidata.enumerated: no spaces or control characters.
+    return re.sub(r"[^\w.-]+", "-", value).strip("-") or "check"
 
 
 def _surface_id(page: ExportPage) -> str:

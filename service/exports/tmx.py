@@ -2,7 +2,9 @@
 
 The source side is the reading (normalised) text unless the diplomatic layer is chosen;
 each unit records its page, the segment's kind and the translation's status and model as
-`prop`s, which CAT tools keep as metadata.
+`prop`s, which CAT tools keep as metadata. A translation that a check doubted (status
+`needs_check`) carries each reason as a `prop type="x-palimpsest-check"`, or is left out
+when the export asks (`flagged=false`), so a translation memory takes in no doubtful unit.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from service.exports.model import (
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 DOCTYPE = '<!DOCTYPE tmx SYSTEM "tmx14.dtd">'
+CHECK_PROP = "x-palimpsest-check"
 
 
 def write(document: ExportDocument, out: IO[bytes]) -> None:
@@ -34,8 +37,13 @@ def write(document: ExportDocument, out: IO[bytes]) -> None:
             with xf.element("body"):
                 for page in document.read(WITHOUT_WORDS):
                     for segment in page.segments:
-                        if segment.translation:
+                        if _wanted(segment, document):
                             xf.write(_unit(segment, page.number, document), pretty_print=True)
+
+
+def _wanted(segment: ExportSegment, document: ExportDocument) -> bool:
+    """A unit for every translated segment, but doubted ones when they are left out."""
+    return bool(segment.translation) and (document.options.flagged or not segment.doubts)
 
 
 def _header(document: ExportDocument) -> etree._Element:
@@ -61,6 +69,8 @@ def _unit(segment: ExportSegment, page: int, document: ExportDocument) -> etree.
         _prop(unit, "x-status", segment.translation_status)
     if segment.translation_model:
         _prop(unit, "x-model", f"{segment.translation_backend} {segment.translation_model}")
+    for doubt in segment.doubts:
+        _prop(unit, CHECK_PROP, doubt.reason)
     source = (
         segment.diplomatic.replace("\n", " ")
         if document.options.source is SourceLayer.DIPLOMATIC

@@ -1,5 +1,6 @@
 """Plain-text and Markdown exports: interleaved (each segment, then its translation) or side
-by side (two columns in text, a two-column table per page in Markdown)."""
+by side (two columns in text, a two-column table per page in Markdown). A translation that a
+check doubted is followed by "[needs check: …]" with the reasons."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from service.exports.model import (
     SourceLayer,
     xml_safe,
 )
+from service.translation.doubts import mark
 
 PAGE_BREAK = "\f"
 COLUMN = 48
@@ -58,6 +60,8 @@ def _text_block(
     if not with_translation:
         return source
     target = _clean(segment.translation) if segment.translation else UNTRANSLATED
+    if segment.doubts:
+        target += f"\n{_clean(mark(segment.doubts))}"
     if side:
         return _columns(source, target)
     return f"{source}\n{target}"
@@ -105,12 +109,16 @@ def _md_page(page: ExportPage, document: ExportDocument) -> str:
         parts.append(f"\n| {document.source_lang} | {document.target_lang} |\n|---|---|\n")
         for s in page.segments:
             target = _md_cell(s.translation) if s.translation else "*not translated*"
+            if s.doubts:
+                target += f"<br>*{_md_inline(mark(s.doubts))}*"
             parts.append(f"| {_md_cell(_source(s, document))} | {target} |\n")
         return "".join(parts)
     for s in page.segments:
         parts.append(f"\n{_md_block(_source(s, document))}\n")
         if translated:
             target = _md_block(s.translation) if s.translation else "*not translated*"
+            if s.doubts:
+                target += f"\n\n*{_md_inline(mark(s.doubts))}*"
             parts.append(f"\n> {target.replace(chr(10), chr(10) + '> ')}\n")
     return "".join(parts)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 # The tables these rows refer to (`users`, `translations`), so that the models work in a
@@ -97,4 +99,8 @@ class Edit(Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     reverts_id: Mapped[int | None] = mapped_column(ForeignKey("edits.id", ondelete="SET NULL"))
+    # The translation's status and flags before the change (`{"status", "flags"}`), which an
+    # undo restores with the text: undoing an edit or approval brings the checks' doubts back.
+    # None for source edits and for edits made before it was kept.
+    translation_before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -25,6 +25,7 @@ from service.review.render import (
     spans_marks,
 )
 from service.review.service import ReviewSegment, ShownTranslation
+from service.translation.doubts import Doubt, standing
 from service.translation.models import TranslationStatus
 
 
@@ -33,10 +34,16 @@ class RowStatus(StrEnum):
 
     UNTRANSLATED = "untranslated"
     MACHINE = "machine"
+    NEEDS_CHECK = "needs_check"
     EDITED = "edited"
     APPROVED = "approved"
     FAILED = "failed"
     STALE = "stale"
+
+    @property
+    def label(self) -> str:
+        """The status in words, as its badge and filter show it ("needs check")."""
+        return self.value.replace("_", " ")
 
 
 @dataclass(slots=True)
@@ -49,6 +56,8 @@ class Row:
     source_runs: list[Run]
     translation_runs: list[Run]
     annotations: list[Annotation]
+    # The checks' doubts about the shown translation that no reviewer has answered yet.
+    doubts: list[Doubt]
 
 
 def row_status(segment: ReviewSegment) -> RowStatus:
@@ -168,7 +177,8 @@ def _row(
     target = (
         runs(shown, annotation_marks(notes, AnnotationLayer.TRANSLATION)) if notes else [Run(shown)]
     )
-    return Row(seg, tr, row_status(seg), source, target, notes)
+    doubts = standing(tr.status, tr.flags) if tr is not None and tr.flags else []
+    return Row(seg, tr, row_status(seg), source, target, notes, doubts)
 
 
 def _source_runs(

@@ -81,7 +81,7 @@ def edit_translation(
         session, segment, translation, EditField.TRANSLATION, translation.text, new_text, author
     )
     translation.text = new_text
-    translation.status = TranslationStatus.EDITED
+    _settle(translation, TranslationStatus.EDITED)
     translation.error = None
     translation.source_hash = source_hash(segment.normalized)
     translation.version += 1
@@ -127,6 +127,7 @@ class ShownTranslation:
     model: str
     text: str
     error: str | None
+    flags: list[dict[str, Any]]
 
     @property
     def model_name(self) -> str:
@@ -244,9 +245,21 @@ def _record(
         author=author.name,
         author_id=author.user_id,
         reverts_id=reverts.id if reverts else None,
+        translation_before=_state(translation) if translation else None,
     )
     session.add(edit)
     return edit
+
+
+def _state(translation: Translation) -> dict[str, Any]:
+    """What an undo restores of a translation besides its text: its status and flags."""
+    return {"status": translation.status.value, "flags": list(translation.flags or [])}
+
+
+def _settle(translation: Translation, status: TranslationStatus) -> None:
+    """A reviewer's edit or approval: the checks' flags are answered and cleared."""
+    translation.status = status
+    translation.flags = []
 
 
 def history(session: Session, segment_id: int) -> Sequence[Edit]:
@@ -281,14 +294,18 @@ def _apply_reverse(session: Session, segment: Segment, last: Edit, author: Autho
     translation = session.get(Translation, last.translation_id, with_for_update=True)
     if translation is None:
         raise InvalidInput("The translation this edit changed no longer exists.")
-    if last.field is EditField.TRANSLATION:
-        current = translation.text
+    is_text = last.field is EditField.TRANSLATION
+    current = translation.text if is_text else translation.status.value
+    undo = _record(session, segment, translation, last.field, current, last.before, author, last)
+    if is_text:
         translation.text = last.before
     else:
-        current = translation.status.value
         translation.status = TranslationStatus(last.before)
+    if last.translation_before is not None:  # edits recorded before states were kept have none
+        translation.status = TranslationStatus(last.translation_before["status"])
+        translation.flags = list(last.translation_before.get("flags") or [])
     translation.version += 1
-    return _record(session, segment, translation, last.field, current, last.before, author, last)
+    return undo
 
 
 def approve(session: Session, segment_ids: Sequence[int], author: Author) -> int:
@@ -311,7 +328,7 @@ def approve(session: Session, segment_ids: Sequence[int], author: Author) -> int
             TranslationStatus.APPROVED.value,
             author,
         )
-        translation.status = TranslationStatus.APPROVED
+        _settle(translation, TranslationStatus.APPROVED)
         translation.reviewed_by = author.name
         translation.version += 1
         changed += 1

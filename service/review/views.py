@@ -17,7 +17,7 @@ from service.review import service
 from service.review.models import AnnotationType
 from service.review.pages import RowStatus, review_page, review_row
 from service.templating import templates
-from service.translation import backends, runs
+from service.translation import backends, doubts, draft, runs
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,8 +29,10 @@ def document_page(
     settings: SettingsDep,
     document_id: int,
     page: Annotated[int, Query(ge=1)] = 1,
+    status: Annotated[str, Query(max_length=32, description="the rows shown first")] = "all",
 ) -> Response:
-    """Scan and segments of one page side by side, for reading, correcting and approving."""
+    """Scan and segments of one page side by side, for reading, correcting and approving;
+    `status` chooses the filter the rows open with (e.g. `needs_check`)."""
     document = documents.get_or_raise(session, document_id, with_pages=False)
     page_count = documents.page_count(session, document_id)
     context = {
@@ -44,6 +46,9 @@ def document_page(
         "engines": [e for e in backends.engine_choices(settings) if e[0] != "auto"],
         "view": None,
         "duplicates": duplicates.earlier_copies(session, document),
+        "shown_status": status,
+        "needs_check": doubts.by_page(session, document_id),
+        "draft": draft.bundled_drafts(session, document_id),
     }
     if page_count:
         number = min(page, page_count)

@@ -187,6 +187,7 @@
     });
   }
   $$("input[name='status']", review).forEach((input) => input.addEventListener("change", applyFilter));
+  applyFilter();  // a link may open the page with a filter chosen (?status=needs_check)
 
   // ---- re-rendering a row from the server ---------------------------------------------------
   async function refreshRow(id) {

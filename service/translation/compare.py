@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from service.documents.models import Page, Segment
 from service.errors import InvalidInput
+from service.translation.doubts import Doubt, standing
 from service.translation.models import (
     ItemStatus,
     RunItem,
@@ -30,6 +31,7 @@ class RunStats:
     translated: int
     failed: int
     untranslated: int
+    needs_check: int
     fallbacks: int
     from_memory: int
     tokens_in: int
@@ -47,6 +49,12 @@ class Cell:
     run_id: int
     item: RunItem | None
     translation: Translation | None
+
+    @property
+    def doubts(self) -> list[Doubt]:
+        """The checks' doubts about this run's translation that stand."""
+        t = self.translation
+        return standing(t.status, t.flags) if t is not None else []
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,7 @@ def _stats(run: TranslationRun, rows: list[Row], column: int) -> RunStats:
         translated=len(good),
         failed=sum(1 for c in cells if c.item is not None and c.item.status is ItemStatus.FAILED),
         untranslated=sum(1 for t in made if _untranslated(t)),
+        needs_check=sum(1 for t in made if t.status is TranslationStatus.NEEDS_CHECK),
         fallbacks=sum(1 for t in made if t.fallbacks),
         from_memory=sum(1 for t in good if t.memory_id is not None),
         tokens_in=sum(t.tokens_in or 0 for t in fresh),

@@ -70,6 +70,12 @@ class Translation(Provenance, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("segment_id", "backend", "model"),
         Index("ix_translations_search_vector", "search_vector", postgresql_using="gin"),
+        # The dashboard and the document page count these on every view: few rows, found fast.
+        Index(
+            "ix_translations_needs_check",
+            "document_id",
+            postgresql_where=sql("status = 'needs_check'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

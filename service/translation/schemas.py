@@ -90,6 +90,7 @@ class RunStatsRead(BaseModel):
     translated: int
     failed: int
     untranslated: int
+    needs_check: int = 0
     fallbacks: int
     from_memory: int
     tokens_in: int

@@ -131,3 +131,24 @@ def test_cli_exports_a_page_range_and_a_collection(session: Session, tmp_path: P
     missing = run("export", "404", "--format", "tei", "-o", str(tmp_path / "none.xml"))
     assert missing.returncode == 2 and "Document 404 does not exist." in missing.stderr
     assert not (tmp_path / "none.xml").exists()
+
+
+def test_doubted_units_leave_a_tmx_by_query_form_and_cli(
+    session: Session, client: TestClient, tmp_path: Path, tmx_dtd: Any
+) -> None:
+    from tests.helpers import flag, segment_ids
+
+    document = make_document(session, ["Un.", "Deux."], ["One.", "Two in 1783."])
+    flag(session, segment_ids(session, document.id)[1], ("invented_number", "1783 is not in it"))
+    html = client.get(f"/documents/{document.id}").text
+    assert '<input type="checkbox" name="flagged" value="false">' in html
+    url = f"/api/documents/{document.id}/export"
+    kept = client.get(url, params={"format": "tmx"}).content
+    assert b"Two in 1783." in kept and b"1783 is not in it" in kept
+    left_out = client.get(url, params={"format": "tmx", "flagged": "false"}).content
+    assert tmx_dtd.validate(etree.fromstring(left_out))
+    assert b"One." in left_out and b"Two in 1783." not in left_out
+    out = tmp_path / "memory.tmx"
+    result = run("export", str(document.id), "--format", "tmx", "--no-flagged", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert b"One." in out.read_bytes() and b"Two in 1783." not in out.read_bytes()
