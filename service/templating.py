@@ -8,6 +8,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from service.config import PROJECT_ROOT
+from service.review.render import runs_html
 
 
 @lru_cache
@@ -22,4 +23,5 @@ def templates() -> Jinja2Templates:
         # Templates ship with the code and change only with a restart: no stat() per render.
         auto_reload=False,
     )
+    env.filters["runs_html"] = runs_html
     return Jinja2Templates(env=env)

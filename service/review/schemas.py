@@ -61,6 +61,10 @@ class EditRead(BaseModel):
     author_id: int | None = Field(description="the account that made the change")
     created_at: datetime
     reverts_id: int | None
+    diff: list[tuple[str, str]] = Field(
+        default=[],
+        description="before → after word by word: ('=', kept), ('-', removed), ('+', added)",
+    )
 
 
 class Approved(BaseModel):

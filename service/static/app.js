@@ -1,19 +1,18 @@
-// Progress polling: swap a panel (document progress, dashboard table) with its fresh HTML
-// until nothing is in progress. A document page then reloads once so that its segments
-// appear. No framework, nothing from other origins.
+// Progress polling: swap a panel (the dashboard's table) with its fresh HTML until nothing
+// is in progress. (The document page follows its work with desk-live.js.) No framework,
+// nothing from other origins.
 (function () {
   "use strict";
   document.querySelectorAll("[data-poll-url]").forEach((panel) => {
     const url = panel.getAttribute("data-poll-url");
     const isFinal = () => panel.querySelector("[data-final='true']") !== null;
-    const reload = panel.id === "progress";
     if (isFinal()) return;
     async function poll() {
       try {
         const response = await fetch(url, { headers: { "Accept": "text/html" } });
         if (response.ok) {
           panel.innerHTML = await response.text();
-          if (isFinal()) { if (reload) window.location.reload(); return; }
+          if (isFinal()) return;
         }
       } catch (err) {
         // The server may be restarting; keep polling.

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from service.deps import SessionDep
 from service.documents import service as documents
-from service.documents.models import Document, Segment
+from service.documents.models import PROSE_KINDS, Document, Segment
 from service.errors import InvalidInput, NotFound
 from service.jobs.queue import enqueue
 from service.jobs.steps import Step, TaskName
@@ -83,6 +83,11 @@ def retranslate_segment(
     if segment is None:
         raise NotFound(f"Segment {segment_id} does not exist.")
     document = documents.get_or_raise(session, segment.document_id)
+    if segment.kind not in PROSE_KINDS:
+        kind = segment.kind.value.replace("_", " ")
+        raise InvalidInput(
+            f"Segment {segment_id} is a {kind}: page furniture is kept as it is, not translated."
+        )
     choice = body or Retranslate()
     backend, model = _own_model(document, choice.backend, choice.model)
     request = runs.RunRequest(backend, model, segment_ids=[segment_id], force=True)

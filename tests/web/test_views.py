@@ -66,7 +66,8 @@ def test_upload_form_posts_and_redirects_to_the_document(client: TestClient) -> 
     assert response.status_code == 303
     page = client.get(response.headers["location"])
     assert page.status_code == 200 and "page" in page.text
-    assert 'data-poll-url="' in page.text
+    document_id = response.headers["location"].rsplit("/", 1)[1]
+    assert f'data-live-url="/documents/{document_id}/live"' in page.text  # follows its work
 
 
 def test_upload_form_shows_every_refused_file(client: TestClient) -> None:
