@@ -102,7 +102,7 @@ def _form(
             "errors": errors,
             "source_languages": SOURCE_LANGUAGES,
             "target_languages": sorted(LANGUAGE_NAMES.items(), key=lambda kv: kv[1]),
-            "engines": backends.engine_choices(settings),
+            "engines": backends.engine_options(settings),
             "collections": service.list_collections(session),
             "max_mb": settings.max_upload_bytes // (1024 * 1024),
         },

@@ -36,6 +36,7 @@ def document_page(
     page_count = documents.page_count(session, document_id)
     progress = _progress(session, document_id)
     view = _view(session, settings, document, page, page_count, progress)
+    engines = [o for o in backends.engine_options(settings) if o.value != "auto"]
     context = {
         "document": document,
         "page_count": page_count,
@@ -44,12 +45,20 @@ def document_page(
         "annotation_types": list(AnnotationType),
         "row_statuses": list(RowStatus),
         "export_formats": [(f.value, info.label) for f, info in FORMATS.items()],
-        "engines": [e for e in backends.engine_choices(settings) if e[0] != "auto"],
+        "engines": engines,
+        "preselected": backends.preferred(engines, _own_engine(document)),
         "view": view,
         "token": view.state.token if view is not None else _empty_token(page_count),
         "duplicates": duplicates.earlier_copies(session, document),
     }
     return templates().TemplateResponse(request, "review/page.html", context)
+
+
+def _own_engine(document: Document) -> str:
+    """The form value of the model the document was translated with."""
+    if document.backend == "ollama":
+        return f"ollama|{document.model or ''}"
+    return f"{document.backend}|"
 
 
 def _progress(session: SessionDep, document_id: int) -> Progress:

@@ -29,3 +29,33 @@ document.addEventListener("submit", (event) => {
   const message = event.target.getAttribute && event.target.getAttribute("data-confirm");
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+// Cancelling a translation run (progress panel, comparison page): the page then shows it
+// stopped — in place where the page follows its work, else by loading it again.
+document.addEventListener("click", async (event) => {
+  "use strict";
+  const button = event.target.closest && event.target.closest("button[data-action='cancel-run']");
+  if (!button) return;
+  if (!window.confirm(button.dataset.confirm || "Stop this run?")) return;
+  button.disabled = true;
+  let ok = false;
+  let message = "Could not cancel the run.";
+  try {
+    const response = await fetch(button.dataset.url, { method: "POST", headers: { "Accept": "application/json" } });
+    ok = response.ok;
+    if (!ok) {
+      const data = await response.json().catch(() => null);
+      if (data && data.message) message = data.message;
+    }
+  } catch (err) {
+    message = "The server does not answer; try again.";
+  }
+  if (!ok) {
+    button.disabled = false;
+    const desk = window.PalimpsestDesk;
+    if (desk && desk.flash) desk.flash(message, "error"); else window.alert(message);
+    return;
+  }
+  if (document.getElementById("page-view")) document.dispatchEvent(new CustomEvent("palimpsest:changed"));
+  else window.location.reload();
+});

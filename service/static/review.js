@@ -42,6 +42,7 @@
     flash.timer = window.setTimeout(() => { box.textContent = ""; box.className = ""; }, 8000);
   }
   desk.flash = flash;
+  document.addEventListener("palimpsest:changed", () => { if (desk.refresh) desk.refresh(); });
   const refreshSoon = () => { if (desk.refresh) desk.refresh(); };
 
   // ---- approvals of a page or the whole document: rows update in place ------------------
@@ -96,17 +97,6 @@
     const result = await api("POST", `/api/documents/${compareForm.dataset.documentId}/comparisons`, body);
     if (result.ok) window.location.href = result.data.url;
     else flash(message(result, "Could not start the comparison."), "error");
-  });
-
-  // ---- cancelling a run (progress panel) ------------------------------------------------
-  document.addEventListener("click", async (event) => {
-    const button = event.target.closest("button[data-action='cancel-run']");
-    if (!button) return;
-    if (!window.confirm(button.dataset.confirm || "Cancel this run?")) return;
-    button.disabled = true;
-    const result = await api("POST", button.dataset.url);
-    if (result.ok) { flash("Cancelled. What was translated so far is kept."); refreshSoon(); }
-    else { flash(message(result, "Could not cancel the run."), "error"); button.disabled = false; }
   });
 
   const help = $("#help");
@@ -609,7 +599,7 @@
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.key === "?") { event.preventDefault(); help.showModal(); return; }
+    if (event.key === "?" && help) { event.preventDefault(); help.showModal(); return; }
     if (!review) return;
     const keys = { j: () => move(1), ArrowDown: () => move(1), k: () => move(-1), ArrowUp: () => move(-1) };
     if (keys[event.key]) { event.preventDefault(); keys[event.key](); return; }

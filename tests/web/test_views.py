@@ -317,7 +317,7 @@ def test_upload_form_offers_collections_and_available_models(
     session.commit()
     form = client.get("/documents/new").text
     assert '<option value="Ratsprotokolle">' in form
-    assert "Ollama (not reachable at http://127.0.0.1:9)" in form
+    assert "Ollama at http://127.0.0.1:9: not answering" in form
     assert 'value="embedded|"' in form
     png = encode(text_image([["Hello"]]), "PNG")
     response = client.post(
