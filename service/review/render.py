@@ -6,6 +6,7 @@ annotation) are offsets into the stored text.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -197,3 +198,18 @@ def _escape(text: str) -> str:
         .replace('"', "&#34;")
         .replace("'", "&#39;")
     )
+
+
+def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """The range without the spaces and punctuation at its ends (a selection that took the
+    comma after a name tags the name), unless nothing else is in it."""
+    a, b = start, end
+    while a < b and _edge(text[a]):
+        a += 1
+    while b > a and _edge(text[b - 1]):
+        b -= 1
+    return (a, b) if a < b else (start, end)
+
+
+def _edge(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char).startswith("P")

@@ -186,6 +186,7 @@ def search(
             page=h.page_number,
             segment_id=h.segment_id,
             layer=h.layer,
+            form=h.form,
             excerpt=h.excerpt.replace(service.HIGHLIGHT_START, "").replace(
                 service.HIGHLIGHT_END, ""
             ),

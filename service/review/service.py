@@ -23,6 +23,8 @@ from service.review.models import (
     Edit,
     EditField,
 )
+from service.review.render import trimmed
+from service.review.search import Form, Query, matched_form
 from service.translation.models import Translation, TranslationStatus
 from service.translation.shown import latest_shown, shown
 
@@ -361,12 +363,13 @@ def annotate(
     segment = session.get(Segment, segment_id)
     if segment is None or not access.may_see(segment.page.document.collection_id):
         raise SegmentNotFound(f"Segment {segment_id} does not exist.")
+    text = layer_text(session, segment, layer)
     start, end = span
-    length = len(layer_text(session, segment, layer))
-    if not 0 <= start < end <= length:
+    if not 0 <= start < end <= len(text):
         raise InvalidInput(
-            f"The range {start}–{end} is outside the {layer.value} text (0–{length})."
+            f"The range {start}–{end} is outside the {layer.value} text (0–{len(text)})."
         )
+    start, end = trimmed(text, start, end)
     if kind is AnnotationType.NOTE and not (body or "").strip():
         raise InvalidInput("A note needs text.")
     annotation = Annotation(
@@ -418,7 +421,8 @@ def list_annotations(
 
 @dataclass(frozen=True)
 class SearchHit:
-    """A segment matching a search, with a highlighted excerpt of the matching layer."""
+    """A segment matching a search, with a highlighted excerpt of the matching layer and
+    the form of its text that matched (diplomatic, normalised, without accents)."""
 
     document_id: int
     document_title: str
@@ -426,26 +430,29 @@ class SearchHit:
     segment_id: int
     layer: AnnotationLayer
     excerpt: str
+    form: Form
 
 
 def search(session: Session, query: str, limit: int = 50) -> list[SearchHit]:
     """Full-text search over sources and translations, each in its document's language."""
-    q = query.strip()
-    if not q:
+    if not query.strip():
         return []
+    q = Query(query.strip())
     return _search(session, q, limit, AnnotationLayer.SOURCE) + _search(
         session, q, limit, AnnotationLayer.TRANSLATION
     )
 
 
-def _search(session: Session, q: str, limit: int, layer: AnnotationLayer) -> list[SearchHit]:
-    """One layer's matches: sources in the source language, translations in the target's."""
+def _search(session: Session, q: Query, limit: int, layer: AnnotationLayer) -> list[SearchHit]:
+    """One layer's matches: sources in the source language, translations in the target's;
+    without accents unless the query has some."""
     source = layer is AnnotationLayer.SOURCE
     language = Document.source_lang if source else Document.target_lang
     text = Segment.normalized if source else Translation.text
     vector = Segment.search_vector if source else Translation.search_vector
-    config = func.palimpsest_fts_config(language)
-    tsquery = func.websearch_to_tsquery(config, q)
+    exact = func.palimpsest_fts_config(language)
+    config = exact if q.accented else func.palimpsest_fts_config_unaccent(language)
+    tsquery = func.websearch_to_tsquery(config, q.reading)
     query = (
         select(
             Document.id,
@@ -453,6 +460,8 @@ def _search(session: Session, q: str, limit: int, layer: AnnotationLayer) -> lis
             Page.number,
             Segment.id,
             func.ts_headline(config, text, tsquery, HEADLINE_OPTIONS),
+            Segment.text,
+            text,
         )
         .select_from(Segment)
         .join(Page, Page.id == Segment.page_id)
@@ -463,7 +472,16 @@ def _search(session: Session, q: str, limit: int, layer: AnnotationLayer) -> lis
     )
     if not source:
         query = query.join(Translation, Translation.segment_id == Segment.id).where(shown())
-    return [SearchHit(d, t, n, s, layer, h) for d, t, n, s, h in session.execute(query)]
+    return [
+        SearchHit(d, t, n, s, layer, h, _form(q, source, diplomatic, found))
+        for d, t, n, s, h, diplomatic, found in session.execute(query)
+    ]
+
+
+def _form(q: Query, source: bool, diplomatic: str, text: str) -> Form:
+    if source:
+        return matched_form(q, [(Form.DIPLOMATIC, diplomatic), (Form.NORMALISED, text)])
+    return matched_form(q, [(Form.TRANSLATION, text)])
 
 
 def _visible_documents() -> ColumnElement[bool]:
