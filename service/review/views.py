@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup, escape
 
+from service.accounts import access
 from service.deps import SessionDep, SettingsDep
 from service.documents import duplicates
 from service.documents import service as documents
@@ -50,6 +51,7 @@ def document_page(
         "view": view,
         "token": view.state.token if view is not None else _empty_token(page_count),
         "duplicates": duplicates.earlier_copies(session, document),
+        "collections": [c for c in documents.list_collections(session) if access.may_see(c.id)],
     }
     return templates().TemplateResponse(request, "review/page.html", context)
 

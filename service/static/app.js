@@ -59,3 +59,19 @@ document.addEventListener("click", async (event) => {
   if (document.getElementById("page-view")) document.dispatchEvent(new CustomEvent("palimpsest:changed"));
   else window.location.reload();
 });
+
+// Notices that can be dismissed stay dismissed (per browser).
+(function () {
+  "use strict";
+  const key = (el) => `palimpsest:dismissed:${el.getAttribute("data-dismiss")}`;
+  document.querySelectorAll("[data-dismiss]").forEach((el) => {
+    try { if (window.localStorage.getItem(key(el))) el.hidden = true; } catch (err) { /* private mode */ }
+  });
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("[data-action='dismiss']");
+    const notice = button && button.closest("[data-dismiss]");
+    if (!notice) return;
+    notice.hidden = true;
+    try { window.localStorage.setItem(key(notice), "1"); } catch (err) { /* private mode */ }
+  });
+})();

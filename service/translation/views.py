@@ -47,6 +47,18 @@ def corrections_page(request: Request, session: SessionDep, document_id: int) ->
     )
 
 
+@router.post("/documents/{document_id}/collection")
+def put_in_collection(
+    session: SessionDep, document_id: int, collection_id: Annotated[str, Form()] = ""
+) -> Response:
+    """Put an existing document in a collection (or take it out), from its page."""
+    document = documents.get_or_raise(session, document_id, with_pages=False)
+    chosen = int(collection_id) if collection_id.strip().isdigit() else None
+    glossary.assign_collection(session, document, chosen)
+    session.commit()
+    return RedirectResponse(f"/documents/{document_id}", status_code=303)
+
+
 @router.get("/collections", response_class=HTMLResponse)
 def collections_page(request: Request, session: SessionDep) -> Response:
     """The collections the user may see, with their document counts; a form for a new one."""
