@@ -99,6 +99,49 @@
     else flash(message(result, "Could not start the comparison."), "error");
   });
 
+  // ---- downloads: an export that cannot be made says why in the menu, not on a bare page --
+  const exportForm = $("form.export");
+  function downloadName(response) {
+    const header = response.headers.get("Content-Disposition") || "";
+    const utf8 = /filename\*=UTF-8''([^;]+)/i.exec(header);
+    if (utf8) { try { return decodeURIComponent(utf8[1]); } catch (err) { /* fall through */ } }
+    const plain = /filename="([^"]+)"/i.exec(header);
+    return plain ? plain[1] : "export";
+  }
+  if (exportForm) exportForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const note = $(".export-message", exportForm);
+    const data = new FormData(exportForm);
+    const first = Number(data.get("first_page")), last = Number(data.get("last_page"));
+    if (first && last && last < first) {
+      note.textContent = `The last page (${last}) comes before the first (${first}).`;
+      return;
+    }
+    note.textContent = "Preparing the download…";
+    const button = $("button[type='submit']", exportForm);
+    button.disabled = true;
+    try {
+      const response = await fetch(`${exportForm.action}?${new URLSearchParams(data)}`);
+      if (!response.ok) {
+        const body = await response.json().catch(() => null);
+        note.textContent = (body && body.message) || `The export failed (${response.status}).`;
+        return;
+      }
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(await response.blob());
+      link.download = downloadName(response);
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      window.setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+      note.textContent = `Downloaded ${link.download}.`;
+    } catch (err) {
+      note.textContent = "The server does not answer; try again.";
+    } finally {
+      button.disabled = false;
+    }
+  });
+
   const help = $("#help");
   $$("[data-action='help']").forEach((b) => b.addEventListener("click", () => help.showModal()));
 
