@@ -47,20 +47,15 @@ def document_page(
         "row_statuses": list(RowStatus),
         "export_formats": [(f.value, info.label) for f, info in FORMATS.items()],
         "engines": engines,
-        "preselected": backends.preferred(engines, _own_engine(document)),
+        "preselected": backends.preferred(
+            engines, backends.engine_value(document.backend, document.model)
+        ),
         "view": view,
         "token": view.state.token if view is not None else _empty_token(page_count),
         "duplicates": duplicates.earlier_copies(session, document),
         "collections": [c for c in documents.list_collections(session) if access.may_see(c.id)],
     }
     return templates().TemplateResponse(request, "review/page.html", context)
-
-
-def _own_engine(document: Document) -> str:
-    """The form value of the model the document was translated with."""
-    if document.backend == "ollama":
-        return f"ollama|{document.model or ''}"
-    return f"{document.backend}|"
 
 
 def _progress(session: SessionDep, document_id: int) -> Progress:

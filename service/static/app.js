@@ -6,13 +6,15 @@
   document.querySelectorAll("[data-poll-url]").forEach((panel) => {
     const url = panel.getAttribute("data-poll-url");
     const isFinal = () => panel.querySelector("[data-final='true']") !== null;
+    // A page without anything to type in (the corrections' list) shows what finished.
+    const reload = panel.hasAttribute("data-reload-when-done");
     if (isFinal()) return;
     async function poll() {
       try {
         const response = await fetch(url, { headers: { "Accept": "text/html" } });
         if (response.ok) {
           panel.innerHTML = await response.text();
-          if (isFinal()) return;
+          if (isFinal()) { if (reload) window.location.reload(); return; }
         }
       } catch (err) {
         // The server may be restarting; keep polling.

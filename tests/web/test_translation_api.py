@@ -307,6 +307,34 @@ def test_ocr_correction_is_a_separate_layer_shown_as_a_diff(
     assert "<del>c0nseil</del><ins>conseil</ins>" in page.text
 
 
+def test_an_editor_asks_for_corrections_of_one_page_from_the_corrections_page(
+    client: TestClient, ollama: FakeOllama, session: Session, redis_client: redis.Redis
+) -> None:
+    misread = ["Le c0nseil de la vi1le.", "Les échevins 0nt signé."]
+    document = make_document(session, misread, pages=2)
+    assert (
+        f'href="/documents/{document.id}/corrections"'
+        in client.get(f"/documents/{document.id}").text
+    )  # linked from the document page
+    page = " ".join(client.get(f"/documents/{document.id}/corrections").text.split())
+    assert "OCR post-correction is off by default" in page
+    assert page.count("no proposal yet") == 2
+    asked = client.post(
+        f"/documents/{document.id}/corrections",
+        data={"engine": "ollama|llama3.2:3b", "page": "2"},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303
+    run_queued(redis_client)
+    layer = client.get(f"/api/documents/{document.id}/corrections").json()
+    assert [(c["page"], c["corrected"]) for c in layer] == [
+        (1, None),
+        (2, fake_correction(misread[1])),
+    ]
+    page = " ".join(client.get(f"/documents/{document.id}/corrections").text.split())
+    assert "<del>0nt</del><ins>ont</ins>" in page and page.count("no proposal yet") == 1
+
+
 def test_post_correction_runs_beside_translation_when_enabled(
     ollama: FakeOllama, session: Session, configure: object
 ) -> None:

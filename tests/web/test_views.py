@@ -353,7 +353,15 @@ def test_a_collection_glossary_is_edited_on_its_page(client: TestClient, session
     assert added.status_code == 303
     html = client.get(page).text
     assert "Schultheiß" in html and 'value="mayor"' in html and "not &#39;bailiff&#39;" in html
-    client.post(f"{page}/glossary", data={"term": "Schultheiß", "translation": "chief magistrate"})
+    # Adding the term again asks before replacing its agreed translation.
+    again = {"term": "Schultheiß", "translation": "chief magistrate"}
+    asked = client.post(f"{page}/glossary", data=again)
+    assert asked.status_code == 409
+    assert "is in the glossary already, as “mayor”" in asked.text
+    assert 'name="replace" value="true"' in asked.text
+    entries = client.get(f"/api{page}/glossary").json()
+    assert [(e["term"], e["translation"]) for e in entries] == [("Schultheiß", "mayor")]
+    client.post(f"{page}/glossary", data=again | {"replace": "true"})
     entries = client.get(f"/api{page}/glossary").json()
     assert [(e["term"], e["translation"]) for e in entries] == [("Schultheiß", "chief magistrate")]
     client.post(f"{page}/glossary/{entries[0]['id']}/delete")

@@ -158,6 +158,14 @@ def engine_options(settings: Settings) -> list[EngineOption]:
     return engines
 
 
+def engine_value(backend: str | None, model: str | None) -> str:
+    """The form value (`backend|model`) of a document's model: Ollama's by name; the
+    embedded and OpenAI-compatible ones by backend (their model is configured)."""
+    if backend == BackendName.OLLAMA:
+        return f"ollama|{model or ''}"
+    return f"{backend}|"
+
+
 def preferred(options: list[EngineOption], wanted: str) -> str | None:
     """The option to preselect: `wanted` if its server answers, else the first that does."""
     answering = [o.value for o in options if o.answers and o.value != "auto"]
