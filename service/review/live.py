@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from service.documents.models import PROSE_KINDS, Document, Page, Segment, SegmentKind
 from service.jobs.models import Job, JobStage, JobStatus
 from service.review.models import Annotation
+from service.review.service import ReviewSegment
 from service.translation.models import (
     ItemStatus,
     RunItem,
@@ -121,6 +122,17 @@ def row_states(session: Session, page_id: int) -> list[RowState]:
     return [_row_state(row) for row in session.execute(query)]
 
 
+def row_state(segment: ReviewSegment, notes: Sequence[Annotation]) -> RowState:
+    """The same state, from a row the review page has read whole (no second query)."""
+    t = segment.translation
+    shown = "" if t is None else f"{t.id}.{t.version}.{t.status}.{t.changed}"
+    newest = max((a.id for a in notes), default=0)
+    status = None if t is None else t.status
+    return RowState(
+        segment.id, segment.kind, segment.version, shown, status, f"{len(notes)}.{newest}"
+    )
+
+
 def _row_state(row: Sequence[Any]) -> RowState:
     seg_id, kind, version, t_id, t_version, t_status, t_time, n, newest = row
     shown = "" if t_id is None else f"{t_id}.{t_version}.{t_status}.{t_time}"
@@ -214,11 +226,14 @@ def page_state(
     document: Document,
     page: Page | None,
     page_count: int,
-    jobs: Iterable[Job],
-    runs: Iterable[TranslationRun],
+    progress: tuple[Iterable[Job], Iterable[TranslationRun]],
+    rows: list[RowState] | None = None,
 ) -> PageState:
-    """The state of the page an open document page shows (None: no page read in yet)."""
-    rows = row_states(session, page.id) if page is not None else []
+    """The state of the page an open document page shows (None: no page read in yet),
+    from its `rows` when the caller has them, else read."""
+    jobs, runs = progress
+    if rows is None:
+        rows = row_states(session, page.id) if page is not None else []
     busy = (
         translating(session, document, page.number, rows, jobs, runs)
         if page is not None

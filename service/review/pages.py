@@ -17,7 +17,7 @@ from service.documents.spans import word_spans
 from service.errors import PageNotFound, SegmentNotFound
 from service.jobs.models import Job
 from service.review import service
-from service.review.live import PageState, page_state
+from service.review.live import PageState, page_state, row_state
 from service.review.models import Annotation, AnnotationLayer
 from service.review.render import (
     Run,
@@ -141,6 +141,11 @@ class Progress:
     jobs: list[Job]
     runs: list[TranslationRun]
 
+    @property
+    def pair(self) -> tuple[list[Job], list[TranslationRun]]:
+        """Jobs and runs, as live.page_state takes them."""
+        return self.jobs, self.runs
+
 
 def review_page(
     session: Session,
@@ -157,9 +162,11 @@ def review_page(
         if number == 1:
             raise PageNotFound("This document has no pages yet.")
         raise PageNotFound(f"Document {document.id} has no page {number}.")
-    state = page_state(session, document, page, page_count, progress.jobs, progress.runs)
     segments = service.page_segments(session, page.id)
-    rows = _rows(session, segments, _page_annotations(session, page.id), threshold, state)
+    notes = _page_annotations(session, page.id)
+    states = [row_state(s, notes.get(s.id, [])) for s in segments]
+    state = page_state(session, document, page, page_count, progress.pair, states)
+    rows = _rows(session, segments, notes, threshold, state)
     return ReviewPage(document, page, page_count, rows, state)
 
 
@@ -173,8 +180,9 @@ def review_row(
     if segment is None:  # deleted since the line above
         raise SegmentNotFound(f"Segment {segment_id} does not exist.")
     page = session.get(Page, found.page_id)
-    state = page_state(session, document, page, 0, progress.jobs, progress.runs)
     notes = _annotations(session, segment_id)
+    states = [row_state(segment, notes.get(segment_id, []))]
+    state = page_state(session, document, page, 0, progress.pair, states)
     return document, _rows(session, [segment], notes, threshold, state)[0]
 
 
@@ -221,7 +229,9 @@ def _row(
     target = (
         runs(shown, annotation_marks(notes, AnnotationLayer.TRANSLATION)) if notes else [Run(shown)]
     )
-    low = normalised_low(seg.text, seg.normalized, spans, threshold)
+    # Where both forms are the same text the page's script copies the diplomatic marks.
+    same = seg.normalized == seg.text
+    low = "" if same else normalised_low(seg.text, seg.normalized, spans, threshold)
     busy = seg.id in state.busy
     key = state.keys.get(seg.id, "")
     return Row(seg, tr, row_status(seg, busy), source, target, notes, low, busy, key)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, false, func, select, true
+from sqlalchemy import ColumnElement, Select, String, bindparam, cast, false, func, select, true
 from sqlalchemy.orm import Session
 
 from service.accounts import access
@@ -129,6 +129,7 @@ class ShownTranslation:
     model: str
     text: str
     error: str | None
+    changed: str  # when it last changed, as Postgres writes it (part of the row's key)
 
     @property
     def model_name(self) -> str:
@@ -163,7 +164,10 @@ _DERIVED = ("translation", "stale")  # ReviewSegment's fields that are not Segme
 
 # Read as plain columns, not ORM entities: a page of 500 rows skips the identity map, and
 # the template reads plain attributes. The fields name the columns, so the two stay in step.
-_TRANSLATION_COLUMNS = tuple(getattr(Translation, f.name) for f in fields(ShownTranslation))
+_TRANSLATION_COLUMNS = (
+    *(getattr(Translation, f.name) for f in fields(ShownTranslation)[:-1]),
+    cast(Translation.updated_at, String).label("changed"),
+)
 _SEGMENT_COLUMNS = tuple(
     getattr(Segment, f.name) for f in fields(ReviewSegment) if f.name not in _DERIVED
 )

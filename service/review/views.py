@@ -108,7 +108,7 @@ def document_live(
     page_count = documents.page_count(session, document_id)
     number = min(page, page_count) if page_count else 1
     found = documents.page_by_number(session, document_id, number) if page_count else None
-    state = live.page_state(session, document, found, page_count, progress.jobs, progress.runs)
+    state = live.page_state(session, document, found, page_count, progress.pair)
     answer["token"] = state.token
     if state.token == token:
         return JSONResponse(answer)

@@ -256,9 +256,25 @@
   // ---- layer toggle and status filter (kept when rows or the page view are replaced) --------
   const shown = { layer: "diplomatic", status: "all" };
   // The normalised text's low-confidence words come as offsets (data-low="start:end:conf,…"),
-  // wrapped here the first time the normalised view shows them.
+  // wrapped here the first time the normalised view shows them; where both forms are the
+  // same text, the diplomatic marks are copied.
+  function copyLowWords(el) {
+    const diplomatic = $(".text.diplomatic", el.parentElement);
+    if (!diplomatic || diplomatic.textContent !== el.textContent) return;
+    const pieces = Array.from(diplomatic.childNodes).map((node) => {
+      if (node.nodeType !== 1 || !node.classList.contains("low-conf")) return document.createTextNode(node.textContent);
+      const span = document.createElement("span");
+      span.className = "low-conf";
+      span.title = node.title;
+      span.textContent = node.textContent;
+      return span;
+    });
+    el.replaceChildren(...pieces);
+  }
   function markLowWords(el) {
-    if (!el.dataset.low || el.dataset.marked) return;
+    if (el.dataset.marked) return;
+    el.dataset.marked = "true";
+    if (!el.dataset.low) { copyLowWords(el); return; }
     const text = el.textContent;
     const pieces = [];
     let done = 0;
@@ -275,11 +291,10 @@
     }
     if (done < text.length) pieces.push(document.createTextNode(text.slice(done)));
     el.replaceChildren(...pieces);
-    el.dataset.marked = "true";
   }
   function applyLayer(root) {
     const normalised = shown.layer === "normalised";
-    if (normalised) $$(".text.normalised[data-low]", root).forEach(markLowWords);
+    if (normalised) $$(".text.normalised", root).forEach(markLowWords);
     $$(".text.diplomatic", root).forEach((el) => { el.hidden = normalised || el.classList.contains("edited-away"); });
     $$(".text.normalised", root).forEach((el) => { el.hidden = !normalised || el.classList.contains("edited-away"); });
   }

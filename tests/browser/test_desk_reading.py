@@ -117,12 +117,12 @@ def test_the_normalised_view_keeps_the_low_confidence_marks(
 ) -> None:
     document = make_document(
         session,
-        ["Die Wüſte iſt groß und leer."],
-        ["The desert is big and empty."],
+        ["Die Wüſte iſt groß und leer.", "Der Sand ist heiß."],
+        ["The desert is big and empty.", "The sand is hot."],
         source_lang="de",
-        low_words=frozenset({"Wüſte", "leer."}),
+        low_words=frozenset({"Wüſte", "leer.", "Sand"}),
     )
-    (seg,) = segment_ids(session, document.id)
+    seg, plain = segment_ids(session, document.id)
     page.goto(f"{live_server}/documents/{document.id}")
     diplomatic = page.locator(f"#seg-{seg} .text.diplomatic .low-conf")
     expect(diplomatic).to_have_text(["Wüſte", "leer."])
@@ -133,6 +133,8 @@ def test_the_normalised_view_keeps_the_low_confidence_marks(
     marks = normalised.locator(".low-conf")
     expect(marks).to_have_text(["Wüste", "leer."])
     expect(marks.first).to_have_attribute("title", "OCR confidence 30 %")
+    # A segment whose two forms are the same text keeps its marks too.
+    expect(page.locator(f"#seg-{plain} .text.normalised .low-conf")).to_have_text(["Sand"])
     screenshot(page, "reading-02-normalised")
 
 
