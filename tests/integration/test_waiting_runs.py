@@ -40,6 +40,9 @@ def test_a_run_waiting_for_a_missing_server_fails_at_its_limit_or_when_cancelled
         panel = progress(client, document.id)
         assert "Ollama is not running at" in panel and "Fails with this reason in" in panel
         assert f'data-url="/api/translation-runs/{waiting["id"]}/cancel"' in panel
+        # The comparison page says the same of the run (it showed "pending 0/0").
+        compared = client.get(f"/documents/{document.id}/compare?runs={waiting['id']}").text
+        assert "Waiting for the model" in compared and "Ollama is not running at" in compared
 
         # A second run is cancelled while it waits: it stops at once and stays stopped.
         cancelled = client.post(url, json=body).json()
