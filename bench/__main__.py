@@ -1,6 +1,6 @@
 """`make bench`: every benchmark of issue 8 in one run, written to bench/results/latest.md.
 
-    .venv/bin/python -m bench [--only ocr,translation,quality,web,exports,footprint]
+    .venv/bin/python -m bench [--only ocr,translation,quality,web,exports,footprint,live]
 
 Runs against a scratch database (PALIMPSEST_BENCH_DB, created and dropped) and its own
 Redis database (PALIMPSEST_BENCH_REDIS_URL), with a real `palimpsest serve` and real
@@ -22,7 +22,7 @@ from typing import Any
 from bench import procs
 from bench.common import RESULTS, Figure, git_revision, machine
 
-SECTIONS = ("ocr", "translation", "quality", "web", "exports", "footprint")
+SECTIONS = ("ocr", "translation", "quality", "web", "exports", "footprint", "live")
 
 
 @dataclasses.dataclass
@@ -71,6 +71,15 @@ def _footprint(ctx: Context) -> list[Figure]:
     return footprint.figures(ctx.web_pid, ctx.web_memory, ctx.base, ctx.token)
 
 
+def _live(ctx: Context) -> list[Figure]:
+    from bench import live_rows
+
+    rounds = live_rows.measure(ctx.base, ctx.token)
+    found = live_rows.figures(rounds)
+    live_rows.write(rounds, found[0])
+    return found
+
+
 RUNNERS: dict[str, Callable[[Context], list[Figure]]] = {
     "ocr": _ocr,
     "translation": _translation,
@@ -78,6 +87,7 @@ RUNNERS: dict[str, Callable[[Context], list[Figure]]] = {
     "web": _web,
     "exports": _exports,
     "footprint": _footprint,
+    "live": _live,
 }
 
 

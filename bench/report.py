@@ -19,6 +19,7 @@ TITLES = {
     "web": "4. Web",
     "exports": "5. Exports (300-page document)",
     "footprint": "6. Footprint (resident memory)",
+    "live": "7. Review desk: rows as pages are read",
 }
 NOISE = (
     "This machine is shared with other jobs (see the load averages above): single timings "

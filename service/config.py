@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     reconcile_stall_s: float = Field(120.0, ge=1)
     retry_backoff_s: float = Field(5.0, gt=0)
     retry_backoff_max_s: float = Field(300.0, gt=0)
+    # How long a translation may wait for a model server that does not answer before it
+    # fails with the reason (its steps retry with the backoff above meanwhile).
+    model_wait_limit_s: float = Field(600.0, gt=0)
 
     @field_validator("ollama_host")
     @classmethod

@@ -44,6 +44,9 @@ def ids_of(step: Step) -> dict[str, Any]:
     return {key: step.args[0]} if step.args else {}
 
 
+UNCOUNTED_RETRIES = 100_000
+
+
 class PipelineTask(Task):  # type: ignore[type-arg]
     """A thin adapter: load by id, call the pipeline step, commit, then enqueue what follows."""
 
@@ -72,16 +75,7 @@ class PipelineTask(Task):  # type: ignore[type-arg]
             with unit_of_work() as session:
                 next_steps = pipeline.run(session, pipeline.default_context(), step)
         except (TransientError, OperationalError) as exc:
-            reason = exc.message if isinstance(exc, TransientError) else "database unavailable"
-            if self.request.retries >= self.max_retries:
-                with unit_of_work() as session:
-                    next_steps = pipeline.give_up(session, step, reason)
-            else:
-                delay = backoff(self.request.retries)
-                log.warning("%s%s: %s; retrying in %.0f s", step.task, step.args, reason, delay)
-                if isinstance(exc, TransientError):
-                    self._note_waiting(step, exc.message)
-                raise self.retry(exc=exc, countdown=delay) from exc
+            next_steps = self._after_transient(step, exc)
         try:
             enqueue(next_steps, app=self.app)
         except BrokerError as exc:
@@ -90,13 +84,40 @@ class PipelineTask(Task):  # type: ignore[type-arg]
                 "could not send %d next step(s), broker unavailable: %s", len(next_steps), exc
             )
 
+    def _after_transient(self, step: Step, exc: Exception) -> list[Step]:
+        """Retry with backoff; give up when the retries ran out, or when the model server
+        kept the translation waiting longer than PALIMPSEST_MODEL_WAIT_LIMIT_S."""
+        delay = backoff(self.request.retries)
+        retries = self.max_retries
+        if isinstance(exc, TransientError):
+            reason = exc.message
+            limit = get_settings().model_wait_limit_s
+            waited = self._note_waiting(step, reason)
+            if step.task in pipeline.MODEL_STEPS:
+                if waited >= limit:
+                    return self._give_up(step, pipeline.waited_too_long(reason, limit))
+                # The time limit decides, not the count of retries.
+                delay, retries = min(delay, limit - waited), UNCOUNTED_RETRIES
+        else:
+            reason = "database unavailable"
+        if self.request.retries >= retries:
+            return self._give_up(step, reason)
+        log.warning("%s%s: %s; retrying in %.0f s", step.task, step.args, reason, delay)
+        raise self.retry(exc=exc, countdown=delay, max_retries=retries) from exc
+
     @staticmethod
-    def _note_waiting(step: Step, reason: str) -> None:
+    def _give_up(step: Step, reason: str) -> list[Step]:
+        with unit_of_work() as session:
+            return pipeline.give_up(session, step, reason)
+
+    @staticmethod
+    def _note_waiting(step: Step, reason: str) -> float:
         try:
             with unit_of_work() as session:
-                pipeline.note_waiting(session, step, reason)
+                return pipeline.note_waiting(session, step, reason)
         except SQLAlchemyError as exc:
             log.warning("could not record that %s waits: %s", step.task, exc)
+            return 0.0
 
     @staticmethod
     def _record(task: TaskName, seconds: float, outcome: str) -> None:

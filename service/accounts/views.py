@@ -28,7 +28,7 @@ def _safe_next(target: str | None) -> str:
 def login_form(request: Request, next: Annotated[str | None, Query()] = None) -> Response:
     """The login page."""
     return templates().TemplateResponse(
-        request, "accounts/login.html", {"next": _safe_next(next), "error": None}
+        request, "accounts/login.html", {"next": _safe_next(next), "error": None, "username": ""}
     )
 
 
@@ -45,12 +45,12 @@ def login(
     wait = ratelimit.blocked_for(username, address)
     if wait:
         message = f"Too many failed attempts. Try again in {wait // 60 + 1} minutes."
-        return _login_error(request, next, message, 429)
+        return _login_error(request, next, message, 429, username)
     try:
         user = service.authenticate(session, username, password)
     except InvalidCredentials as exc:
         ratelimit.record_failure(username, address)
-        return _login_error(request, next, exc.message, 401)
+        return _login_error(request, next, exc.message, 401, username)
     ratelimit.clear(username, address)
     token = service.start_session(session, user)
     session.commit()
@@ -71,11 +71,14 @@ def _with_session(response: Response, request: Request, token: str) -> Response:
     return response
 
 
-def _login_error(request: Request, next_path: str, message: str, status: int) -> Response:
+def _login_error(
+    request: Request, next_path: str, message: str, status: int, username: str
+) -> Response:
+    """The login page again with the reason, the name kept (the password never is)."""
     return templates().TemplateResponse(
         request,
         "accounts/login.html",
-        {"next": _safe_next(next_path), "error": message},
+        {"next": _safe_next(next_path), "error": message, "username": username[:200]},
         status_code=status,
     )
 

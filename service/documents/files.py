@@ -10,6 +10,7 @@ import io
 import struct
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -75,16 +76,6 @@ def count_pages(path: Path, media_type: MediaType) -> int:
         return int(getattr(image, "n_frames", 1))
 
 
-def image_pixels(path: Path) -> int:
-    """Pixels of the largest frame, read from the header without decoding the image."""
-    with _open_image(path) as image:
-        largest = 0
-        for index in range(int(getattr(image, "n_frames", 1))):
-            image.seek(index)
-            largest = max(largest, image.width * image.height)
-        return largest
-
-
 def _count_pdf_pages(path: Path) -> int:
     from pdf2image import pdfinfo_from_path
     from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
@@ -131,6 +122,46 @@ def _render_pdf_page(path: Path, index: int, dpi: int) -> RenderedPage:
     if not images:
         raise UnreadableFile(f"PDF page {index + 1} cannot be rendered (poppler gave no image).")
     return RenderedPage(_normalise_mode(images[0]), dpi)
+
+
+def header_size(path: Path, media_type: MediaType) -> tuple[int, int] | None:
+    """Width and height of an image's largest frame read from its header, without
+    Pillow's decompression-bomb check (which would refuse it with its own wording before
+    our limit could be told in words), or None for a PDF or a header that cannot be read."""
+    from PIL import JpegImagePlugin, PngImagePlugin, TiffImagePlugin
+
+    readers: dict[MediaType, Callable[[str], Image.Image]] = {
+        MediaType.PNG: PngImagePlugin.PngImageFile,
+        MediaType.JPEG: JpegImagePlugin.JpegImageFile,
+        MediaType.TIFF: TiffImagePlugin.TiffImageFile,
+    }
+    reader = readers.get(media_type)
+    if reader is None:
+        return None
+    try:
+        with reader(str(path)) as image:
+            sizes = []
+            for index in range(int(getattr(image, "n_frames", 1))):
+                image.seek(index)
+                sizes.append(image.size)
+    except (OSError, SyntaxError, ValueError, EOFError):
+        return None  # refused later, with the reason the decoder gives
+    return max(sizes, key=lambda size: size[0] * size[1])
+
+
+def too_many_pixels(size: tuple[int, int], limit: int) -> str:
+    """Why an image over the pixel limit is refused, the limit in words."""
+    width, height = size
+    return (
+        f"The image is {width:,} × {height:,} pixels ({_millions(width * height)}); "
+        f"the limit is {_millions(limit)} per image (PALIMPSEST_MAX_IMAGE_PIXELS), a "
+        "safeguard against images made to exhaust memory. Scan at a lower resolution, or "
+        "ask the administrator to raise the limit."
+    )
+
+
+def _millions(pixels: int) -> str:
+    return f"{pixels / 1e6:,.0f} million pixels" if pixels >= 1e6 else f"{pixels:,} pixels"
 
 
 def configure_pixel_limit(max_pixels: int) -> None:

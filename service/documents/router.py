@@ -77,6 +77,7 @@ def create_document(
             [service.Upload(f.filename or "", f.file) for f in files], zip_limits(settings)
         ),
         settings.max_upload_bytes,
+        settings.max_image_pixels,
     )
     session.commit()
     enqueue(pipeline.start(document.id))

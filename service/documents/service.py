@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session, selectinload
 from service.accounts import access
 from service.accounts.membership import join_collection
 from service.config import Settings
-from service.documents.files import SNIFF_BYTES, MediaType, count_pages, image_pixels, sniff
+from service.documents.files import (
+    SNIFF_BYTES,
+    MediaType,
+    count_pages,
+    header_size,
+    sniff,
+    too_many_pixels,
+)
 from service.documents.models import (
     Collection,
     Document,
@@ -84,17 +91,24 @@ class NewDocument:
 
 
 def create(
-    session: Session, storage: Storage, spec: NewDocument, uploads: Sequence[Upload], max_bytes: int
+    session: Session,
+    storage: Storage,
+    spec: NewDocument,
+    uploads: Sequence[Upload],
+    max_bytes: int,
+    max_pixels: int | None = None,
 ) -> Document:
-    """Store the uploads and create the document; each refused file records its reason."""
+    """Store the uploads and create the document; each refused file records its reason
+    (an image over `max_pixels` too, before any work is queued for it)."""
     source_lang, target_lang = _languages(spec)
     backend = _backend(spec.backend)
-    files = [_store_upload(storage, i, upload, max_bytes) for i, upload in enumerate(uploads)]
+    limits = (max_bytes, max_pixels)
+    files = [_store_upload(storage, i, upload, limits) for i, upload in enumerate(uploads)]
     if not any(f.status is FileStatus.ACCEPTED for f in files):
         rejected = [(f.filename, f.error or "") for f in files]
         raise NoUsableFile("None of the uploaded files can be processed.", rejected)
     document = Document(
-        title=storable(spec.title or "").strip()[:500] or _default_title(uploads),
+        title=storable(spec.title or "").strip()[:500] or _default_title(files),
         source_lang=source_lang,
         target_lang=target_lang,
         status=DocumentStatus.PENDING,
@@ -177,12 +191,16 @@ def _collection(session: Session, collection_id: int | None) -> int | None:
     return collection_id
 
 
-def _default_title(uploads: Sequence[Upload]) -> str:
-    names = [Path(u.filename).stem for u in uploads if u.filename]
-    return names[0] if names else "Untitled document"
+def _default_title(files: Sequence[SourceFile]) -> str:
+    """The first accepted file's name, without its extension (never a refused file's)."""
+    names = [Path(f.filename).stem for f in files if f.status is FileStatus.ACCEPTED]
+    return next((n for n in names if n), "Untitled document")
 
 
-def _store_upload(storage: Storage, position: int, upload: Upload, max_bytes: int) -> SourceFile:
+def _store_upload(
+    storage: Storage, position: int, upload: Upload, limits: tuple[int, int | None]
+) -> SourceFile:
+    max_bytes, max_pixels = limits
     filename = storable(Path(upload.filename or f"file-{position + 1}").name)[:500]
     head = upload.stream.read(SNIFF_BYTES)
     upload.stream.seek(0)
@@ -197,6 +215,9 @@ def _store_upload(storage: Storage, position: int, upload: Upload, max_bytes: in
         row.sha256, row.size = storage.put_stream(upload.stream, max_bytes)
     except TooLarge:
         return _refused(row, f"The file is larger than the {human_bytes(max_bytes)} limit.")
+    size = header_size(storage.path(row.sha256), MediaType(row.media_type)) if max_pixels else None
+    if max_pixels and size and size[0] * size[1] > max_pixels:
+        return _refused(row, too_many_pixels(size, max_pixels))
     row.status = FileStatus.ACCEPTED
     return row
 
@@ -244,13 +265,9 @@ def ingest(
 def _checked_page_count(path: Path, source: SourceFile, limits: IngestLimits) -> int:
     """Page count of a stored file, refusing PDFs with too many pages and oversized images."""
     media_type = MediaType(source.media_type or "")
-    if media_type is not MediaType.PDF:
-        pixels = image_pixels(path)
-        if pixels > limits.max_image_pixels:
-            raise UnreadableFile(
-                f"The image has {pixels / 1e6:,.0f} megapixels; the limit is "
-                f"{limits.max_image_pixels / 1e6:,.0f} (a safeguard against decompression bombs)."
-            )
+    size = header_size(path, media_type)
+    if size and size[0] * size[1] > limits.max_image_pixels:
+        raise UnreadableFile(too_many_pixels(size, limits.max_image_pixels))
     pages = count_pages(path, media_type)
     if pages > limits.max_pdf_pages:
         raise UnreadableFile(

@@ -21,15 +21,23 @@ from service.translation import backends, doubts, runs
 
 router = APIRouter(include_in_schema=False)
 
+# As README's Using it describes them; any other tag can be typed beside the list.
 SOURCE_LANGUAGES = [
-    ("de-Latf", "German (Fraktur)"),
-    ("de", "German (Antiqua)"),
-    ("fr", "French"),
-    ("la", "Latin"),
-    ("en", "English"),
-    ("es", "Spanish"),
-    ("it", "Italian"),
-    ("nl", "Dutch"),
+    ("auto", "Let the OCR find the script (auto)"),
+    ("de-Latf", "German in Fraktur (de-Latf)"),
+    ("de-Latn", "German in Antiqua (de-Latn)"),
+    ("de", "German, Fraktur or Antiqua as the first page shows (de)"),
+    ("fr", "French (fr)"),
+    ("la", "Latin (la)"),
+    ("en", "English (en)"),
+    ("es", "Spanish (es)"),
+    ("it", "Italian (it)"),
+    ("nl", "Dutch (nl)"),
+    ("grc", "Ancient Greek (grc)"),
+    ("de-Latf+la", "German in Fraktur with Latin passages (de-Latf+la)"),
+    ("la+grc", "Latin with Greek passages (la+grc)"),
+    ("en+grc", "English with Greek quotations (en+grc)"),
+    ("fr+la", "French with Latin passages (fr+la)"),
 ]
 
 
@@ -103,7 +111,7 @@ def _form(
             "errors": errors,
             "source_languages": SOURCE_LANGUAGES,
             "target_languages": sorted(LANGUAGE_NAMES.items(), key=lambda kv: kv[1]),
-            "engines": backends.engine_choices(settings),
+            "engines": backends.engine_options(settings),
             "collections": service.list_collections(session),
             "max_mb": settings.max_upload_bytes // (1024 * 1024),
         },
@@ -126,9 +134,10 @@ def upload(
     collection: Annotated[str, Form()] = "",
     period: Annotated[str, Form()] = "",
     genre: Annotated[str, Form()] = "",
+    source_tag: Annotated[str, Form()] = "",
 ) -> Response:
     """Create a document from the form and show it; errors re-render the form."""
-    values = {"period": period, "genre": genre} | {
+    values = {"period": period, "genre": genre, "source_tag": source_tag} | {
         "title": title,
         "source_lang": source_lang,
         "target_lang": target_lang,
@@ -139,7 +148,7 @@ def upload(
     backend, _, chosen = engine.partition("|")
     spec = service.NewDocument(
         title,
-        source_lang,
+        source_tag.strip() or source_lang,
         target_lang,
         backend,
         model.strip() or chosen,
@@ -155,6 +164,7 @@ def upload(
             spec,
             archives.expand(uploads, zip_limits(settings)),
             settings.max_upload_bytes,
+            settings.max_image_pixels,
         )
     except NoUsableFile as exc:
         errors = [f"{name}: {why}" for name, why in exc.rejected]

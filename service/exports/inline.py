@@ -3,15 +3,19 @@ line breaks, and annotation spans nested over them.
 
 Source annotations count characters in the diplomatic text (`Segment.text`, lines joined
 by newlines); translation annotations count characters in the translation. A span that
-starts or ends inside a word is widened to whole words; a span that crosses another one
-is cut at the other's end, so the result always nests (as XML must).
+starts or ends inside a word is widened to whole words, except where it leaves out only
+punctuation ("Real Sitio" of "Sitio,"): there the word is split, so the comma stays
+outside. A span that crosses another one is cut at the other's end, so the result always
+nests (as XML must).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 
 from service.exports.model import ExportAnnotation, ExportSegment
 from service.ocr.text import LINE_END_HYPHENS, normalise
@@ -152,6 +156,8 @@ def _word_confidences(segment: ExportSegment) -> list[float | None]:
 
 def nest(tokens: list[Token], annotations: list[ExportAnnotation]) -> Span:
     """Place tokens inside the annotation spans covering them (spans widened to whole words)."""
+    if annotations:
+        tokens = _split_punctuation(tokens, annotations)
     end = tokens[-1].end if tokens else 0
     root = Span(None, 0, end)
     spans = sorted(
@@ -174,6 +180,41 @@ def nest(tokens: list[Token], annotations: list[ExportAnnotation]) -> Span:
             stack.pop()
         stack[-1].children.append(token)
     return root
+
+
+def _split_punctuation(tokens: list[Token], annotations: list[ExportAnnotation]) -> list[Token]:
+    """Words that an annotation's edge parts from punctuation only, split at that edge."""
+    edges = {a.start for a in annotations} | {a.end for a in annotations}
+    result: list[Token] = []
+    for token in tokens:
+        cuts = [
+            e - token.start
+            for e in sorted(edges)
+            if token.kind == "word"
+            and token.start < e < token.end
+            and (
+                _punctuation(token.text[: e - token.start])
+                or _punctuation(token.text[e - token.start :])
+            )
+        ]
+        result.extend(_pieces(token, cuts) if cuts else [token])
+    return result
+
+
+def _pieces(token: Token, cuts: list[int]) -> list[Token]:
+    bounds = [0, *cuts, len(token.text)]
+    pieces = []
+    for a, b in pairwise(bounds):
+        text = token.text[a:b]
+        word = not _punctuation(text)
+        reg = _normal_form(text) if word else None
+        conf = token.conf if word else None
+        pieces.append(Token(token.start + a, token.start + b, text, "word", reg, conf))
+    return pieces
+
+
+def _punctuation(text: str) -> bool:
+    return bool(text) and all(unicodedata.category(c).startswith("P") for c in text)
 
 
 def _snap(annotation: ExportAnnotation, tokens: list[Token]) -> Span | None:

@@ -33,8 +33,10 @@ MARGIN = 56.0
 def write(document: ExportDocument, out: IO[bytes], storage: Storage) -> None:
     """Draw every page (and, when bilingual, its translation facing it) into `out`."""
     _register_font()
-    canvas = Canvas(out, pageCompression=1, invariant=1)
+    # Not invariant: the file's dates are when it was made (invariant ones say 2000-01-01).
+    canvas = Canvas(out, pageCompression=1, invariant=0)
     canvas.setTitle(xml_safe(document.title))
+    canvas.setAuthor("Palimpsest")
     canvas.setCreator("Palimpsest")
     canvas.setSubject(f"{document.source_lang} → {document.target_lang}")
     for page in document.pages:

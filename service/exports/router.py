@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
@@ -104,7 +105,12 @@ def _send(spool: IO[bytes], name: str, media_type: str) -> StreamingResponse:
     return StreamingResponse(
         _chunks(spool),
         media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="{service.ascii_name(name)}"; '
+                f"filename*=UTF-8''{quote(name, safe='')}"
+            )
+        },
         background=BackgroundTask(spool.close),
     )
 

@@ -11,6 +11,7 @@ import logging
 import re
 import shutil
 import tempfile
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,12 +104,14 @@ class ExportFile:
     filename: str
 
 
-def file_name(document_id: int, fmt: ExportFormat, options: ExportOptions | None = None) -> str:
-    """The download name: `palimpsest-ID[-pA-B].EXT`."""
+def file_name(
+    title: str, document_id: int, fmt: ExportFormat, options: ExportOptions | None = None
+) -> str:
+    """The download name, after the document's title: `Discours-academique[-pA-B].EXT`."""
     pages = ""
     if options is not None and (options.first_page or options.last_page):
         pages = f"-p{options.first_page or 1}-{options.last_page or 'end'}"
-    return f"palimpsest-{document_id}{pages}.{FORMATS[fmt].extension}"
+    return f"{_slug(title, 80) or f'document-{document_id}'}{pages}.{FORMATS[fmt].extension}"
 
 
 def export_to(
@@ -122,7 +125,7 @@ def export_to(
     """Write a document in the requested format into `out`; return the file name."""
     document = load(session, document_id, options)
     FORMATS[fmt].write(document, out, storage or get_storage())
-    return file_name(document_id, fmt, options)
+    return file_name(document.title, document_id, fmt, options)
 
 
 def export(
@@ -158,7 +161,7 @@ def spooled(
 
 def collection_file_name(collection: Collection, fmt: ExportFormat) -> str:
     """The download name of a collection export."""
-    return f"palimpsest-collection-{collection.id}-{_slug(collection.name)}-{fmt.value}.zip"
+    return f"{_slug(collection.name, 80) or f'collection-{collection.id}'}-{fmt.value}.zip"
 
 
 def export_collection(
@@ -199,9 +202,18 @@ def _add_document(
         log.warning("collection export: document %s failed: %s", document_id, exc.message)
         errors.append(f"document {document_id}: {exc.message}")
         return
-    with spool, archive.open(name, "w", force_zip64=True) as member:
+    # Two documents of a collection may share a title: the id keeps the names apart.
+    stem, _, extension = name.partition(".")
+    with spool, archive.open(f"{stem}-{document_id}.{extension}", "w", force_zip64=True) as member:
         shutil.copyfileobj(spool, member, 1024 * 1024)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:40] or "collection"
+def _slug(text: str, limit: int) -> str:
+    """Letters and digits of any script kept, every other run of characters one hyphen."""
+    return re.sub(r"[\W_]+", "-", text).strip("-")[:limit].strip("-")
+
+
+def ascii_name(name: str) -> str:
+    """A file name in ASCII for clients that ignore `filename*` (accents dropped)."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", plain).strip("-") or "export"

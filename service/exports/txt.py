@@ -4,6 +4,7 @@ check doubted is followed by "[needs check: …]" with the reasons."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 import unicodedata
 from collections.abc import Iterator
@@ -123,15 +124,30 @@ def _md_page(page: ExportPage, document: ExportDocument) -> str:
     return "".join(parts)
 
 
-_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]<>()#+-.!|~"})
+# Only what Markdown would read as markup is escaped: emphasis, code, links, HTML, table
+# cells; a period or hyphen only where it would start a list, heading or quote.
+_MD_INLINE = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>|~"})
+_MD_LINE_START = re.compile(r"^(\s*)(?:(>)|([#+-])(?=\s|$)|(\d+)([.)])(?=\s|$)|([=-])(?=[=\s-]*$))")
+
+
+def _md_escape(line: str) -> str:
+    escaped = line.translate(_MD_INLINE)
+    return _MD_LINE_START.sub(_escape_start, escaped)
+
+
+def _escape_start(match: re.Match[str]) -> str:
+    lead, quote, mark, number, dot, rule = match.groups()
+    if number is not None:
+        return f"{lead}{number}\\{dot}"
+    return f"{lead}\\{quote or mark or rule}"
 
 
 def _md_inline(text: str) -> str:
-    return _clean(text).replace("\n", " ").translate(_MD_SPECIAL)
+    return _md_escape(_clean(text).replace("\n", " "))
 
 
 def _md_block(text: str) -> str:
-    return "  \n".join(_clean(line).translate(_MD_SPECIAL) for line in text.split("\n"))
+    return "  \n".join(_md_escape(_clean(line)) for line in text.split("\n"))
 
 
 def _md_cell(text: str) -> str:

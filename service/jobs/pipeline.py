@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -169,6 +170,13 @@ def finalize_document(session: Session, _ctx: Context, document_id: int) -> list
     ).get(TranslationStatus.FAILED, 0)
     if failed_translations:
         problems.append(f"{failed_translations} segment(s) could not be translated")
+    else:
+        stopped = [
+            j.error
+            for j in jobs.for_document(session, document_id)
+            if j.stage is JobStage.TRANSLATE and j.status is JobStatus.FAILED and j.error
+        ]
+        problems += [e.rstrip(".") for e in stopped]  # cancelled, or could not start
     read_pages = _read(_count_by(session, Page.ocr_status, Page.document_id == document_id))
     document.status = (
         DocumentStatus.FAILED
@@ -229,12 +237,13 @@ def reconcile_stalled(session: Session, ctx: Context) -> list[Step]:
 MODEL_STEPS = (TaskName.PLAN_TRANSLATION, TaskName.PLAN_TRANSLATION_RUN, TaskName.TRANSLATE_BATCH)
 
 
-def note_waiting(session: Session, step: Step, reason: str) -> None:
+def note_waiting(session: Session, step: Step, reason: str) -> float:
     """Show on the stage, and on the run, that they wait for the model server (the step
-    retries by itself)."""
+    retries by itself); return for how many seconds they have been waiting."""
     if step.task not in MODEL_STEPS:
-        return
+        return 0.0
     job: Job | None
+    since: list[datetime] = []
     if step.task is TaskName.PLAN_TRANSLATION:
         job = jobs.get_locked(session, step.args[0], JobStage.TRANSLATE)
     else:
@@ -242,8 +251,20 @@ def note_waiting(session: Session, step: Step, reason: str) -> None:
         job = translate_steps.job_of(session, run) if run is not None else None
         if run is not None and run.status not in runs.TERMINAL:
             runs.wait(run, reason)
+            since.append(run.waiting_since or datetime.now(UTC))
     if job is not None and job.status not in jobs.TERMINAL:
         jobs.wait(job, reason)
+        since.append(job.waiting_since or datetime.now(UTC))
+    return (datetime.now(UTC) - min(since)).total_seconds() if since else 0.0
+
+
+def waited_too_long(reason: str, limit_s: float) -> str:
+    """The reason a translation gives up with after waiting `limit_s` for its model."""
+    minutes = max(1, round(limit_s / 60))
+    return (
+        f"{reason.rstrip('.')}. Gave up after waiting {minutes} min for it "
+        "(PALIMPSEST_MODEL_WAIT_LIMIT_S); start the model server and use Retry."
+    )
 
 
 RUNNERS: dict[TaskName, Callable[..., list[Step]]] = {

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from service.documents.models import Document
-from service.errors import PermanentError
+from service.errors import InvalidInput, NotFound, PermanentError
 from service.jobs import service as jobs
 from service.jobs.models import Job, JobStage
 from service.jobs.steps import Step, TaskName
@@ -187,6 +187,37 @@ def after_batch(session: Session, run_id: int, error: str | None = None) -> list
     if complete:
         log.info("run %s finished after its job %s", run.id, job.status)
     return []
+
+
+def cancel_run(session: Session, run_id: int, who: str) -> list[Step]:
+    """Cancel a run; a document's own run takes its TRANSLATE stage along, and the document
+    is finished with what it has."""
+    run = runs.get(session, run_id)
+    if run is None:
+        raise NotFound(f"Translation run {run_id} does not exist.")
+    job = job_of(session, run)
+    run = _locked(session, run_id)
+    runs.cancel(session, run, who)
+    return _stop_job(job, run.error or "Cancelled.", run.document_id)
+
+
+def cancel_document_translation(session: Session, document_id: int, who: str) -> list[Step]:
+    """Cancel a document's own translation, also before its run could be planned (its
+    model server not answering)."""
+    job = jobs.get_locked(session, document_id, JobStage.TRANSLATE)
+    run = runs.primary(session, document_id)
+    if run is not None and run.status not in runs.TERMINAL:
+        return cancel_run(session, run.id, who)
+    if job.status in jobs.TERMINAL:
+        raise InvalidInput(f"The translation of document {document_id} is not running.")
+    return _stop_job(job, f"Cancelled by {who}.", document_id)
+
+
+def _stop_job(job: Job | None, reason: str, document_id: int) -> list[Step]:
+    if job is None or job.status in jobs.TERMINAL:
+        return []
+    jobs.finish(job, error=f"Translation stopped: {reason}")
+    return [Step(TaskName.FINALIZE_DOCUMENT, (document_id,))]
 
 
 def job_of(session: Session, run: TranslationRun) -> Job | None:

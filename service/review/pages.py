@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -12,38 +12,50 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.documents import service as documents
-from service.documents.models import Document, Page, Segment
+from service.documents.models import PROSE_KINDS, Document, Page, Segment
+from service.documents.spans import word_spans
 from service.errors import PageNotFound, SegmentNotFound
+from service.jobs.models import Job
 from service.review import service
+from service.review.live import PageState, page_state, row_state
 from service.review.models import Annotation, AnnotationLayer
 from service.review.render import (
     Run,
     annotation_marks,
-    low_confidence_marks,
     low_confidence_runs,
+    normalised_low,
     runs,
     spans_marks,
 )
 from service.review.service import ReviewSegment, ShownTranslation
 from service.translation.doubts import Doubt, standing
-from service.translation.models import TranslationStatus
+from service.translation.models import TranslationRun, TranslationStatus
 
 
 class RowStatus(StrEnum):
     """Review state of a row, used for filtering."""
 
     UNTRANSLATED = "untranslated"
+    TRANSLATING = "translating"
     MACHINE = "machine"
     NEEDS_CHECK = "needs_check"
     EDITED = "edited"
     APPROVED = "approved"
     FAILED = "failed"
     STALE = "stale"
+    KEPT = "kept"  # page furniture (page numbers, running heads): kept, never translated
 
     @property
     def label(self) -> str:
-        """The status in words, as its badge and filter show it ("needs check")."""
-        return self.value.replace("_", " ")
+        """How the filter names the status."""
+        return _LABELS.get(self, self.value)
+
+
+_LABELS = {
+    RowStatus.UNTRANSLATED: "not translated yet",
+    RowStatus.KEPT: "not for translation",
+    RowStatus.NEEDS_CHECK: "needs check",
+}
 
 
 @dataclass(slots=True)
@@ -58,13 +70,24 @@ class Row:
     annotations: list[Annotation]
     # The checks' doubts about the shown translation that no reviewer has answered yet.
     doubts: list[Doubt]
+    normalised_marks: str  # low-confidence words in the normalised text, `start:end:conf,…`
+    busy: bool = False  # a translation of it is on its way
+    key: str = ""  # changes whenever the row would look different (see live.py)
+
+    @property
+    def prose(self) -> bool:
+        """Translated text (not page furniture)."""
+        return self.segment.kind in PROSE_KINDS
 
 
-def row_status(segment: ReviewSegment) -> RowStatus:
-    """Stale wins over the translation's own status: the source changed since."""
+def row_status(segment: ReviewSegment, busy: bool = False) -> RowStatus:
+    """Stale wins over the translation's own status: the source changed since. A row
+    without translation is kept (page furniture), being translated, or not yet."""
     t = segment.translation
     if t is None:
-        return RowStatus.UNTRANSLATED
+        if segment.kind not in PROSE_KINDS:
+            return RowStatus.KEPT
+        return RowStatus.TRANSLATING if busy else RowStatus.UNTRANSLATED
     if segment.stale:
         return RowStatus.STALE
     return RowStatus(t.status.value)
@@ -88,6 +111,7 @@ class ReviewPage:
     page: Page
     page_count: int
     rows: list[Row]
+    state: PageState
 
     @cached_property
     def counts(self) -> dict[str, int]:
@@ -115,8 +139,26 @@ def _box(row: Row, width: int, height: int) -> Box:
     return Box(s.id, s.position + 1, row.status, style)
 
 
+@dataclass(frozen=True)
+class Progress:
+    """What the document's progress panel shows, also read to tell rows being translated."""
+
+    jobs: list[Job]
+    runs: list[TranslationRun]
+
+    @property
+    def pair(self) -> tuple[list[Job], list[TranslationRun]]:
+        """Jobs and runs, as live.page_state takes them."""
+        return self.jobs, self.runs
+
+
 def review_page(
-    session: Session, document: Document, number: int, page_count: int, threshold: float
+    session: Session,
+    document: Document,
+    number: int,
+    page_count: int,
+    threshold: float,
+    progress: Progress,
 ) -> ReviewPage:
     """Gather page `number` of a document for review (a few queries whatever the page or
     the book holds)."""
@@ -126,18 +168,27 @@ def review_page(
             raise PageNotFound("This document has no pages yet.")
         raise PageNotFound(f"Document {document.id} has no page {number}.")
     segments = service.page_segments(session, page.id)
-    rows = _rows(session, segments, _page_annotations(session, page.id), threshold)
-    return ReviewPage(document, page, page_count, rows)
+    notes = _page_annotations(session, page.id)
+    states = [row_state(s, notes.get(s.id, [])) for s in segments]
+    state = page_state(session, document, page, page_count, progress.pair, states)
+    rows = _rows(session, segments, notes, threshold, state)
+    return ReviewPage(document, page, page_count, rows, state)
 
 
-def review_row(session: Session, segment_id: int, threshold: float) -> tuple[Document, Row]:
+def review_row(
+    session: Session, segment_id: int, threshold: float, progress: Progress
+) -> tuple[Document, Row]:
     """One segment's row, re-rendered after a change."""
     found = documents.get_segment_or_raise(session, segment_id)
     document = documents.get_or_raise(session, found.document_id, with_pages=False)
     segment = service.get_review_segment(session, segment_id)
     if segment is None:  # deleted since the line above
         raise SegmentNotFound(f"Segment {segment_id} does not exist.")
-    return document, _rows(session, [segment], _annotations(session, segment_id), threshold)[0]
+    page = session.get(Page, found.page_id)
+    notes = _annotations(session, segment_id)
+    states = [row_state(segment, notes.get(segment_id, []))]
+    state = page_state(session, document, page, 0, progress.pair, states)
+    return document, _rows(session, [segment], notes, threshold, state)[0]
 
 
 def _page_annotations(session: Session, page_id: int) -> dict[int, list[Annotation]]:
@@ -162,32 +213,43 @@ def _rows(
     segments: list[ReviewSegment],
     notes: dict[int, list[Annotation]],
     threshold: float,
+    state: PageState,
 ) -> list[Row]:
     # Rows written before word spans existed (or in bulk) still need their word boxes.
     lines = documents.segment_lines(session, [s.id for s in segments if s.word_spans is None])
-    return [_row(s, notes.get(s.id, []), threshold, lines.get(s.id, [])) for s in segments]
+    return [_row(s, notes.get(s.id, []), threshold, lines.get(s.id, []), state) for s in segments]
 
 
 def _row(
-    seg: ReviewSegment, notes: list[Annotation], threshold: float, lines: list[dict[str, Any]]
+    seg: ReviewSegment,
+    notes: list[Annotation],
+    threshold: float,
+    lines: list[dict[str, Any]],
+    state: PageState,
 ) -> Row:
-    source = _source_runs(seg, notes, threshold, lines)
+    spans = seg.word_spans if seg.word_spans is not None else word_spans(seg.text, lines)
+    source = _source_runs(seg, notes, threshold, spans)
     tr = seg.translation
     shown = tr.text if tr is not None and tr.status is not TranslationStatus.FAILED else ""
     target = (
         runs(shown, annotation_marks(notes, AnnotationLayer.TRANSLATION)) if notes else [Run(shown)]
     )
     doubts = standing(tr.status, tr.flags) if tr is not None and tr.flags else []
-    return Row(seg, tr, row_status(seg), source, target, notes, doubts)
+    # Where both forms are the same text the page's script copies the diplomatic marks.
+    same = seg.normalized == seg.text
+    low = "" if same else normalised_low(seg.text, seg.normalized, spans, threshold)
+    busy = seg.id in state.busy
+    key = state.keys.get(seg.id, "")
+    return Row(seg, tr, row_status(seg, busy), source, target, notes, doubts, low, busy, key)
 
 
 def _source_runs(
-    seg: ReviewSegment, notes: list[Annotation], threshold: float, lines: list[dict[str, Any]]
+    seg: ReviewSegment,
+    notes: list[Annotation],
+    threshold: float,
+    spans: Sequence[Sequence[float]],
 ) -> list[Run]:
-    if seg.word_spans is None:
-        low = low_confidence_marks(seg.text, lines, threshold)
-    elif not notes and (quick := low_confidence_runs(seg.text, seg.word_spans, threshold)):
+    if not notes and (quick := low_confidence_runs(seg.text, spans, threshold)):
         return quick
-    else:
-        low = spans_marks(seg.word_spans, threshold)
+    low = spans_marks(spans, threshold)
     return runs(seg.text, [*low, *annotation_marks(notes, AnnotationLayer.SOURCE)])

@@ -6,12 +6,16 @@ annotation) are offsets into the stored text.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, NamedTuple
 
+from markupsafe import Markup
+
 from service.documents.spans import word_spans
+from service.ocr.text import LINE_END_HYPHENS, normalise
 from service.review.models import Annotation, AnnotationLayer
 
 LOW_CONFIDENCE = "low-conf"  # the CSS class of words read below the confidence threshold
@@ -136,3 +140,76 @@ def annotation_marks(annotations: Iterable[Annotation], layer: AnnotationLayer) 
         for a in annotations
         if a.layer is layer
     ]
+
+
+def normalised_low(
+    diplomatic: str, normalised: str, spans: Sequence[Sequence[float]], threshold: float
+) -> str:
+    """The low-confidence words of the diplomatic text found in its normalised form, as
+    `start:end:confidence` triplets (the page's script marks them in the normalised view).
+
+    Each word is put in its reading form alone (long s, old umlauts; a line-end hyphen
+    dropped) and looked for from where the previous one ended, so both halves of a word
+    hyphenated across lines are marked inside the rejoined word. A word that cannot be
+    found is left out rather than marked in the wrong place."""
+    found = []
+    done = 0
+    for start, end, conf in spans:
+        if conf >= threshold:
+            continue
+        piece = _reading_form(diplomatic[int(start) : int(end)])
+        at = normalised.find(piece, done) if piece else -1
+        if at < 0:
+            continue
+        done = at + len(piece)
+        found.append(f"{at}:{done}:{conf:.0f}")
+    return ",".join(found)
+
+
+def _reading_form(word: str) -> str:
+    word = word.rstrip(LINE_END_HYPHENS + " \n")
+    return word if word.isascii() else normalise(word)
+
+
+def runs_html(pieces: Sequence[Run]) -> Markup:
+    """The runs as HTML, each marked run a <span> with its classes and tooltip.
+
+    Every text, class and tooltip is escaped here exactly as Jinja's autoescaping would
+    (markupsafe's five characters), so the row template puts the result in as it is.
+    Three times quicker than the same loop in the template, where a page of 500 rows
+    makes some 7,000 runs."""
+    out = []
+    for text, css, title in pieces:
+        if css:
+            out.append(
+                f'<span class="{_escape(css)}" title="{_escape(title)}">{_escape(text)}</span>'
+            )
+        else:
+            out.append(_escape(text))
+    return Markup("".join(out))  # noqa: S704 - every piece is escaped above
+
+
+def _escape(text: str) -> str:
+    """markupsafe.escape's replacements, on plain str (no Markup object per piece)."""
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&#34;")
+        .replace("'", "&#39;")
+    )
+
+
+def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """The range without the spaces and punctuation at its ends (a selection that took the
+    comma after a name tags the name), unless nothing else is in it."""
+    a, b = start, end
+    while a < b and _edge(text[a]):
+        a += 1
+    while b > a and _edge(text[b - 1]):
+        b -= 1
+    return (a, b) if a < b else (start, end)
+
+
+def _edge(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char).startswith("P")

@@ -23,6 +23,7 @@ from service.review.schemas import (
     SourceEdit,
     TranslationEdit,
 )
+from service.translation.corrections import word_diff
 
 router = APIRouter(prefix="/api", tags=["review"])
 CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -84,7 +85,12 @@ def undo(session: SessionDep, author: ReviewerDep, segment_id: int) -> SegmentSt
 def history(session: SessionDep, segment_id: int) -> list[EditRead]:
     """Who changed what and when, newest first."""
     documents.get_segment_or_raise(session, segment_id)
-    return [EditRead.model_validate(e) for e in service.history(session, segment_id)]
+    return [
+        EditRead.model_validate(e).model_copy(
+            update={"diff": [(op.value, text) for op, text in word_diff(e.before, e.after)]}
+        )
+        for e in service.history(session, segment_id)
+    ]
 
 
 @router.post("/segments/{segment_id}/approve", response_model=Approved)
@@ -180,6 +186,7 @@ def search(
             page=h.page_number,
             segment_id=h.segment_id,
             layer=h.layer,
+            form=h.form,
             excerpt=h.excerpt.replace(service.HIGHLIGHT_START, "").replace(
                 service.HIGHLIGHT_END, ""
             ),

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.review.models import AnnotationLayer, AnnotationType, EditField
+from service.review.search import Form
 from service.translation.models import TranslationStatus
 
 
@@ -61,6 +62,10 @@ class EditRead(BaseModel):
     author_id: int | None = Field(description="the account that made the change")
     created_at: datetime
     reverts_id: int | None
+    diff: list[tuple[str, str]] = Field(
+        default=[],
+        description="before → after word by word: ('=', kept), ('-', removed), ('+', added)",
+    )
 
 
 class Approved(BaseModel):
@@ -103,5 +108,9 @@ class SearchHitRead(BaseModel):
     page: int
     segment_id: int
     layer: AnnotationLayer
+    form: Form = Field(
+        description="the form of the text that matched: diplomatic, normalised, translation "
+        "or without accents (a query typed without accents also finds accented words)"
+    )
     excerpt: str
     url: str

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, false, func, select, true
+from sqlalchemy import ColumnElement, Select, String, bindparam, cast, false, func, select, true
 from sqlalchemy.orm import Session
 
 from service.accounts import access
@@ -23,6 +23,8 @@ from service.review.models import (
     Edit,
     EditField,
 )
+from service.review.render import trimmed
+from service.review.search import Form, Query, matched_form
 from service.translation.models import Translation, TranslationStatus
 from service.translation.shown import latest_shown, shown
 
@@ -128,6 +130,7 @@ class ShownTranslation:
     text: str
     error: str | None
     flags: list[dict[str, Any]]
+    changed: str  # when it last changed, as Postgres writes it (part of the row's key)
 
     @property
     def model_name(self) -> str:
@@ -162,7 +165,10 @@ _DERIVED = ("translation", "stale")  # ReviewSegment's fields that are not Segme
 
 # Read as plain columns, not ORM entities: a page of 500 rows skips the identity map, and
 # the template reads plain attributes. The fields name the columns, so the two stay in step.
-_TRANSLATION_COLUMNS = tuple(getattr(Translation, f.name) for f in fields(ShownTranslation))
+_TRANSLATION_COLUMNS = (
+    *(getattr(Translation, f.name) for f in fields(ShownTranslation)[:-1]),
+    cast(Translation.updated_at, String).label("changed"),
+)
 _SEGMENT_COLUMNS = tuple(
     getattr(Segment, f.name) for f in fields(ReviewSegment) if f.name not in _DERIVED
 )
@@ -378,12 +384,13 @@ def annotate(
     segment = session.get(Segment, segment_id)
     if segment is None or not access.may_see(segment.page.document.collection_id):
         raise SegmentNotFound(f"Segment {segment_id} does not exist.")
+    text = layer_text(session, segment, layer)
     start, end = span
-    length = len(layer_text(session, segment, layer))
-    if not 0 <= start < end <= length:
+    if not 0 <= start < end <= len(text):
         raise InvalidInput(
-            f"The range {start}–{end} is outside the {layer.value} text (0–{length})."
+            f"The range {start}–{end} is outside the {layer.value} text (0–{len(text)})."
         )
+    start, end = trimmed(text, start, end)
     if kind is AnnotationType.NOTE and not (body or "").strip():
         raise InvalidInput("A note needs text.")
     annotation = Annotation(
@@ -435,7 +442,8 @@ def list_annotations(
 
 @dataclass(frozen=True)
 class SearchHit:
-    """A segment matching a search, with a highlighted excerpt of the matching layer."""
+    """A segment matching a search, with a highlighted excerpt of the matching layer and
+    the form of its text that matched (diplomatic, normalised, without accents)."""
 
     document_id: int
     document_title: str
@@ -443,26 +451,29 @@ class SearchHit:
     segment_id: int
     layer: AnnotationLayer
     excerpt: str
+    form: Form
 
 
 def search(session: Session, query: str, limit: int = 50) -> list[SearchHit]:
     """Full-text search over sources and translations, each in its document's language."""
-    q = query.strip()
-    if not q:
+    if not query.strip():
         return []
+    q = Query(query.strip())
     return _search(session, q, limit, AnnotationLayer.SOURCE) + _search(
         session, q, limit, AnnotationLayer.TRANSLATION
     )
 
 
-def _search(session: Session, q: str, limit: int, layer: AnnotationLayer) -> list[SearchHit]:
-    """One layer's matches: sources in the source language, translations in the target's."""
+def _search(session: Session, q: Query, limit: int, layer: AnnotationLayer) -> list[SearchHit]:
+    """One layer's matches: sources in the source language, translations in the target's;
+    without accents unless the query has some."""
     source = layer is AnnotationLayer.SOURCE
     language = Document.source_lang if source else Document.target_lang
     text = Segment.normalized if source else Translation.text
     vector = Segment.search_vector if source else Translation.search_vector
-    config = func.palimpsest_fts_config(language)
-    tsquery = func.websearch_to_tsquery(config, q)
+    exact = func.palimpsest_fts_config(language)
+    config = exact if q.accented else func.palimpsest_fts_config_unaccent(language)
+    tsquery = func.websearch_to_tsquery(config, q.reading)
     query = (
         select(
             Document.id,
@@ -470,6 +481,8 @@ def _search(session: Session, q: str, limit: int, layer: AnnotationLayer) -> lis
             Page.number,
             Segment.id,
             func.ts_headline(config, text, tsquery, HEADLINE_OPTIONS),
+            Segment.text,
+            text,
         )
         .select_from(Segment)
         .join(Page, Page.id == Segment.page_id)
@@ -480,7 +493,16 @@ def _search(session: Session, q: str, limit: int, layer: AnnotationLayer) -> lis
     )
     if not source:
         query = query.join(Translation, Translation.segment_id == Segment.id).where(shown())
-    return [SearchHit(d, t, n, s, layer, h) for d, t, n, s, h in session.execute(query)]
+    return [
+        SearchHit(d, t, n, s, layer, h, _form(q, source, diplomatic, found))
+        for d, t, n, s, h, diplomatic, found in session.execute(query)
+    ]
+
+
+def _form(q: Query, source: bool, diplomatic: str, text: str) -> Form:
+    if source:
+        return matched_form(q, [(Form.DIPLOMATIC, diplomatic), (Form.NORMALISED, text)])
+    return matched_form(q, [(Form.TRANSLATION, text)])
 
 
 def _visible_documents() -> ColumnElement[bool]:

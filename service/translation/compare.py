@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from service.documents.models import Page, Segment
 from service.errors import InvalidInput
+from service.review.models import Edit, EditField
 from service.translation.doubts import Doubt, standing
 from service.translation.models import (
     ItemStatus,
@@ -24,11 +26,13 @@ UNTRANSLATED_FLAGS = {"untranslated", "wrong_language"}
 
 @dataclass(frozen=True)
 class RunStats:
-    """One run's figures: speed, time, length, and how often the model needed help."""
+    """One run's figures: speed, time, length, and how often the model needed help. Only
+    what the run produced counts; translations it reused are counted apart."""
 
     run: TranslationRun
     segments: int
     translated: int
+    reused: int
     failed: int
     untranslated: int
     needs_check: int
@@ -44,11 +48,18 @@ class RunStats:
 
 @dataclass(frozen=True)
 class Cell:
-    """A run's outcome for one segment."""
+    """A run's outcome for one segment: what the model produced, or where it came from."""
 
     run_id: int
     item: RunItem | None
     translation: Translation | None
+    text: str | None = None  # the model's own words (before any reviewer's edit)
+    reused: str | None = None  # why this run did not translate it itself
+
+    @property
+    def fresh(self) -> bool:
+        """Translated by this run itself."""
+        return self.translation is not None and self.translation.run_id == self.run_id
 
     @property
     def doubts(self) -> list[Doubt]:
@@ -85,9 +96,10 @@ def compare(session: Session, document_id: int, run_ids: Sequence[int]) -> Compa
     items = session.scalars(select(RunItem).where(RunItem.run_id.in_([r.id for r in chosen]))).all()
     segments = _segments(session, {i.segment_id for i in items})
     translations = _translations(session, chosen, {i.segment_id for i in items})
+    originals = _model_texts(session, [t.id for t in translations.values()])
     item_of = {(i.run_id, i.segment_id): i for i in items}
     rows = [
-        Row(seg, page, [_cell(run, seg.id, item_of, translations) for run in chosen])
+        Row(seg, page, [_cell(run, seg.id, item_of, translations, originals) for run in chosen])
         for seg, page in segments
     ]
     return Comparison(document_id, [_stats(run, rows, i) for i, run in enumerate(chosen)], rows)
@@ -118,20 +130,45 @@ def _translations(
     return {(t.backend, t.model, t.segment_id): t for t in rows}
 
 
+def _model_texts(session: Session, translation_ids: list[int]) -> dict[int, str]:
+    """What the model wrote, for translations a reviewer has edited since: the text before
+    the first edit of each."""
+    if not translation_ids:
+        return {}
+    rows = session.execute(
+        select(Edit.translation_id, Edit.before)
+        .where(Edit.translation_id.in_(translation_ids), Edit.field == EditField.TRANSLATION)
+        .order_by(Edit.translation_id, Edit.id)
+        .ext(distinct_on(Edit.translation_id))
+    )
+    return {t_id: before for t_id, before in rows if t_id is not None}
+
+
 def _cell(
     run: TranslationRun,
     segment_id: int,
     item_of: dict[tuple[int, int], RunItem],
     translations: dict[tuple[str | None, str | None, int], Translation],
+    originals: dict[int, str],
 ) -> Cell:
     item = item_of.get((run.id, segment_id))
-    translation = translations.get((run.backend, run.model, segment_id)) if item else None
-    return Cell(run.id, item, translation)
+    t = translations.get((run.backend, run.model, segment_id)) if item else None
+    if t is None or t.status is TranslationStatus.FAILED:
+        return Cell(run.id, item, t)
+    if t.run_id == run.id:
+        return Cell(run.id, item, t, t.text)
+    source = f"run #{t.run_id}" if t.run_id else "an earlier translation"
+    if t.id in originals:
+        note = f"reused from {source}; shown as the model wrote it, before a reviewer's edit"
+        return Cell(run.id, item, t, originals[t.id], note)
+    if t.backend == run.backend and t.status is TranslationStatus.EDITED:
+        return Cell(run.id, item, t, None, f"written by a reviewer ({source})")
+    return Cell(run.id, item, t, t.text, f"this model's own translation, reused from {source}")
 
 
 def _stats(run: TranslationRun, rows: list[Row], column: int) -> RunStats:
     cells = [row.cells[column] for row in rows if row.cells[column].item is not None]
-    made = [c.translation for c in cells if c.translation is not None]
+    made = [c.translation for c in cells if c.fresh and c.translation is not None]
     good = [t for t in made if t.status is not TranslationStatus.FAILED]
     fresh = [t for t in good if t.memory_id is None and t.generation_ms]
     sources = {row.segment.id: len(row.segment.normalized) for row in rows}
@@ -139,12 +176,13 @@ def _stats(run: TranslationRun, rows: list[Row], column: int) -> RunStats:
     tokens_out = sum(t.tokens_out or 0 for t in fresh)
     generation_s = sum(t.generation_ms or 0 for t in fresh) / 1000
     wall = None
-    if run.started_at and run.finished_at:
+    if run.started_at and run.finished_at and made:
         wall = (run.finished_at - run.started_at).total_seconds()
     return RunStats(
         run=run,
         segments=len(cells),
         translated=len(good),
+        reused=sum(1 for c in cells if c.reused is not None),
         failed=sum(1 for c in cells if c.item is not None and c.item.status is ItemStatus.FAILED),
         untranslated=sum(1 for t in made if _untranslated(t)),
         needs_check=sum(1 for t in made if t.status is TranslationStatus.NEEDS_CHECK),

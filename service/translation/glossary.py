@@ -89,6 +89,15 @@ def create_collection(session: Session, name: str, description: str | None) -> C
     return collection
 
 
+def entry_by_term(session: Session, collection_id: int, term: str) -> GlossaryEntry | None:
+    """The collection's entry for a term, if it has one."""
+    return session.scalar(
+        select(GlossaryEntry).where(
+            GlossaryEntry.collection_id == collection_id, GlossaryEntry.term == term.strip()
+        )
+    )
+
+
 def put_entry(
     session: Session, collection_id: int, term: str, translation: str, note: str | None
 ) -> GlossaryEntry:

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel
 
-from service.deps import SessionDep
+from service.deps import ReviewerDep, SessionDep
 from service.documents import service as documents
-from service.documents.models import Document, Segment
+from service.documents.models import PROSE_KINDS, Document, Segment
 from service.errors import InvalidInput, NotFound
+from service.jobs import translate_steps
 from service.jobs.queue import enqueue
 from service.jobs.steps import Step, TaskName
 from service.translation import compare, corrections, glossary, runs
@@ -74,6 +75,26 @@ def get_run(session: SessionDep, run_id: int) -> RunRead:
     return RunRead.model_validate(runs.get_or_raise(session, run_id))
 
 
+@router.post("/translation-runs/{run_id}/cancel", response_model=RunRead)
+def cancel_run(session: SessionDep, author: ReviewerDep, run_id: int) -> RunRead:
+    """Stop a run (one waiting for its model too): what it translated so far is kept, its
+    other segments are skipped; a document's own run finishes the document as it stands."""
+    documents.get_or_raise(session, runs.get_or_raise(session, run_id).document_id)
+    steps = translate_steps.cancel_run(session, run_id, author.name)
+    session.commit()
+    enqueue(steps)
+    return RunRead.model_validate(runs.get_or_raise(session, run_id))
+
+
+@router.post("/documents/{document_id}/cancel-translation", status_code=204)
+def cancel_document_translation(session: SessionDep, author: ReviewerDep, document_id: int) -> None:
+    """Stop the document's own translation, also while it waits to be planned."""
+    documents.get_or_raise(session, document_id)
+    steps = translate_steps.cancel_document_translation(session, document_id, author.name)
+    session.commit()
+    enqueue(steps)
+
+
 @router.post("/segments/{segment_id}/retranslate", status_code=202, response_model=RunRead)
 def retranslate_segment(
     session: SessionDep, segment_id: int, body: Annotated[Retranslate | None, Body()] = None
@@ -83,6 +104,11 @@ def retranslate_segment(
     if segment is None:
         raise NotFound(f"Segment {segment_id} does not exist.")
     document = documents.get_or_raise(session, segment.document_id)
+    if segment.kind not in PROSE_KINDS:
+        kind = segment.kind.value.replace("_", " ")
+        raise InvalidInput(
+            f"Segment {segment_id} is a {kind}: page furniture is kept as it is, not translated."
+        )
     choice = body or Retranslate()
     backend, model = _own_model(document, choice.backend, choice.model)
     request = runs.RunRequest(backend, model, segment_ids=[segment_id], force=True)
@@ -168,7 +194,8 @@ def _row(row: compare.Row) -> RowRead:
             CellRead(
                 run_id=cell.run_id,
                 status=cell.item.status if cell.item else None,
-                text=t.text if t is not None and t.text else None,
+                text=cell.text or None,
+                reused=cell.reused,
                 error=(t.error if t is not None else None)
                 or (cell.item.note if cell.item else None),
                 fallbacks=t.fallbacks if t is not None else [],

@@ -34,7 +34,7 @@ from service.translation.models import (
 )
 from service.translation.prompts import PROMPT_VERSION
 
-TERMINAL = (RunStatus.DONE, RunStatus.FAILED)
+TERMINAL = (RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED)
 BACKENDS = tuple(b.value for b in BackendName)
 
 
@@ -220,6 +220,22 @@ def finish(run: TranslationRun, error: str | None = None) -> None:
     if error:
         run.error = error
     run.finished_at = datetime.now(UTC)
+
+
+def cancel(session: Session, run: TranslationRun, who: str) -> None:
+    """Stop a run: its unsettled segments are skipped, what it translated so far stays."""
+    if run.status in TERMINAL:
+        raise InvalidInput(f"Translation run {run.id} has already ended ({run.status.value}).")
+    note = f"Cancelled by {who}."
+    session.execute(
+        update(RunItem)
+        .where(RunItem.run_id == run.id, RunItem.status == ItemStatus.PENDING)
+        .values(status=ItemStatus.SKIPPED, note=note)
+    )
+    record_progress(session, run)
+    run.status, run.error = RunStatus.CANCELLED, note
+    run.finished_at = datetime.now(UTC)
+    session.flush()
 
 
 def fail_pending(session: Session, run: TranslationRun, reason: str) -> None:

@@ -87,7 +87,8 @@ class RunStatsRead(BaseModel):
 
     run: RunRead
     segments: int
-    translated: int
+    translated: int = Field(description="translated by this run itself")
+    reused: int = Field(description="this model's earlier translations the run kept")
     failed: int
     untranslated: int
     needs_check: int = 0
@@ -111,6 +112,9 @@ class CellRead(BaseModel):
     fallbacks: list[str] = []
     flags: list[dict[str, Any]] = []
     from_memory: bool = False
+    reused: str | None = Field(
+        default=None, description="why the run did not translate it itself, when it did not"
+    )
 
 
 class RowRead(BaseModel):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -315,6 +315,11 @@ def _upsert_statement(
     core = cast(Table, table.__table__)
     statement = insert(core)
     conditions = [core.c.status != s.value for s in PROTECTED] if protect else []
+    # A failure never replaces a translation that worked: a re-translation whose model is
+    # gone leaves the text the segment had (its run item says why it failed).
+    if "status" in columns:
+        failed = TranslationStatus.FAILED.value
+        conditions.append(or_(statement.excluded.status != failed, core.c.status == failed))
     if only_comparisons:
         conditions.append(core.c.run_id.in_(comparison_runs()))
     return statement.on_conflict_do_update(

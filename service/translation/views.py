@@ -8,11 +8,15 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.accounts import access
-from service.deps import SessionDep
+from service.deps import SessionDep, SettingsDep
 from service.documents import service as documents
 from service.errors import InvalidInput
+from service.jobs import service as jobs
+from service.jobs.queue import enqueue
+from service.jobs.steps import Step, TaskName
 from service.templating import templates
-from service.translation import compare, corrections, glossary, runs
+from service.translation import backends, compare, corrections, glossary, runs
+from service.translation.models import RunKind
 from service.translation.router import parse_run_ids
 
 router = APIRouter(include_in_schema=False)
@@ -38,13 +42,66 @@ def comparison_page(
 
 
 @router.get("/documents/{document_id}/corrections", response_class=HTMLResponse)
-def corrections_page(request: Request, session: SessionDep, document_id: int) -> Response:
-    """The OCR text with each proposed correction shown as a diff."""
+def corrections_page(
+    request: Request, session: SessionDep, settings: SettingsDep, document_id: int
+) -> Response:
+    """The OCR text with each proposed correction shown as a diff, and a form to ask for
+    proposals (post-correction is off by default)."""
     document = documents.get_or_raise(session, document_id)
     items = corrections.for_document(session, document_id)
+    engines = [o for o in backends.engine_options(settings) if o.value != "auto"]
     return templates().TemplateResponse(
-        request, "translation/corrections.html", {"document": document, "items": items}
+        request,
+        "translation/corrections.html",
+        {
+            "document": document,
+            "items": items,
+            "automatic": settings.ocr_post_correction,
+            "engines": engines,
+            "preselected": backends.preferred(
+                engines, f"{document.backend}|{document.model or ''}"
+            ),
+            "page_count": len(document.pages),
+            "jobs": jobs.for_document(session, document_id),
+            "runs": runs.for_document(session, document_id),
+        },
     )
+
+
+@router.post("/documents/{document_id}/corrections")
+def request_corrections(
+    session: SessionDep,
+    document_id: int,
+    engine: Annotated[str, Form()] = "",
+    page: Annotated[str, Form()] = "",
+) -> Response:
+    """Ask a model for OCR corrections of one page or the whole document (a `correct` run)."""
+    document = documents.get_or_raise(session, document_id)
+    backend, _, model = engine.partition("|")
+    number = int(page) if page.strip().isdigit() else None
+    request = runs.RunRequest(
+        backend or document.backend,
+        model or (document.model if not backend else None),
+        page_from=number,
+        page_to=number,
+        kind=RunKind.CORRECT,
+    )
+    run = runs.create(session, document, request)
+    session.commit()
+    enqueue([Step(TaskName.PLAN_TRANSLATION_RUN, (run.id,))])
+    return RedirectResponse(f"/documents/{document_id}/corrections", status_code=303)
+
+
+@router.post("/documents/{document_id}/collection")
+def put_in_collection(
+    session: SessionDep, document_id: int, collection_id: Annotated[str, Form()] = ""
+) -> Response:
+    """Put an existing document in a collection (or take it out), from its page."""
+    document = documents.get_or_raise(session, document_id, with_pages=False)
+    chosen = int(collection_id) if collection_id.strip().isdigit() else None
+    glossary.assign_collection(session, document, chosen)
+    session.commit()
+    return RedirectResponse(f"/documents/{document_id}", status_code=303)
 
 
 @router.get("/collections", response_class=HTMLResponse)
@@ -85,7 +142,12 @@ def glossary_page(request: Request, session: SessionDep, collection_id: int) -> 
 
 
 def _glossary(
-    request: Request, session: SessionDep, collection_id: int, error: str | None, status: int = 200
+    request: Request,
+    session: SessionDep,
+    collection_id: int,
+    error: str | None,
+    status: int = 200,
+    replacing: dict[str, object] | None = None,
 ) -> Response:
     collection = documents.get_collection_or_raise(session, collection_id)
     return templates().TemplateResponse(
@@ -96,6 +158,7 @@ def _glossary(
             "entries": glossary.list_entries(session, collection_id),
             "documents": documents.collection_documents(session, collection_id),
             "error": error,
+            "replacing": replacing,
         },
         status_code=status,
     )
@@ -109,10 +172,21 @@ def put_entry(
     term: Annotated[str, Form()],
     translation: Annotated[str, Form()],
     note: Annotated[str, Form()] = "",
+    replace: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Add a term, or change the agreed translation of an existing one."""
+    """Add a term, or change the agreed translation of an existing one; adding a term that
+    is there already asks first (409) instead of replacing its translation."""
+    existing = glossary.entry_by_term(session, collection_id, term)
+    changed = existing is not None and (existing.translation, existing.note or "") != (
+        translation.strip(),
+        note.strip(),
+    )
+    if changed and not replace:
+        asked: dict[str, object] = {"old": existing, "term": term.strip()}
+        asked |= {"translation": translation.strip(), "note": note.strip()}
+        return _glossary(request, session, collection_id, None, 409, asked)
     try:
-        glossary.put_entry(session, collection_id, term, translation, note or None)
+        glossary.put_entry(session, collection_id, term, translation, note.strip() or None)
     except InvalidInput as exc:
         return _glossary(request, session, collection_id, exc.message, 422)
     session.commit()

@@ -354,8 +354,8 @@ def test_ollama_gone_for_a_while_shows_waiting_for_model_and_resumes_by_itself(
         # Answers already under way when it stopped may still land; then it waits again.
         wait_for(
             lambda: (
-                "waiting for model: Ollama is not running at"
-                in client.get(f"/documents/{document_id}/progress").text
+                "Ollama is not running at" in (panel := progress(client, document_id))
+                and "Waiting for the model for" in panel
                 and "waiting for model" in client.get("/documents/table").text
             ),
             "the progress panel and the dashboard saying so",
@@ -378,12 +378,15 @@ def test_ollama_gone_for_a_while_shows_waiting_for_model_and_resumes_by_itself(
             "the re-translation run waiting for the model",
             stack,
         )
-        assert "waiting for model: Ollama is not running at" in (
-            client.get(f"/documents/{document_id}/progress").text
-        )
+        assert "Ollama is not running at" in progress(client, document_id)
         with running(FakeOllama(), port=port):
             wait_for(lambda: run_of(client, run["id"])["status"] == "done", "the run", stack)
     assert run_of(client, run["id"])["waiting"] is None
+
+
+def progress(client: TestClient, document_id: int) -> str:
+    """The document page's progress panel, whitespace folded."""
+    return " ".join(client.get(f"/documents/{document_id}/progress").text.split())
 
 
 def run_of(client: TestClient, run_id: int) -> dict[str, Any]:

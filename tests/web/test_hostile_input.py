@@ -18,7 +18,7 @@ from service.db import get_engine
 from tests.helpers import authed_client
 from tests.hostile import PAYLOADS, WORD, HostileDocument, make_hostile_document
 
-OUR_SCRIPTS = {"/static/app.js", "/static/review.js", "/static/upload.js"}
+OUR_SCRIPTS = {"/static/app.js", "/static/review.js", "/static/desk-live.js", "/static/upload.js"}
 ACTIVE_TAGS = {"iframe", "object", "embed", "svg", "math", "template", "base", "frame"}
 
 
@@ -71,6 +71,12 @@ def test_no_page_turns_hostile_text_into_markup(hostile: HostileDocument) -> Non
         response = client.get(url, headers={"accept": "text/html"})
         assert response.status_code == 200, (url, response.text[:300])
         assert markup_made_by_payloads(response.text) == [], url
+    # The HTML the open document page swaps in as the work goes on: the page view, the
+    # rows and the progress panel.
+    for number in (1, 2):
+        live = client.get(f"/documents/{hostile.document_id}/live?page={number}").json()
+        for part in ("view", "progress"):
+            assert markup_made_by_payloads(f"<div>{live[part]}</div>") == [], (number, part)
     text = ""
     for number in (1, 2):  # the review page shows one page at a time
         review = client.get(f"/documents/{hostile.document_id}?page={number}").text

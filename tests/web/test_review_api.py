@@ -198,6 +198,47 @@ def test_search_finds_sources_and_translations_with_their_language_rules(
     assert client.get("/api/search", params={"q": "'); DROP TABLE segments; --"}).status_code == 200
 
 
+def test_search_matches_the_diplomatic_and_normalised_forms_and_ignores_untyped_accents(
+    client: TestClient, session: Session
+) -> None:
+    make_document(
+        session,
+        ["Die Wüſte iſt groß und leer.", "Ein Fremder kam aus der Wüſte."],
+        ["The desert is big and empty.", "A stranger came from the desert."],
+        source_lang="de",
+        title="Reise",
+    )
+    make_document(
+        session,
+        ["El Real Sitio de Aranjuez.", "Don Román escribió al rey."],
+        ["The Royal Site of Aranjuez.", "Don Román wrote to the king."],
+        source_lang="es",
+        title="Cartas",
+    )
+    make_document(session, ["Le Roman de la Rose."], ["The Romance of the Rose."], title="Rose")
+
+    def found(q: str) -> list[tuple[str, str, str]]:
+        hits = client.get("/api/search", params={"q": q}).json()
+        return sorted((h["document_title"], h["layer"], h["form"]) for h in hits)
+
+    # As the page shows it (long s), and as it reads: the same two segments.
+    assert found("Wüſte") == [("Reise", "source", "diplomatic")] * 2
+    assert found("Wüste") == [("Reise", "source", "normalised")] * 2
+    assert found("Wuste") == [("Reise", "source", "without accents")] * 2
+    # No accent typed: accented words count; an accent typed must be there.
+    assert found("Roman") == [
+        ("Cartas", "source", "without accents"),
+        ("Cartas", "translation", "without accents"),
+        ("Rose", "source", "diplomatic"),
+    ]
+    assert found("Román") == [
+        ("Cartas", "source", "diplomatic"),
+        ("Cartas", "translation", "translation"),
+    ]
+    page = client.get("/search", params={"q": "Roman"}).text
+    assert "source, without accents" in page and "source, diplomatic form" in page
+
+
 def test_edits_of_missing_things_are_404(client: TestClient) -> None:
     assert client.patch("/api/segments/999/source", json={"text": "x"}).status_code == 404
     assert client.post("/api/segments/999/approve").status_code == 404

@@ -156,6 +156,46 @@ def test_two_models_compared_side_by_side_with_figures(
     assert "http://" not in page.text and "https://" not in page.text
 
 
+def test_a_comparison_shows_what_each_model_wrote_not_a_reviewers_text(
+    client: TestClient, ollama: FakeOllama, session: Session, redis_client: redis.Redis
+) -> None:
+    document = make_document(session, FRENCH)
+    translate(document.id)  # llama3.2:3b translates the document
+    first, second, _ = segments(client, document.id)
+    edited = client.patch(
+        f"/api/segments/{first['id']}/translation", json={"text": "A reviewer's own rendering."}
+    )
+    assert edited.status_code == 200, edited.text
+    assert client.post(f"/api/segments/{second['id']}/approve").json() == {"approved": 1}
+    response = client.post(
+        f"/api/documents/{document.id}/comparisons",
+        json={
+            "models": [
+                {"backend": "ollama", "model": "llama3.2:3b"},
+                {"backend": "ollama", "model": "deepseek-r1:1.5b"},
+            ]
+        },
+    )
+    run_queued(redis_client)
+    comparison = client.get(response.json()["api_url"]).json()
+    llama, deepseek = comparison["runs"]
+    # The first model's translations were all made before: reused, none credited to the run.
+    assert (llama["translated"], llama["reused"], llama["segments"]) == (0, 3, 3)
+    assert llama["tokens_per_s"] is None and llama["wall_s"] is None
+    assert (deepseek["translated"], deepseek["reused"]) == (3, 0)
+    assert deepseek["tokens_per_s"] > 0
+    cells = [row["cells"][0] for row in comparison["rows"]]
+    machine = [fake_translation(row["source"]) for row in comparison["rows"]]
+    assert [c["text"] for c in cells] == machine  # as the model wrote them
+    assert "A reviewer's own rendering." not in json.dumps(comparison)
+    assert "before a reviewer's edit" in cells[0]["reused"]
+    assert all("reused from run #" in c["reused"] for c in cells)
+    assert all(row["cells"][1]["reused"] is None for row in comparison["rows"])
+    page = " ".join(client.get(response.json()["url"]).text.split())
+    assert "0 translated, 3 reused of 3" in page and "3 translated of 3" in page
+    assert "A reviewer&#39;s own rendering." not in page
+
+
 def test_comparing_models_leaves_the_documents_translation_shown_and_exported(
     client: TestClient, ollama: FakeOllama, session: Session, redis_client: redis.Redis
 ) -> None:
@@ -265,6 +305,34 @@ def test_ocr_correction_is_a_separate_layer_shown_as_a_diff(
     page = client.get(f"/documents/{document.id}/corrections")
     assert page.status_code == 200
     assert "<del>c0nseil</del><ins>conseil</ins>" in page.text
+
+
+def test_an_editor_asks_for_corrections_of_one_page_from_the_corrections_page(
+    client: TestClient, ollama: FakeOllama, session: Session, redis_client: redis.Redis
+) -> None:
+    misread = ["Le c0nseil de la vi1le.", "Les échevins 0nt signé."]
+    document = make_document(session, misread, pages=2)
+    assert (
+        f'href="/documents/{document.id}/corrections"'
+        in client.get(f"/documents/{document.id}").text
+    )  # linked from the document page
+    page = " ".join(client.get(f"/documents/{document.id}/corrections").text.split())
+    assert "OCR post-correction is off by default" in page
+    assert page.count("no proposal yet") == 2
+    asked = client.post(
+        f"/documents/{document.id}/corrections",
+        data={"engine": "ollama|llama3.2:3b", "page": "2"},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303
+    run_queued(redis_client)
+    layer = client.get(f"/api/documents/{document.id}/corrections").json()
+    assert [(c["page"], c["corrected"]) for c in layer] == [
+        (1, None),
+        (2, fake_correction(misread[1])),
+    ]
+    page = " ".join(client.get(f"/documents/{document.id}/corrections").text.split())
+    assert "<del>0nt</del><ins>ont</ins>" in page and page.count("no proposal yet") == 1
 
 
 def test_post_correction_runs_beside_translation_when_enabled(

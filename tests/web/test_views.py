@@ -66,7 +66,8 @@ def test_upload_form_posts_and_redirects_to_the_document(client: TestClient) -> 
     assert response.status_code == 303
     page = client.get(response.headers["location"])
     assert page.status_code == 200 and "page" in page.text
-    assert 'data-poll-url="' in page.text
+    document_id = response.headers["location"].rsplit("/", 1)[1]
+    assert f'data-live-url="/documents/{document_id}/live"' in page.text  # follows its work
 
 
 def test_upload_form_shows_every_refused_file(client: TestClient) -> None:
@@ -316,7 +317,7 @@ def test_upload_form_offers_collections_and_available_models(
     session.commit()
     form = client.get("/documents/new").text
     assert '<option value="Ratsprotokolle">' in form
-    assert "Ollama (not reachable at http://127.0.0.1:9)" in form
+    assert "Ollama at http://127.0.0.1:9: not answering" in form
     assert 'value="embedded|"' in form
     png = encode(text_image([["Hello"]]), "PNG")
     response = client.post(
@@ -352,7 +353,15 @@ def test_a_collection_glossary_is_edited_on_its_page(client: TestClient, session
     assert added.status_code == 303
     html = client.get(page).text
     assert "Schultheiß" in html and 'value="mayor"' in html and "not &#39;bailiff&#39;" in html
-    client.post(f"{page}/glossary", data={"term": "Schultheiß", "translation": "chief magistrate"})
+    # Adding the term again asks before replacing its agreed translation.
+    again = {"term": "Schultheiß", "translation": "chief magistrate"}
+    asked = client.post(f"{page}/glossary", data=again)
+    assert asked.status_code == 409
+    assert "is in the glossary already, as “mayor”" in asked.text
+    assert 'name="replace" value="true"' in asked.text
+    entries = client.get(f"/api{page}/glossary").json()
+    assert [(e["term"], e["translation"]) for e in entries] == [("Schultheiß", "mayor")]
+    client.post(f"{page}/glossary", data=again | {"replace": "true"})
     entries = client.get(f"/api{page}/glossary").json()
     assert [(e["term"], e["translation"]) for e in entries] == [("Schultheiß", "chief magistrate")]
     client.post(f"{page}/glossary/{entries[0]['id']}/delete")

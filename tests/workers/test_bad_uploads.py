@@ -119,7 +119,10 @@ def test_every_bad_file_fails_alone_with_a_readable_reason(
         "The PDF has 5000 pages; the limit is 2000 per file. "
         "Split it, or raise PALIMPSEST_MAX_PDF_PAGES."
     )
-    assert "too large to process safely" in (found["bomb.png"] or "")
+    assert found["bomb.png"] is not None and found["bomb.png"].startswith(
+        "The image is 100,000 × 100,000 pixels (10,000 million pixels); the limit is "
+        "250 million pixels per image (PALIMPSEST_MAX_IMAGE_PIXELS)"
+    )
     assert found["bomb.zip › zeros.png"] == "The file is larger than the 5 MB limit."
     assert "looks like text" in (found["install.jpg"] or "")
     assert found["x.png"] is None and found["good.png"] is None  # the path is dropped

@@ -130,32 +130,80 @@ def _embedded(settings: Settings, choice: BackendChoice) -> TranslationBackend:
 
 
 _ENGINES_TTL_S = 30.0
-_engines_cache: dict[str, tuple[float, list[tuple[str, str]]]] = {}
+_engines_cache: dict[str, tuple[float, list[EngineOption]]] = {}
 
 
-def engine_choices(settings: Settings) -> list[tuple[str, str]]:
-    """(`backend|model`, label) of every engine a form offers, from what really answers.
+@dataclass(frozen=True)
+class EngineOption:
+    """A `backend|model` a form offers, and whether its server answers right now."""
 
-    Asking Ollama costs a round trip (up to the probe timeout when it is down), so the
-    answer is kept for half a minute.
+    value: str
+    label: str
+    answers: bool = True
+
+
+def engine_options(settings: Settings) -> list[EngineOption]:
+    """Every engine a form offers, each marked by whether its server answers.
+
+    Asking the servers costs a round trip (up to the probe timeout when one is down), so
+    the answer is kept for half a minute.
     """
     now = time.monotonic()
-    cached = _engines_cache.get(settings.ollama_host)
+    key = f"{settings.ollama_host} {settings.openai_base_url}"
+    cached = _engines_cache.get(key)
     if cached and now - cached[0] < _ENGINES_TTL_S:
         return cached[1]
-    engines = _engine_choices(settings)
-    _engines_cache[settings.ollama_host] = (now, engines)
+    engines = _engine_options(settings)
+    _engines_cache[key] = (now, engines)
     return engines
 
 
-def _engine_choices(settings: Settings) -> list[tuple[str, str]]:
-    engines = [("auto", "Automatic: Ollama if it runs with the model, else the embedded model")]
+def engine_value(backend: str | None, model: str | None) -> str:
+    """The form value (`backend|model`) of a document's model: Ollama's by name; the
+    embedded and OpenAI-compatible ones by backend (their model is configured)."""
+    if backend == BackendName.OLLAMA:
+        return f"ollama|{model or ''}"
+    return f"{backend}|"
+
+
+def preferred(options: list[EngineOption], wanted: str) -> str | None:
+    """The option to preselect: `wanted` if its server answers, else the first that does."""
+    answering = [o.value for o in options if o.answers and o.value != "auto"]
+    if wanted in answering:
+        return wanted
+    return answering[0] if answering else None
+
+
+def _engine_options(settings: Settings) -> list[EngineOption]:
+    engines = [
+        EngineOption("auto", "Automatic: Ollama if it runs with the model, else the embedded model")
+    ]
     models = ollama_models(settings)
     if models is None:
-        engines.append(("ollama|", f"Ollama (not reachable at {settings.ollama_host})"))
+        label = f"Ollama at {settings.ollama_host}: not answering"
+        engines.append(EngineOption("ollama|", label, answers=False))
     else:
-        engines += [(f"ollama|{name}", f"Ollama: {name}") for name in sorted(models)]
+        engines += [EngineOption(f"ollama|{name}", f"Ollama: {name}") for name in sorted(models)]
     embedded = settings.embedded_model_file.name
-    engines.append(("embedded|", f"Embedded (llama.cpp): {embedded}"))
-    engines.append(("openai|", f"OpenAI-compatible server at {settings.openai_base_url}"))
+    engines.append(EngineOption("embedded|", f"Embedded (llama.cpp): {embedded}"))
+    openai = f"OpenAI-compatible server at {settings.openai_base_url}"
+    if openai_answers(settings):
+        engines.append(EngineOption("openai|", openai))
+    else:
+        engines.append(EngineOption("openai|", f"{openai}: not answering", answers=False))
     return engines
+
+
+def openai_answers(settings: Settings) -> bool:
+    """Whether an OpenAI-compatible server answers at the configured address at all."""
+    key = settings.openai_api_key
+    headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
+    try:
+        httpx.get(
+            f"{settings.openai_base_url.rstrip('/')}/models",
+            headers=headers,
+            timeout=settings.ollama_probe_timeout_s,
+        )
+    except httpx.HTTPError:
+        return False
+    return True

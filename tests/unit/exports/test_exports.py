@@ -87,7 +87,7 @@ def test_export_endpoint_sends_a_named_file(session: Session, tei_schema: Any) -
     response = client.get(f"/api/documents/{document.id}/export?format=tei")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/tei+xml"
-    assert f'filename="palimpsest-{document.id}.tei.xml"' in response.headers["content-disposition"]
+    assert 'filename="Test-document.tei.xml"' in response.headers["content-disposition"]
     validate(tei_schema, response.content)
     plain = client.get(f"/api/documents/{document.id}/export?format=txt")
     assert plain.text == "Un.\nOne.\n"
