@@ -144,3 +144,13 @@ def _run(session: Session, document_id: int, ids: list[int], model: str) -> int:
         )
     session.commit()
     return run.id
+
+
+# Probes of the second hostile pass (issue 21): inputs that once gave a 500 or leaked. Each
+# must now get a 4xx with a reason (tests/web/test_hostile_probes.py sends them all).
+
+# Page numbers: only ASCII digits make a page number ("²".isdigit() is True in Python).
+BAD_PAGE_NUMBERS = ["²", "١", "３", "Ⅻ", "½", "0", "-1", "1e3", "1.5", "9" * 30, "2;3", "\x00"]
+
+# JSON strings Python decodes but UTF-8 cannot encode: lone halves of surrogate pairs.
+LONE_SURROGATES = ["\\ud800", "\\udfff", "a\\ud83d", "\\ude00b"]

@@ -20,6 +20,7 @@ from service.documents.schemas import (
     FileRead,
     FileRejected,
     JobRead,
+    PageNumber,
     PageRead,
     SegmentRead,
     TranslationRead,
@@ -165,7 +166,7 @@ def get_document(session: SessionDep, document_id: int) -> DocumentRead:
 
 @router.get("/documents/{document_id}/segments", response_model=list[SegmentRead])
 def get_segments(
-    session: SessionDep, document_id: int, page: Annotated[int | None, Query(ge=1)] = None
+    session: SessionDep, document_id: int, page: Annotated[PageNumber | None, Query()] = None
 ) -> list[SegmentRead]:
     """Aligned segments in reading order: OCR text and current translation."""
     service.get_or_raise(session, document_id)

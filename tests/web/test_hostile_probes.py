@@ -1,0 +1,55 @@
+"""The probes of the second hostile pass (issue 21), sent to the app: every one of them once
+answered 500 or told a user something they may not know. Each now gets a 4xx with a reason,
+and the rest of the app is untouched."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.helpers import authed_client, make_document
+from tests.hostile import BAD_PAGE_NUMBERS, LONE_SURROGATES
+
+
+@pytest.fixture
+def editor(redis_client: redis.Redis) -> TestClient:
+    return authed_client("editor")
+
+
+@pytest.mark.parametrize("value", BAD_PAGE_NUMBERS)
+def test_an_export_page_number_that_is_not_one_is_refused_with_a_reason(
+    session: Session, editor: TestClient, value: str
+) -> None:
+    document = make_document(session, ["Un.", "Deux."], ["One.", "Two."], pages=2)
+    for name in ("first_page", "last_page"):
+        response = editor.get(
+            f"/api/documents/{document.id}/export", params={"format": "txt", name: value}
+        )
+        assert response.status_code == 422, (name, value, response.text)
+        assert response.json()["error"] == "invalid_input"
+        assert name in response.json()["message"]
+    fine = editor.get(
+        f"/api/documents/{document.id}/export", params={"format": "txt", "first_page": " 2 "}
+    )
+    assert fine.status_code == 200 and "Deux" in fine.text and "Un." not in fine.text
+
+
+@pytest.mark.parametrize("text", LONE_SURROGATES)
+def test_a_lone_surrogate_in_a_json_body_is_a_422_not_a_crash(
+    session: Session, editor: TestClient, text: str
+) -> None:
+    document = make_document(session, ["Un."], ["One."])
+    segment = editor.get(f"/api/documents/{document.id}/segments").json()[0]["id"]
+    body = f'{{"text": "{text}", "version": 1}}'
+    headers = {"content-type": "application/json"}
+    for url in (f"/api/segments/{segment}/source", f"/api/segments/{segment}/translation"):
+        response = editor.patch(url, content=body.encode(), headers=headers)
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["error"] == "invalid_input"
+        assert "text" in response.json()["message"]
+    token = editor.post("/api/tokens", content=f'{{"name": "{text}"}}'.encode(), headers=headers)
+    assert token.status_code == 422
+    after = editor.get(f"/api/documents/{document.id}/segments").json()[0]
+    assert (after["source"], after["translation"]["text"]) == ("Un.", "One.")  # nothing changed
