@@ -53,3 +53,47 @@ def test_a_lone_surrogate_in_a_json_body_is_a_422_not_a_crash(
     assert token.status_code == 422
     after = editor.get(f"/api/documents/{document.id}/segments").json()[0]
     assert (after["source"], after["translation"]["text"]) == ("Un.", "One.")  # nothing changed
+
+
+@pytest.fixture
+def archive(session: Session) -> int:
+    """A collection "Stadtarchiv" holding one document, with a finished translation run."""
+    from service.documents.models import Collection
+    from service.translation.models import RunKind, RunPurpose, RunStatus, TranslationRun
+
+    collection = Collection(name="Stadtarchiv")
+    session.add(collection)
+    session.flush()
+    secret = make_document(session, ["Geheim."], ["Secret."], title="Protokoll")
+    secret.collection_id = collection.id
+    session.add(
+        TranslationRun(
+            document_id=secret.id,
+            kind=RunKind.TRANSLATE,
+            purpose=RunPurpose.RETRANSLATE,
+            status=RunStatus.FAILED,
+            model="secret-model",
+            error="the model failed on 'Geheim.'",
+        )
+    )
+    session.commit()
+    return collection.id
+
+
+def test_a_translation_run_of_a_document_one_may_not_see_does_not_exist(
+    session: Session, archive: int, redis_client: redis.Redis
+) -> None:
+    from sqlalchemy import select
+
+    from service.translation.models import TranslationRun
+
+    run_id = session.scalars(select(TranslationRun.id)).one()
+    outsider = authed_client("editor")
+    hidden = outsider.get(f"/api/translation-runs/{run_id}")
+    assert hidden.status_code == 404
+    assert hidden.json() == {
+        "error": "not_found",
+        "message": f"Translation run {run_id} does not exist.",
+    }
+    member = authed_client("viewer", collections=(archive,))
+    assert member.get(f"/api/translation-runs/{run_id}").json()["model"] == "secret-model"
