@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.accounts import ratelimit, service
-from service.accounts.middleware import SESSION_COOKIE
+from service.accounts.middleware import SESSION_COOKIE, same_origin
 from service.accounts.models import Role
 from service.accounts.service import InvalidCredentials, Principal
 from service.deps import PrincipalDep, SessionDep
@@ -41,6 +41,10 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Check the password (rate-limited), start a session, and go where the user was going."""
+    if not same_origin(request.headers):
+        # Login CSRF: a foreign page must not log the browser into an account of its choice.
+        message = "This login did not come from Palimpsest's login page; open it and try again."
+        return _login_error(request, next, message, 403)
     address = request.client.host if request.client else "unknown"
     wait = ratelimit.blocked_for(username, address)
     if wait:

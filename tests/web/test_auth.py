@@ -233,7 +233,7 @@ def test_createuser_makes_the_first_admin(redis_client: redis.Redis) -> None:
         check=True,
     )
     assert again.stdout == ""  # an admin exists: nothing to do
-    browser = TestClient(create_app())
+    browser = TestClient(create_app(), headers={"origin": "http://testserver"})
     response = browser.post(
         "/login", data={"username": "root", "password": password.group(1)}, follow_redirects=False
     )
@@ -266,3 +266,21 @@ def test_a_collection_made_by_an_editor_stays_theirs_and_is_closed_to_others(
     assert other.get(f"/api/collections/{collection_id}/glossary").status_code == 404
     assert author.get(f"/api/collections/{collection_id}/glossary").status_code == 200
     assert other.get(f"/api/collections/{collection_id}/export?format=txt").status_code == 404
+
+
+def test_a_login_must_come_from_our_own_login_page(redis_client: redis.Redis) -> None:
+    authed_client("editor", username="athena")
+    form = {"username": "athena", "password": "correct horse battery"}
+    for origin in ("https://evil.example", "null", None):
+        browser = TestClient(create_app())
+        headers = {"origin": origin} if origin else {}
+        forged = browser.post("/login", data=form, headers=headers, follow_redirects=False)
+        assert forged.status_code == 403, origin
+        assert "did not come from Palimpsest&#39;s login page" in forged.text
+        assert "set-cookie" not in forged.headers
+        assert browser.get("/api/me").status_code == 401
+    browser = TestClient(create_app())
+    by_referer = browser.post(
+        "/login", data=form, headers={"referer": "http://testserver/login"}, follow_redirects=False
+    )
+    assert by_referer.status_code == 303 and browser.get("/api/me").json()["username"] == "athena"
