@@ -67,6 +67,9 @@ class UserRead(BaseModel):
     display_name: str
     role: Role
     is_active: bool
+    locked_until: datetime | None = Field(
+        description="set after too many failed logins; POST /api/users/{id}/unlock lifts it"
+    )
 
 
 @router.get("/me", response_model=Me)
@@ -114,3 +117,11 @@ def create_user(session: SessionDep, body: UserCreate) -> UserRead:
     user = service.create_user(session, body.username, body.password, body.role, body.display_name)
     session.commit()
     return UserRead.model_validate(user)
+
+
+@router.post("/users/{user_id}/unlock", status_code=204)
+def unlock_user(session: SessionDep, user_id: int) -> Response:
+    """Lift an account's lock-out after too many failed logins (admins only)."""
+    service.unlock(session, service.get_user_or_raise(session, user_id))
+    session.commit()
+    return Response(status_code=204)
