@@ -1,4 +1,5 @@
-"""Throwaway Redis and Postgres servers of the tests' own, on free ports, to kill and restart.
+"""Throwaway Redis and Postgres servers of the tests' own, on free ports, to kill and restart;
+the web app served by `palimpsest serve` as `make run` starts it.
 
 The machine's shared servers are never stopped: other people's tests run on them.
 """
@@ -11,7 +12,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -117,3 +120,35 @@ class ThrowawayPostgres:
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def served(log_path: Path, **env: str) -> Iterator[str]:
+    """`palimpsest serve` on a free port with extra environment; yields its base URL."""
+    import httpx
+
+    port = free_port()
+    command = [sys.executable, "-m", "service.cli", "--log-level", "warning", "serve"]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            env=os.environ | env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/health", timeout=1).status_code in (200, 503)
+        except httpx.HTTPError:
+            return False
+
+    try:
+        if not wait_until(up, timeout=30):
+            raise RuntimeError("the web app did not start:\n" + log_path.read_text()[-3000:])
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
