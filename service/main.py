@@ -25,6 +25,7 @@ from service.documents import views as documents_views
 from service.errors import (
     EditConflict,
     ErrorCode,
+    Forbidden,
     InvalidInput,
     NotAuthenticated,
     NotFound,
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR: list[tuple[type[PalimpsestError], int]] = [
     (NotFound, 404),
     (NotAuthenticated, 401),
+    (Forbidden, 403),
     (EditConflict, 409),
     (InvalidInput, 422),
     (ServiceUnavailable, 503),

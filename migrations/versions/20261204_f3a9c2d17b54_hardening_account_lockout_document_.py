@@ -18,7 +18,23 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("users", sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("documents", sa.Column("created_by", sa.Integer(), nullable=True))
+    op.create_foreign_key(
+        op.f("fk_documents_created_by_users"),
+        "documents",
+        "users",
+        ["created_by"],
+        ["id"],
+        ondelete="SET NULL",
+    )
+    # Collection names are unique per user's view, not globally (see Collection.name).
+    op.drop_constraint(op.f("uq_collections_name"), "collections", type_="unique")
+    op.create_index(op.f("ix_collections_name"), "collections", ["name"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_collections_name"), table_name="collections")
+    op.create_unique_constraint(op.f("uq_collections_name"), "collections", ["name"])
+    op.drop_constraint(op.f("fk_documents_created_by_users"), "documents", type_="foreignkey")
+    op.drop_column("documents", "created_by")
     op.drop_column("users", "locked_until")

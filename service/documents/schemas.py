@@ -113,6 +113,7 @@ class DocumentSummary(BaseModel):
     source_lang: str
     target_lang: str
     status: DocumentStatus
+    collection_id: int | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -101,6 +101,7 @@ def create(
         backend=backend,
         model=(spec.model or "").strip() or None,
         translate=spec.translate,
+        created_by=access.user_id(),
         collection_id=(
             _collection(session, spec.collection_id)
             if spec.collection_id
@@ -121,11 +122,16 @@ def _collection_id(session: Session, name: str | None) -> int | None:
     cleaned = storable(name or "").strip()[:200]
     if not cleaned:
         return None
-    existing = session.scalar(select(Collection.id).where(Collection.name == cleaned))
-    if existing is not None:
-        if not access.may_see(existing):
-            raise InvalidInput(f"You are not a member of the collection {cleaned!r}.")
-        return existing
+    existing = visible_named(session, cleaned)
+    if len(existing) > 1:
+        ids = ", ".join(str(i) for i in existing)
+        raise InvalidInput(
+            f"Several collections are named {cleaned!r} (ids {ids}); choose one by collection_id."
+        )
+    if existing:
+        return existing[0]
+    # A collection of that name the user may not see is not theirs to use, nor to learn
+    # of: they get one of their own.
     collection = Collection(name=cleaned)
     session.add(collection)
     session.flush()
@@ -149,8 +155,19 @@ def collection_documents(session: Session, collection_id: int) -> Sequence[Docum
 
 
 def list_collections(session: Session) -> Sequence[Collection]:
-    """Collections by name."""
-    return session.scalars(select(Collection).order_by(Collection.name)).all()
+    """The collections the current user may see (administrators: all), by name."""
+    return session.scalars(_visible_collections(select(Collection)).order_by(Collection.name)).all()
+
+
+def visible_named(session: Session, name: str) -> list[int]:
+    """Ids of the collections of this name the current user may see."""
+    query = select(Collection.id).where(Collection.name == name).order_by(Collection.id)
+    return list(session.scalars(_visible_collections(query)))
+
+
+def _visible_collections(query: Select[Any]) -> Select[Any]:
+    ids = access.visible_collections()
+    return query if ids is None else query.where(Collection.id.in_(ids))
 
 
 def _languages(spec: NewDocument) -> tuple[str, str]:

@@ -256,13 +256,15 @@ def test_a_collection_made_by_an_editor_stays_theirs_and_is_closed_to_others(
     document_id = response.json()["id"]
     assert author.get(f"/api/documents/{document_id}").status_code == 200
     assert other.get(f"/api/documents/{document_id}").status_code == 404
-    refused = other.post(
+    # The other editor is not told that "Letters" exists: they get a "Letters" of their own.
+    theirs = other.post(
         "/api/documents",
         data={"source_lang": "en", "target_lang": "fr", "collection": "Letters"},
         files=[("files", ("p.png", png, "image/png"))],
     )
-    assert refused.status_code == 422 and "not a member" in refused.json()["message"]
+    assert theirs.status_code == 202
     collection_id = author.get("/api/me").json()["collection_ids"][0]
+    assert other.get("/api/me").json()["collection_ids"] != [collection_id]
     assert other.get(f"/api/collections/{collection_id}/glossary").status_code == 404
     assert author.get(f"/api/collections/{collection_id}/glossary").status_code == 200
     assert other.get(f"/api/collections/{collection_id}/export?format=txt").status_code == 404

@@ -97,3 +97,74 @@ def test_a_translation_run_of_a_document_one_may_not_see_does_not_exist(
     }
     member = authed_client("viewer", collections=(archive,))
     assert member.get(f"/api/translation-runs/{run_id}").json()["model"] == "secret-model"
+
+
+def upload_png(client: TestClient, **fields: str) -> dict[str, object]:
+    from tests.helpers import encode, text_image
+
+    png = encode(text_image([["Hello"]]), "PNG")
+    response = client.post(
+        "/api/documents",
+        data={"source_lang": "en", "target_lang": "fr", **fields},
+        files=[("files", ("p.png", png, "image/png"))],
+    )
+    assert response.status_code == 202, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_collection_names_are_told_only_to_members_and_administrators(
+    session: Session, archive: int, redis_client: redis.Redis
+) -> None:
+    outsider = authed_client("editor")
+    member = authed_client("editor", collections=(archive,))
+    admin = authed_client("admin")
+    assert "Stadtarchiv" not in outsider.get("/documents/new").text  # the form's datalist
+    assert 'value="Stadtarchiv"' in member.get("/documents/new").text
+    assert 'value="Stadtarchiv"' in admin.get("/documents/new").text
+
+    for client in (member, admin):
+        taken = client.post("/api/collections", json={"name": "Stadtarchiv"})
+        assert taken.status_code == 422 and "exists already" in taken.json()["message"]
+    # To anyone else the name is free: they get a collection of their own by that name.
+    own = outsider.post("/api/collections", json={"name": "Stadtarchiv"})
+    assert own.status_code == 201 and own.json()["id"] != archive
+    document = upload_png(outsider, collection="Stadtarchiv")
+    mine = outsider.get(f"/api/documents/{document['id']}").json()
+    assert mine["collection_id"] == own.json()["id"]
+    assert member.get(f"/api/documents/{document['id']}").status_code == 404
+    third = authed_client("editor")
+    uploaded = upload_png(third, collection="Stadtarchiv")  # no "not a member of …"
+    assert third.get(f"/api/documents/{uploaded['id']}").json()["collection_id"] not in (
+        archive,
+        own.json()["id"],
+    )
+    ambiguous = admin.post(
+        "/api/documents",
+        data={"source_lang": "en", "target_lang": "fr", "collection": "Stadtarchiv"},
+        files=[("files", ("p.png", b"\x89PNG\r\n\x1a\n", "image/png"))],
+    )
+    assert ambiguous.status_code == 422 and "collection_id" in ambiguous.json()["message"]
+
+
+def test_only_the_uploader_or_an_administrator_moves_a_document(
+    session: Session, redis_client: redis.Redis
+) -> None:
+    uploader, other = authed_client("editor"), authed_client("editor")
+    document = upload_png(uploader)
+    url = f"/api/documents/{document['id']}/collection"
+    hideout = other.post("/api/collections", json={"name": "Hideout"}).json()["id"]
+    refused = other.put(url, json={"collection_id": hideout})
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "error": "forbidden",
+        "message": "Only the uploader of a document or an administrator may move it.",
+    }
+    assert uploader.get(f"/api/documents/{document['id']}").status_code == 200  # still theirs
+    shelf = uploader.post("/api/collections", json={"name": "Shelf"}).json()["id"]
+    assert uploader.put(url, json={"collection_id": shelf}).status_code == 200
+    assert authed_client("admin").put(url, json={"collection_id": None}).status_code == 200
+    unowned = make_document(session, ["Un."], None)  # made by a script: no uploader
+    unowned_url = f"/api/documents/{unowned.id}/collection"
+    assert uploader.put(unowned_url, json={"collection_id": shelf}).status_code == 403
+    assert authed_client("admin").put(unowned_url, json={"collection_id": shelf}).status_code == 200
