@@ -97,6 +97,20 @@ def create_token(session: SessionDep, principal: PrincipalDep, body: TokenCreate
     return TokenCreated(**TokenRead.model_validate(row).model_dump(), token=token)
 
 
+class TokensRevoked(BaseModel):
+    """How many tokens a "revoke all" ended."""
+
+    revoked: int
+
+
+@router.delete("/tokens", response_model=TokensRevoked)
+def revoke_all_tokens(session: SessionDep, principal: PrincipalDep) -> TokensRevoked:
+    """Revoke every one of your API tokens (say, after your password was exposed)."""
+    revoked = service.revoke_all_tokens(session, principal.user_id)
+    session.commit()
+    return TokensRevoked(revoked=revoked)
+
+
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(session: SessionDep, principal: PrincipalDep, token_id: int) -> Response:
     """Revoke a token (yours; admins: anyone's)."""

@@ -233,6 +233,30 @@ def revoke_token(session: Session, user_id: int, token_id: int, any_user: bool =
     session.flush()
 
 
+def revoke_all_tokens(session: Session, user_id: int) -> int:
+    """Revoke every live token of a user; how many there were."""
+    live = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    ).all()
+    now = datetime.now(UTC)
+    for row in live:
+        row.revoked_at = now
+    session.flush()
+    return len(live)
+
+
+def live_token_count(session: Session, user_id: int) -> int:
+    """How many unrevoked tokens a user has."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ApiToken)
+            .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        )
+        or 0
+    )
+
+
 def tokens(session: Session, user_id: int) -> Sequence[ApiToken]:
     """A user's tokens, newest first."""
     return session.scalars(

@@ -162,6 +162,7 @@ def change_password(
     principal: PrincipalDep,
     current: Annotated[str, Form()],
     new: Annotated[str, Form()],
+    revoke_tokens: Annotated[bool, Form()] = False,
 ) -> Response:
     """Change one's password (other sessions end); the current password is checked under
     the same limits as a login, so a stolen session cannot guess it."""
@@ -179,10 +180,26 @@ def change_password(
         )
     except InvalidInput as exc:
         return _account(request, session, principal, {"error": exc.message}, 422)
+    message = "Password changed; your other sessions have ended. " + _tokens_after_change(
+        session, principal.user_id, revoke_tokens
+    )
     token = service.start_session(session, user)
     session.commit()
-    response = _account(request, session, principal, {"message": "Password changed."})
+    response = _account(request, session, principal, {"message": message})
     return _with_session(response, request, token)
+
+
+def _tokens_after_change(session: SessionDep, user_id: int, revoke: bool) -> str:
+    """API tokens are credentials of their own (scripts keep running after a routine
+    change); the form offers to end them too."""
+    if revoke:
+        return f"It also revoked {_tokens(service.revoke_all_tokens(session, user_id))}."
+    live = service.live_token_count(session, user_id)
+    return f"Your {_tokens(live)} still work; revoke them below if needed." if live else ""
+
+
+def _tokens(count: int) -> str:
+    return f"{count} API token" + ("" if count == 1 else "s")
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
@@ -196,6 +213,14 @@ def create_token(
     _, token = service.create_token(session, principal.user_id, name)
     session.commit()
     return _account(request, session, principal, {"new_token": token})
+
+
+@router.post("/account/tokens/revoke-all")
+def revoke_all_tokens(session: SessionDep, principal: PrincipalDep) -> Response:
+    """Revoke every one of one's tokens."""
+    service.revoke_all_tokens(session, principal.user_id)
+    session.commit()
+    return RedirectResponse("/account", status_code=303)
 
 
 @router.post("/account/tokens/{token_id}/revoke")

@@ -286,3 +286,32 @@ def test_a_login_must_come_from_our_own_login_page(redis_client: redis.Redis) ->
         "/login", data=form, headers={"referer": "http://testserver/login"}, follow_redirects=False
     )
     assert by_referer.status_code == 303 and browser.get("/api/me").json()["username"] == "athena"
+
+
+def test_tokens_survive_a_password_change_unless_revoked_with_it(
+    redis_client: redis.Redis,
+) -> None:
+    owner = authed_client("editor", username="mnemosyne")
+    scripts = [owner.post("/api/tokens", json={"name": n}).json()["token"] for n in "ab"]
+
+    def works(token: str) -> bool:
+        api = TestClient(create_app(), headers={"authorization": f"Bearer {token}"})
+        return api.get("/api/me").status_code == 200
+
+    changed = owner.post(
+        "/account/password", data={"current": "correct horse battery", "new": "a new passphrase"}
+    )
+    assert changed.status_code == 200 and "2 API tokens still work" in changed.text
+    assert all(works(t) for t in scripts)  # scripts keep running: by design, and said so
+    again = owner.post(
+        "/account/password",
+        data={"current": "a new passphrase", "new": "a third passphrase", "revoke_tokens": "true"},
+    )
+    assert again.status_code == 200 and "revoked 2 API tokens" in again.text
+    assert not any(works(t) for t in scripts)
+
+    later = [owner.post("/api/tokens", json={"name": n}).json()["token"] for n in "cd"]
+    assert owner.delete("/api/tokens").json() == {"revoked": 2}
+    assert not any(works(t) for t in later)
+    page = owner.post("/account/tokens/revoke-all", follow_redirects=False)
+    assert page.status_code == 303
