@@ -43,6 +43,12 @@ def user_id() -> int | None:
     return principal.user_id if principal is not None else None
 
 
+def is_admin() -> bool:
+    """Whether the request acts for an administrator (or for the installation itself)."""
+    principal = _current.get()
+    return principal is None or principal.is_admin
+
+
 def may_move(created_by: int | None) -> bool:
     """Whether the principal may move a document between collections: its uploader or an
     administrator (workers and the CLI act for the installation)."""

@@ -103,6 +103,14 @@ class PageRead(BaseModel):
     ocr_image_url: str | None = None
 
 
+class CollectionDeletedRead(BaseModel):
+    """A deleted collection: its name, and what became of how many documents."""
+
+    name: str
+    documents: str = Field(description="delete, move, ungroup, or refuse (it was empty)")
+    count: int
+
+
 class DocumentSummary(BaseModel):
     """A document in the list."""
 
