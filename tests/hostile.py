@@ -154,3 +154,19 @@ BAD_PAGE_NUMBERS = ["²", "١", "３", "Ⅻ", "½", "0", "-1", "1e3", "1.5", "9"
 
 # JSON strings Python decodes but UTF-8 cannot encode: lone halves of surrogate pairs.
 LONE_SURROGATES = ["\\ud800", "\\udfff", "a\\ud83d", "\\ude00b"]
+
+
+def truncated_tiff(frames: int = 200) -> bytes:
+    """The first half of a multi-page TIFF (LZW, small): Pillow raises TypeError ("Missing
+    dimensions") when it seeks to a frame that was cut off."""
+    import io
+
+    from PIL import Image
+
+    pages = [Image.new("L", (400, 300), 255) for _ in range(frames)]
+    buffer = io.BytesIO()
+    pages[0].save(
+        buffer, format="TIFF", save_all=True, append_images=pages[1:], compression="tiff_lzw"
+    )
+    data = buffer.getvalue()
+    return data[: len(data) // 2]

@@ -10,6 +10,8 @@ import io
 import struct
 import warnings
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -71,18 +73,31 @@ def count_pages(path: Path, media_type: MediaType) -> int:
     """Return how many pages the file has, or raise UnreadableFile saying why."""
     if media_type is MediaType.PDF:
         return _count_pdf_pages(path)
-    with _open_image(path) as image:
+    with _decoding(), _open_image(path) as image:
         return int(getattr(image, "n_frames", 1))
 
 
 def image_pixels(path: Path) -> int:
     """Pixels of the largest frame, read from the header without decoding the image."""
-    with _open_image(path) as image:
+    with _decoding(), _open_image(path) as image:
         largest = 0
         for index in range(int(getattr(image, "n_frames", 1))):
             image.seek(index)
             largest = max(largest, image.width * image.height)
         return largest
+
+
+@contextmanager
+def _decoding() -> Iterator[None]:
+    """Whatever Pillow raises on a hostile or damaged file is that file's fault: a truncated
+    multi-page TIFF raises TypeError ("Missing dimensions") when it seeks to a lost frame."""
+    try:
+        yield
+    except UnreadableFile:
+        raise
+    except Exception as exc:
+        reason = f"The image cannot be decoded (corrupt or truncated file): {_first_line(exc)}"
+        raise UnreadableFile(reason) from exc
 
 
 def _count_pdf_pages(path: Path) -> int:
@@ -109,8 +124,9 @@ def render_page(path: Path, media_type: MediaType, index: int, dpi: int) -> Rend
         try:
             image.seek(index)
             image.load()
-        except (OSError, EOFError, ValueError) as exc:
-            raise UnreadableFile(f"Page {index + 1} of the image cannot be decoded: {exc}") from exc
+        except Exception as exc:  # any decoder error: a damaged page fails alone
+            reason = f"Page {index + 1} of the image cannot be decoded: {_first_line(exc)}"
+            raise UnreadableFile(reason) from exc
         page_dpi = _image_dpi(image)
         upright = ImageOps.exif_transpose(image) or image
         return RenderedPage(_normalise_mode(upright), page_dpi)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -42,6 +43,7 @@ from service.storage import Storage, TooLarge, human_bytes
 from service.translation.models import Translation, TranslationStatus
 from service.translation.shown import latest_shown
 
+log = logging.getLogger(__name__)
 BACKENDS = ("auto", "ollama", "embedded", "openai")
 
 
@@ -238,6 +240,10 @@ def ingest(
             )
         except UnreadableFile as exc:
             _refused(source, exc.message)
+            continue
+        except Exception as exc:  # whatever else reading one file raises, it fails alone
+            log.exception("could not read file %s of document %s", source.id, document.id)
+            _refused(source, f"The file cannot be read: {type(exc).__name__}: {exc}"[:2000])
             continue
         for index in range(pages):
             number += 1

@@ -171,3 +171,29 @@ def test_a_request_over_the_total_limit_gets_413(configure: Callable[..., None])
 def test_a_normal_scan_is_not_mistaken_for_a_bomb(session: Session) -> None:
     document_id = ingest([("page.png", encode(text_image([["Normal"]], width=2480), "PNG"))])
     assert reasons(session, document_id) == {"page.png": None}
+
+
+def test_a_truncated_multi_page_tiff_fails_alone_and_the_good_page_is_read(
+    session: Session,
+) -> None:
+    from service.documents.models import Document, DocumentStatus
+    from service.jobs.runner import run_inline
+    from service.jobs.steps import Step, TaskName
+    from tests.hostile import truncated_tiff
+
+    good = encode(text_image([["A good page"]]), "PNG")
+    document_id = ingest([("good.png", good), ("half.tif", truncated_tiff())])
+    found = reasons(session, document_id)
+    assert found["good.png"] is None
+    assert found["half.tif"] == (
+        "The image cannot be decoded (corrupt or truncated file): Missing dimensions"
+    )
+    document = documents.get_or_raise(session, document_id)
+    assert [p.file.filename for p in document.pages] == ["good.png"]
+    run_inline(pipeline.default_context(), [Step(TaskName.OCR_PAGE, (document.pages[0].id,))])
+    session.expire_all()
+    finished = session.get(Document, document_id)
+    assert finished is not None and finished.status is DocumentStatus.PARTIAL
+    assert finished.error == (
+        "half.tif: The image cannot be decoded (corrupt or truncated file): Missing dimensions"
+    )
