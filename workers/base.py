@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from service.config import get_settings
 from service.db import unit_of_work
 from service.errors import TransientError
-from service.jobs import pipeline
+from service.jobs import attempts, pipeline
 from service.jobs.queue import enqueue
 from service.jobs.steps import Step, TaskName
 from service.observability import log_context, record_task
@@ -82,6 +82,11 @@ class PipelineTask(Task):  # type: ignore[type-arg]
                 if isinstance(exc, TransientError):
                     self._note_waiting(step, exc.message)
                 raise self.retry(exc=exc, countdown=delay) from exc
+        except Exception as exc:
+            # Not worth retrying here: the step's transaction rolled back and the reconciler
+            # re-sends it, counting; it gives up with this error if it keeps failing.
+            self._note_failure(step, f"{type(exc).__name__}: {exc}")
+            raise
         try:
             enqueue(next_steps, app=self.app)
         except BrokerError as exc:
@@ -97,6 +102,14 @@ class PipelineTask(Task):  # type: ignore[type-arg]
                 pipeline.note_waiting(session, step, reason)
         except SQLAlchemyError as exc:
             log.warning("could not record that %s waits: %s", step.task, exc)
+
+    @staticmethod
+    def _note_failure(step: Step, error: str) -> None:
+        try:
+            with unit_of_work() as session:
+                attempts.record_failure(session, step, error)
+        except SQLAlchemyError as exc:
+            log.warning("could not record that %s failed: %s", step.task, exc)
 
     @staticmethod
     def _record(task: TaskName, seconds: float, outcome: str) -> None:

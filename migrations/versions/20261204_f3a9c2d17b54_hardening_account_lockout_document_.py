@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "f3a9c2d17b54"
 down_revision: str | None = "b7c41e0d93a2"
@@ -30,9 +31,26 @@ def upgrade() -> None:
     # Collection names are unique per user's view, not globally (see Collection.name).
     op.drop_constraint(op.f("uq_collections_name"), "collections", type_="unique")
     op.create_index(op.f("ix_collections_name"), "collections", ["name"], unique=False)
+    op.create_table(
+        "step_attempts",
+        sa.Column("key", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("task", sa.String(length=64), nullable=False),
+        sa.Column("args", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("resent", sa.Integer(), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_step_attempts")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("step_attempts")
     op.drop_index(op.f("ix_collections_name"), table_name="collections")
     op.create_unique_constraint(op.f("uq_collections_name"), "collections", ["name"])
     op.drop_constraint(op.f("fk_documents_created_by_users"), "documents", type_="foreignkey")

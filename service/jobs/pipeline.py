@@ -25,7 +25,7 @@ from service.documents import service as documents
 from service.documents.files import configure_pixel_limit
 from service.documents.models import Document, DocumentStatus, OcrStatus, Page
 from service.errors import InvalidInput
-from service.jobs import broker, claims, reconcile, translate_steps
+from service.jobs import attempts, broker, claims, reconcile, translate_steps
 from service.jobs import service as jobs
 from service.jobs.models import Job, JobStage, JobStatus
 from service.jobs.steps import Step, TaskName
@@ -216,7 +216,7 @@ def reconcile_stalled(session: Session, ctx: Context) -> list[Step]:
         str(ctx.settings.redis_url), socket_timeout=10, socket_connect_timeout=5
     )
     try:
-        return reconcile.reconcile(
+        lost = reconcile.reconcile(
             session,
             lambda: broker.held_steps(client),
             time.time(),
@@ -224,6 +224,10 @@ def reconcile_stalled(session: Session, ctx: Context) -> list[Step]:
         )
     finally:
         client.close()
+    resend, doomed = attempts.triage(session, lost)
+    for step, reason in doomed:  # sent again and again, failing (or dying) every time
+        resend += give_up(session, step, reason)
+    return resend
 
 
 MODEL_STEPS = (TaskName.PLAN_TRANSLATION, TaskName.PLAN_TRANSLATION_RUN, TaskName.TRANSLATE_BATCH)
@@ -264,7 +268,10 @@ def run(session: Session, ctx: Context, step: Step) -> list[Step]:
         # still running: the first one finishes it and sends what follows.
         log.info("%s%s is running in another worker; leaving it there", step.task, step.args)
         return []
-    return RUNNERS[step.task](session, ctx, *step.args)
+    next_steps = RUNNERS[step.task](session, ctx, *step.args)
+    if step.task is not TaskName.RECONCILE:
+        attempts.forget(session, step)  # a retry of it later starts counting afresh
+    return next_steps
 
 
 def give_up(session: Session, step: Step, reason: str) -> list[Step]:
@@ -285,4 +292,6 @@ def give_up(session: Session, step: Step, reason: str) -> list[Step]:
     if document is not None:
         document.status = DocumentStatus.FAILED
         document.error = reason
+        if step.task is TaskName.INGEST_DOCUMENT:
+            jobs.finish(jobs.get_locked(session, document.id, JobStage.INGEST), error=reason)
     return []
