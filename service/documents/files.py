@@ -62,10 +62,14 @@ def sniff(head: bytes) -> MediaType:
 
 def _describe(head: bytes) -> str:
     sample = head[:SNIFF_BYTES]
+    if not sample.strip(b"\x00"):
+        return "it holds only zero bytes"
     try:
-        sample.decode("utf-8")
+        text = sample.decode("utf-8")
     except UnicodeDecodeError:
         return "unrecognised binary content"
+    if any(c < " " and c not in "\t\n\r\f" for c in text):
+        return "unrecognised binary content"  # NUL and other controls are not text
     return "it looks like text"
 
 
