@@ -170,3 +170,57 @@ def truncated_tiff(frames: int = 200) -> bytes:
     )
     data = buffer.getvalue()
     return data[: len(data) // 2]
+
+
+def page_xml(image_name: str, text: str, width: int = 1000, height: int = 1000) -> bytes:
+    """A minimal PAGE XML file: one region, one line, naming its image."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15">
+  <Page imageFilename="{image_name}" imageWidth="{width}" imageHeight="{height}">
+    <TextRegion id="r1" type="paragraph"><Coords points="10,10 900,10 900,90 10,90"/>
+      <TextLine id="l1"><Coords points="10,10 900,10 900,90 10,90"/>
+        <TextEquiv><Unicode>{text}</Unicode></TextEquiv></TextLine>
+    </TextRegion>
+  </Page>
+</PcGts>""".encode()
+
+
+def zeros_entries(archive: object, count: int, size: int, name: str = "zeros-{}.png") -> None:
+    """Write `count` entries of `size` zero bytes into an open ZipFile, streamed (deflate
+    makes 200 MiB of zeros about 200 KB)."""
+    import zipfile
+
+    assert isinstance(archive, zipfile.ZipFile)
+    chunk = bytes(8 << 20)
+    for n in range(1, count + 1):
+        with archive.open(name.format(n), "w") as entry:
+            left = size
+            while left > 0:
+                entry.write(chunk[: min(left, len(chunk))])
+                left -= len(chunk)
+
+
+def corrupt_entry(data: bytes, content: bytes) -> bytes:
+    """The zip with the first copy of a stored entry's content altered (its CRC then fails)."""
+    at = data.index(content)
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+
+
+def huge_truncated_png(width: int = 13000, height: int = 13000) -> bytes:
+    """A white PNG of width x height that stops half way through its pixel data: the header
+    is sound (Pillow opens it), decoding fails. Whole it would take 169 MB to decode."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    row = b"\x00" + b"\xff" * width
+    compressor = zlib.compressobj(9)
+    pixels = b"".join(compressor.compress(row) for _ in range(height // 2))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )

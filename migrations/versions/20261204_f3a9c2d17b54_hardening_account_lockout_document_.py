@@ -31,6 +31,10 @@ def upgrade() -> None:
     # Collection names are unique per user's view, not globally (see Collection.name).
     op.drop_constraint(op.f("uq_collections_name"), "collections", type_="unique")
     op.create_index(op.f("ix_collections_name"), "collections", ["name"], unique=False)
+    op.add_column("source_files", sa.Column("layout_sha256", sa.String(length=64), nullable=True))
+    op.add_column(
+        "source_files", sa.Column("layout_filename", sa.String(length=500), nullable=True)
+    )
     op.create_table(
         "step_attempts",
         sa.Column("key", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -51,6 +55,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("step_attempts")
+    op.drop_column("source_files", "layout_filename")
+    op.drop_column("source_files", "layout_sha256")
     op.drop_index(op.f("ix_collections_name"), table_name="collections")
     op.create_unique_constraint(op.f("uq_collections_name"), "collections", ["name"])
     op.drop_constraint(op.f("fk_documents_created_by_users"), "documents", type_="foreignkey")

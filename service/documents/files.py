@@ -104,6 +104,16 @@ def _decoding() -> Iterator[None]:
         raise UnreadableFile(reason) from exc
 
 
+def decode_for_display(path: Path, media_type: MediaType) -> tuple[tuple[int, int], bytes | None]:
+    """Decode an image's first frame whole (proving it is readable): its size, and the
+    browser's copy of it when the browser cannot show the file itself (TIFF)."""
+    with _decoding(), _open_image(path) as image:
+        image.load()
+        if media_type in BROWSER_IMAGES:
+            return image.size, None
+        return image.size, encode_display(image)
+
+
 def _count_pdf_pages(path: Path) -> int:
     from pdf2image import pdfinfo_from_path
     from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError

@@ -156,6 +156,10 @@ class SourceFile(TimestampMixin, Base):
     page_count: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[FileStatus] = mapped_column(enum_column(FileStatus, "file_status"))
     error: Mapped[str | None] = mapped_column(Text)
+    # An imported page image's transcription (PAGE/ALTO), stored beside it: the ingest step
+    # makes the page's segments from it instead of OCR.
+    layout_sha256: Mapped[str | None] = mapped_column(String(64))
+    layout_filename: Mapped[str | None] = mapped_column(String(500))
 
     document: Mapped[Document] = relationship(back_populates="files")
 

@@ -235,9 +235,7 @@ def ingest(
         if source.status is not FileStatus.ACCEPTED:
             continue
         try:
-            pages = _checked_page_count(
-                storage.path(_sha(source)), source, limits or IngestLimits()
-            )
+            pages = checked_page_count(storage.path(_sha(source)), source, limits or IngestLimits())
         except UnreadableFile as exc:
             _refused(source, exc.message)
             continue
@@ -264,8 +262,9 @@ def ingest(
     )
 
 
-def _checked_page_count(path: Path, source: SourceFile, limits: IngestLimits) -> int:
-    """Page count of a stored file, refusing PDFs with too many pages and oversized images."""
+def checked_page_count(path: Path, source: SourceFile, limits: IngestLimits) -> int:
+    """Page count of a stored file, refusing PDFs with too many pages and oversized images
+    (read from headers: nothing is decoded)."""
     media_type = MediaType(source.media_type or "")
     if media_type is not MediaType.PDF:
         pixels = image_pixels(path)

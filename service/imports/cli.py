@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _create(args: argparse.Namespace, spec: NewDocument) -> tuple[int, list[Step]]:
     from service.db import unit_of_work
+    from service.documents.router import zip_limits
     from service.imports import service as imports
     from service.jobs import pipeline
 
@@ -74,9 +75,9 @@ def _create(args: argparse.Namespace, spec: NewDocument) -> tuple[int, list[Step
             with contextlib.ExitStack() as stack:
                 uploads = [Upload(p.name, stack.enter_context(p.open("rb"))) for p in args.files]
                 document = imports.create(
-                    session, ctx.storage, spec, uploads, ctx.settings.max_upload_bytes
+                    session, ctx.storage, spec, uploads, zip_limits(ctx.settings)
                 )
-            steps = pipeline.start_imported(document.id, document.translate)
+            steps = pipeline.start(document.id)
         for f in document.files:
             if f.error:
                 print(f"{f.filename}: {f.error}", file=sys.stderr)

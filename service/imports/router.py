@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from service.deps import SessionDep, SettingsDep, StorageDep
+from service.documents.models import Document
+from service.documents.router import zip_limits
 from service.documents.schemas import DocumentCreated, FileRead, FileRejected
 from service.documents.service import NewDocument, Upload
 from service.errors import InvalidInput
@@ -37,10 +39,10 @@ def import_transcriptions(
     """Create a document whose text comes from the files (no OCR) and queue its translation."""
     spec = NewDocument(title, source_lang, target_lang, backend, model, translate)
     uploads = [Upload(f.filename or "", f.file) for f in files]
-    document = imports.create(session, storage, spec, uploads, settings.max_upload_bytes)
+    document = imports.create(session, storage, spec, uploads, zip_limits(settings))
     session.commit()
-    enqueue(pipeline.start_imported(document.id, document.translate))
-    return _created(document, _rejected(document.error))
+    enqueue(pipeline.start(document.id))
+    return _created(document)
 
 
 @router.post("/iiif", status_code=202, response_model=DocumentCreated)
@@ -69,27 +71,17 @@ def import_iiif(
     document = iiif.create(session, storage, settings, spec, parsed)
     session.commit()
     enqueue(pipeline.start(document.id))
-    rejected = [FileRejected(filename=f.filename, error=f.error) for f in document.files if f.error]
-    return _created(document, rejected)
+    return _created(document)
 
 
-def _rejected(error: str | None) -> list[FileRejected]:
-    if not error:
-        return []
-    return [
-        FileRejected(filename=name.strip(), error=why.strip())
-        for name, _, why in (part.partition(":") for part in error.split("; "))
-    ]
-
-
-def _created(document: object, rejected: list[FileRejected]) -> DocumentCreated:
-    from service.documents.models import Document
-
-    assert isinstance(document, Document)
+def _created(document: Document) -> DocumentCreated:
+    """The answer to an import: its files, and those refused with their reasons."""
     return DocumentCreated(
         id=document.id,
         status=document.status,
         url=f"/documents/{document.id}",
         files=[FileRead.model_validate(f) for f in document.files],
-        rejected=rejected,
+        rejected=[
+            FileRejected(filename=f.filename, error=f.error) for f in document.files if f.error
+        ],
     )

@@ -25,6 +25,7 @@ from service.documents import service as documents
 from service.documents.files import configure_pixel_limit
 from service.documents.models import Document, DocumentStatus, OcrStatus, Page
 from service.errors import InvalidInput
+from service.imports import service as imports
 from service.jobs import attempts, broker, claims, reconcile, translate_steps
 from service.jobs import service as jobs
 from service.jobs.models import Job, JobStage, JobStatus
@@ -72,14 +73,9 @@ def default_context() -> Context:
 
 
 def start(document_id: int) -> list[Step]:
-    """The first step of a new document."""
+    """The first step of a new document (imported ones too: their ingest decodes the images
+    and makes the pages from the transcriptions, then OCR is skipped)."""
     return [Step(TaskName.INGEST_DOCUMENT, (document_id,))]
-
-
-def start_imported(document_id: int, translate: bool) -> list[Step]:
-    """The first step of a document whose text was imported (PAGE/ALTO): OCR is skipped."""
-    task = TaskName.PLAN_TRANSLATION if translate else TaskName.FINALIZE_DOCUMENT
-    return [Step(task, (document_id,))]
 
 
 def ingest_document(session: Session, ctx: Context, document_id: int) -> list[Step]:
@@ -92,12 +88,16 @@ def ingest_document(session: Session, ctx: Context, document_id: int) -> list[St
     if job.status not in jobs.TERMINAL:
         documents.mark_processing(document)
         jobs.start(job, total=len(document.files))
+        imported = imports.is_import(document)
         limits = documents.IngestLimits.from_settings(ctx.settings)
-        pages = documents.ingest(session, document, ctx.storage, limits)
+        read = imports.ingest if imported else documents.ingest
+        pages = read(session, document, ctx.storage, limits)
         failed = sum(1 for f in document.files if f.error)
         jobs.record_progress(job, done=len(document.files) - failed, failed=failed)
         ocr_job = jobs.get_locked(session, document_id, JobStage.OCR)
-        jobs.start(ocr_job, total=len(pages))
+        jobs.start(
+            ocr_job, total=len(pages), detail=imports.ocr_detail(pages) if imported else None
+        )
         if not pages:
             jobs.finish(ocr_job, error="No page could be read from the upload.")
             return [Step(TaskName.FINALIZE_DOCUMENT, (document_id,))]
@@ -107,6 +107,8 @@ def ingest_document(session: Session, ctx: Context, document_id: int) -> list[St
         .where(Page.document_id == document_id, Page.ocr_status == OcrStatus.PENDING)
         .order_by(Page.number)
     ).all()
+    if not page_ids:  # imported pages come read: on to translation (once)
+        return _after_ocr(session, document_id)
     return [Step(TaskName.OCR_PAGE, (page_id,)) for page_id in page_ids]
 
 
