@@ -32,6 +32,7 @@ from service.errors import (
     NoUsableFile,
     PalimpsestError,
     ServiceUnavailable,
+    UnreadableFile,
 )
 from service.exports import router as exports_api
 from service.headers import SecurityHeadersMiddleware
@@ -52,6 +53,7 @@ STATUS_BY_ERROR: list[tuple[type[PalimpsestError], int]] = [
     (Forbidden, 403),
     (EditConflict, 409),
     (InvalidInput, 422),
+    (UnreadableFile, 422),  # a file or manifest the user gave cannot be read
     (ServiceUnavailable, 503),
 ]
 

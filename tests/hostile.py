@@ -224,3 +224,53 @@ def huge_truncated_png(width: int = 13000, height: int = 13000) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     )
+
+
+# IIIF imports (issue 21, item 8): each answered 500. `{base}` is an allowed host.
+IIIF_URLS = [
+    "http://127.0.0.1:99999/m.json",  # port out of range
+    "http://127.0.0.1:abc/m.json",
+    "http://[::1/m.json",  # unclosed IPv6 bracket
+    "http://[::1]:99999/m.json",
+    "http://127.0.0.1:0/m.json",
+    "ftp://127.0.0.1/m.json",
+    "file:///etc/passwd",
+    "javascript:alert(1)",
+    "http://",
+    " ",
+    "//127.0.0.1/m.json",
+    "http://evil.example/m.json",
+    "http://127.0.0.1.evil.example/m.json",
+    "http://127.0.0.1@evil.example/m.json",  # the host is evil.example
+    "http://" + "a" * 5000 + ".org/m.json",
+]
+_V2 = '"@context": "http://iiif.io/api/presentation/2/context.json"'
+_V3 = '"@context": "http://iiif.io/api/presentation/3/context.json"'
+IIIF_MANIFESTS = [
+    b"",
+    b"   \n",
+    b"not json",
+    b"\xff\xfe\x00garbage",
+    b"[]",
+    b"5",
+    b'"a string"',
+    b"null",
+    b"{}",
+    b'{"label": "no context"}',
+    ("{" + _V2 + ', "sequences": 5}').encode(),
+    ("{" + _V3 + ', "items": 7}').encode(),
+    ("{" + _V2 + ', "sequences": [5]}').encode(),
+    ("{" + _V2 + ', "sequences": [{"canvases": "abc"}]}').encode(),
+    ("{" + _V2 + ', "sequences": [{"canvases": [{"images": 3}]}]}').encode(),
+    ("{" + _V2 + ', "sequences": [{"canvases": [{"images": [{"resource": 4}]}]}]}').encode(),
+    ("{" + _V3 + ', "items": [{"items": 5}]}').encode(),
+    ("{" + _V3 + ', "items": [{"items": [{"items": [{"body": 7}]}]}]}').encode(),
+    ("{" + _V3 + ', "items": [{"items": [{"items": [{"body": {"id": 5}}]}]}]}').encode(),
+    ("{" + _V3 + ', "items": [{"items": [{"items": [{"body": {"service": 3}}]}]}]}').encode(),
+    (
+        "{" + _V3 + ', "items": [{"items": [{"items": [{"body": {"id": "http://[::1"}}]}]}]}'
+    ).encode(),
+    ("{" + _V3 + ', "label": {"en": [[[[[["deep"]]]]]]}, "items": []}').encode(),
+    b"[" * 100_000 + b"]" * 100_000,  # json.loads: RecursionError
+    b'{"a": ' * 500 + b"1" + b"}" * 500,  # parses, but no manifest nests like this
+]

@@ -1,5 +1,5 @@
 """Throwaway Redis and Postgres servers of the tests' own, on free ports, to kill and restart;
-the web app served by `palimpsest serve` as `make run` starts it.
+the web app served by `palimpsest serve` as `make run` starts it; a IIIF server.
 
 The machine's shared servers are never stopped: other people's tests run on them.
 """
@@ -7,6 +7,7 @@ The machine's shared servers are never stopped: other people's tests run on them
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -14,13 +15,17 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import redis
 
 from tests.fakes.ollama_server import wait_until
+from tests.helpers import encode, text_image
 
 
 def free_port() -> int:
@@ -152,3 +157,52 @@ def served(log_path: Path, **env: str) -> Iterator[str]:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
+
+
+class IiifServer:
+    """Serves manifests and images from memory and records every request's Host and path."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.redirects: dict[str, str] = {}
+        self.statuses: dict[str, int] = {}  # paths that answer this error
+        self.slow: dict[str, float] = {}  # paths that answer after this many seconds
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append((self.headers.get("Host", ""), self.path))
+                time.sleep(server.slow.get(self.path, 0))
+                if self.path in server.statuses:
+                    self.send_error(server.statuses[self.path])
+                    return
+                if self.path in server.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[self.path])
+                    self.end_headers()
+                    return
+                if self.path not in server.files:
+                    self.send_error(404)
+                    return
+                kind, body = server.files[self.path]
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def image(self, path: str, lines: list[str]) -> str:
+        self.files[path] = ("image/png", encode(text_image([lines], width=1400), "PNG"))
+        return self.base + path
+
+    def manifest(self, path: str, data: dict[str, Any]) -> str:
+        self.files[path] = ("application/json", json.dumps(data).encode())
+        return self.base + path

@@ -1,4 +1,5 @@
-"""hardening: account lock-out, document uploader, collection names per member, step attempts
+"""hardening: account lock-out, uploaders, collection names per member, step attempts,
+imports decoded and IIIF manifests fetched by workers
 
 Revision ID: f3a9c2d17b54
 Revises: b7c41e0d93a2
@@ -35,6 +36,34 @@ def upgrade() -> None:
     op.add_column(
         "source_files", sa.Column("layout_filename", sa.String(length=500), nullable=True)
     )
+    op.add_column("source_files", sa.Column("source_url", sa.Text(), nullable=True))
+    op.create_table(
+        "iiif_manifests",
+        sa.Column("document_id", sa.Integer(), nullable=False),
+        sa.Column("url", sa.Text(), nullable=True),
+        sa.Column("sha256", sa.String(length=64), nullable=True),
+        sa.Column("title_from_manifest", sa.Boolean(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["document_id"],
+            ["documents.id"],
+            name=op.f("fk_iiif_manifests_document_id_documents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("document_id", name=op.f("pk_iiif_manifests")),
+    )
     op.create_table(
         "step_attempts",
         sa.Column("key", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -55,6 +84,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("step_attempts")
+    op.drop_table("iiif_manifests")
+    op.drop_column("source_files", "source_url")
     op.drop_column("source_files", "layout_filename")
     op.drop_column("source_files", "layout_sha256")
     op.drop_index(op.f("ix_collections_name"), table_name="collections")

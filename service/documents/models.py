@@ -49,6 +49,7 @@ class DocumentStatus(StrEnum):
 class FileStatus(StrEnum):
     """What happened to one uploaded file."""
 
+    REMOTE = "remote"  # a IIIF image still to be fetched (source_url)
     ACCEPTED = "accepted"
     INGESTED = "ingested"
     FAILED = "failed"
@@ -160,6 +161,8 @@ class SourceFile(TimestampMixin, Base):
     # makes the page's segments from it instead of OCR.
     layout_sha256: Mapped[str | None] = mapped_column(String(64))
     layout_filename: Mapped[str | None] = mapped_column(String(500))
+    # Where the file was fetched from (a IIIF image), for provenance.
+    source_url: Mapped[str | None] = mapped_column(Text)
 
     document: Mapped[Document] = relationship(back_populates="files")
 

@@ -89,8 +89,8 @@ def create(
     session: Session, storage: Storage, spec: NewDocument, uploads: Sequence[Upload], max_bytes: int
 ) -> Document:
     """Store the uploads and create the document; each refused file records its reason."""
-    source_lang, target_lang = _languages(spec)
-    backend = _backend(spec.backend)
+    source_lang, target_lang = languages(spec)
+    backend = backend_choice(spec.backend)
     files = [_store_upload(storage, i, upload, max_bytes) for i, upload in enumerate(uploads)]
     if not any(f.status is FileStatus.ACCEPTED for f in files):
         rejected = [(f.filename, f.error or "") for f in files]
@@ -172,7 +172,8 @@ def _visible_collections(query: Select[Any]) -> Select[Any]:
     return query if ids is None else query.where(Collection.id.in_(ids))
 
 
-def _languages(spec: NewDocument) -> tuple[str, str]:
+def languages(spec: NewDocument) -> tuple[str, str]:
+    """The document's source and target language tags, refused when they are the same."""
     source = normalise_tag(spec.source_lang)
     target = normalise_tag(spec.target_lang)
     if source.split("-")[0] == target.split("-")[0] and spec.translate:
@@ -180,7 +181,8 @@ def _languages(spec: NewDocument) -> tuple[str, str]:
     return source, target
 
 
-def _backend(backend: str | None) -> str | None:
+def backend_choice(backend: str | None) -> str | None:
+    """The backend asked for (None: decided when translating), refused when unknown."""
     if backend in (None, "", "auto"):
         return None
     if backend not in BACKENDS:

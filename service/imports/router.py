@@ -12,10 +12,11 @@ from service.documents.router import zip_limits
 from service.documents.schemas import DocumentCreated, FileRead, FileRejected
 from service.documents.service import NewDocument, Upload
 from service.errors import InvalidInput
-from service.imports import iiif
+from service.imports import fetching, iiif
 from service.imports import service as imports
 from service.jobs import pipeline
 from service.jobs.queue import enqueue
+from service.storage import human_bytes
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
@@ -59,19 +60,29 @@ def import_iiif(
     model: Annotated[str | None, Form()] = None,
     translate: Annotated[bool, Form()] = True,
 ) -> DocumentCreated:
-    """Fetch the manifest's page images from allowed hosts and queue OCR and translation."""
-    if bool(manifest_url) == (manifest is not None):
-        raise InvalidInput("Give either manifest_url or a manifest file.")
-    if manifest_url:
-        parsed = iiif.load_manifest(manifest_url, settings)[0]
-    else:
-        assert manifest is not None
-        parsed = iiif.manifest_from_bytes(manifest.file.read(iiif.MAX_MANIFEST_BYTES))
+    """Check the manifest (URL or file) and queue the fetching of its page images from
+    allowed hosts, then OCR and translation; the ingest stage shows the progress."""
     spec = NewDocument(title, source_lang, target_lang, backend, model, translate)
-    document = iiif.create(session, storage, settings, spec, parsed)
+    document = fetching.create(
+        session,
+        storage,
+        settings,
+        spec,
+        url=manifest_url or None,
+        manifest=_manifest_bytes(manifest),
+    )
     session.commit()
-    enqueue(pipeline.start(document.id))
+    enqueue(pipeline.start_iiif(document.id))
     return _created(document)
+
+
+def _manifest_bytes(manifest: UploadFile | None) -> bytes | None:
+    if manifest is None:
+        return None
+    raw = manifest.file.read(iiif.MAX_MANIFEST_BYTES + 1)
+    if len(raw) > iiif.MAX_MANIFEST_BYTES:
+        raise InvalidInput(f"The manifest is larger than {human_bytes(iiif.MAX_MANIFEST_BYTES)}.")
+    return raw
 
 
 def _created(document: Document) -> DocumentCreated:

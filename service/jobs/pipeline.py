@@ -25,6 +25,7 @@ from service.documents import service as documents
 from service.documents.files import configure_pixel_limit
 from service.documents.models import Document, DocumentStatus, OcrStatus, Page
 from service.errors import InvalidInput
+from service.imports import fetching
 from service.imports import service as imports
 from service.jobs import attempts, broker, claims, reconcile, translate_steps
 from service.jobs import service as jobs
@@ -76,6 +77,30 @@ def start(document_id: int) -> list[Step]:
     """The first step of a new document (imported ones too: their ingest decodes the images
     and makes the pages from the transcriptions, then OCR is skipped)."""
     return [Step(TaskName.INGEST_DOCUMENT, (document_id,))]
+
+
+def start_iiif(document_id: int) -> list[Step]:
+    """The first step of a IIIF import: fetch its manifest (unless uploaded) and images."""
+    return [Step(TaskName.FETCH_IIIF, (document_id,))]
+
+
+def fetch_iiif(session: Session, ctx: Context, document_id: int) -> list[Step]:
+    """Fetch one thing a IIIF import still needs (its manifest, or its next image); then
+    the same step again, and ingest once everything is fetched."""
+    document = session.get(Document, document_id)
+    if document is None:
+        log.info("document %s is gone; nothing to fetch", document_id)
+        return []
+    job = jobs.get_locked(session, document_id, JobStage.INGEST)
+    if job.status in jobs.TERMINAL:
+        return []
+    documents.mark_processing(document)
+    progress = fetching.fetch_next(session, ctx.storage, ctx.settings, document, job)
+    if progress is fetching.Progress.MORE:
+        return start_iiif(document_id)
+    if progress is fetching.Progress.DONE:
+        return start(document_id)
+    return []
 
 
 def ingest_document(session: Session, ctx: Context, document_id: int) -> list[Step]:
@@ -253,6 +278,7 @@ def note_waiting(session: Session, step: Step, reason: str) -> None:
 
 
 RUNNERS: dict[TaskName, Callable[..., list[Step]]] = {
+    TaskName.FETCH_IIIF: fetch_iiif,
     TaskName.INGEST_DOCUMENT: ingest_document,
     TaskName.OCR_PAGE: ocr_page,
     TaskName.PLAN_TRANSLATION: plan_translation,
