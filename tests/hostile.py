@@ -1,9 +1,15 @@
-"""Hostile text: an XSS corpus, and a document that carries it everywhere a user's or a
-model's words are shown (title, file names, segment text, translations, annotation bodies,
-errors, comparison runs).
+"""Hostile input, kept here so that the next regression fails CI.
 
-Every payload that would run calls `xss(n)`; a page under test defines `xss` to record the
-call, so "nothing ran" is an observation, not an absence of evidence.
+- Hostile text: an XSS corpus, and a document that carries it everywhere a user's or a
+  model's words are shown (title, file names, segment text, translations, annotation
+  bodies, errors, comparison runs). Every payload that would run calls `xss(n)`; a page
+  under test defines `xss` to record the call, so "nothing ran" is an observation, not an
+  absence of evidence.
+- The probes of the second hostile pass (issue 21): page numbers, lone surrogates, IIIF
+  manifest URLs and files of every wrong shape, and builders of hostile files (a
+  truncated multi-page TIFF, zip entries of zeros, a damaged entry, a 13000 x 13000 PNG
+  cut short). Sent by tests/web/test_hostile_probes.py, test_hostile_imports.py,
+  test_served.py and tests/workers/test_bad_uploads.py.
 """
 
 from __future__ import annotations
