@@ -150,11 +150,16 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
+    proxies = settings.trusted_proxy_list
+    # X-Forwarded-For decides the address logins are limited by: believed only from proxies
+    # the administrator named (uvicorn's own default trusts 127.0.0.1, so any local process
+    # or a proxy passing the header through could pose as any client).
     uvicorn.run(
         "service.main:app",
         host=args.host or settings.host,
         port=args.port or settings.port,
-        proxy_headers=True,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
     )
     return 0
 

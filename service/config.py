@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For/-Proto are believed,
+    # comma-separated; empty: none, the peer's address is the client's.
+    trusted_proxies: str = ""
 
     ocr_dpi: int = Field(300, ge=72, le=1200)
     low_confidence: float = Field(60.0, ge=0, le=100)
@@ -103,6 +106,11 @@ class Settings(BaseSettings):
     def iiif_hosts(self) -> frozenset[str]:
         """Hosts (`name` or `name:port`) IIIF manifests and images may be fetched from."""
         return frozenset(h.strip().lower() for h in self.iiif_allowed_hosts.split(",") if h.strip())
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """Proxy addresses or networks whose forwarded headers are trusted."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def ollama_host_list(self) -> list[str]:

@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     TRANSLATION_FAILED = "translation_failed"
     CONFLICT = "edit_conflict"
     UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
 
 
 class PalimpsestError(Exception):
@@ -87,6 +88,12 @@ class NotAuthenticated(PalimpsestError):
     """No logged-in user where one is required."""
 
     code = ErrorCode.UNAUTHORIZED
+
+
+class Forbidden(PalimpsestError):
+    """The user may see the thing but not do this to it (their role or ownership)."""
+
+    code = ErrorCode.FORBIDDEN
 
 
 class ServiceUnavailable(PalimpsestError):

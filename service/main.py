@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from kombu.exceptions import OperationalError as BrokerError
@@ -23,12 +25,14 @@ from service.documents import views as documents_views
 from service.errors import (
     EditConflict,
     ErrorCode,
+    Forbidden,
     InvalidInput,
     NotAuthenticated,
     NotFound,
     NoUsableFile,
     PalimpsestError,
     ServiceUnavailable,
+    UnreadableFile,
 )
 from service.exports import router as exports_api
 from service.headers import SecurityHeadersMiddleware
@@ -46,8 +50,10 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR: list[tuple[type[PalimpsestError], int]] = [
     (NotFound, 404),
     (NotAuthenticated, 401),
+    (Forbidden, 403),
     (EditConflict, 409),
     (InvalidInput, 422),
+    (UnreadableFile, 422),  # a file or manifest the user gave cannot be read
     (ServiceUnavailable, 503),
 ]
 
@@ -90,6 +96,7 @@ def create_app() -> FastAPI:
     app.include_router(translation_api.router)
     app.include_router(translation_views.router)
     app.add_exception_handler(PalimpsestError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DatabaseError, _database_down)
     app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(BrokerError, _broker_down)
@@ -126,6 +133,35 @@ async def _domain_error(request: Request, exc: PalimpsestError) -> Response:
     if isinstance(exc, EditConflict):
         extra |= {"current_text": exc.current_text, "current_version": exc.current_version}
     return _error_response(request, _status(exc), exc.code.value, exc.message, extra)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    # FastAPI's own handler echoes the input, and a lone surrogate ("\ud800" in a JSON
+    # string) cannot be encoded as UTF-8: it crashed. Say where and what, never the input.
+    assert isinstance(exc, RequestValidationError)
+    problems = [_problem(error) for error in exc.errors()]
+    message = "; ".join(f"{'.'.join(p['loc'][1:] or p['loc'])}: {p['msg']}" for p in problems)
+    return _error_response(
+        request,
+        422,
+        ErrorCode.INVALID_INPUT.value,
+        message or "The request is not valid.",
+        {"detail": problems},
+    )
+
+
+def _problem(error: dict[str, Any]) -> dict[str, Any]:
+    """Where and what is wrong in a request, without the value sent."""
+    return {
+        "loc": [_printable(str(part)) for part in error.get("loc", ())],
+        "msg": _printable(str(error.get("msg", ""))),
+        "type": str(error.get("type", "")),
+    }
+
+
+def _printable(text: str) -> str:
+    """The text as UTF-8 can carry it (a lone surrogate becomes "?")."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 async def _database_down(request: Request, exc: Exception) -> Response:

@@ -3,7 +3,8 @@
 from service.accounts.models import ApiToken, LoginSession, Membership, User
 from service.db import Base
 from service.documents.models import Collection, Document, Page, Segment, SourceFile
-from service.jobs.models import Job
+from service.imports.models import IiifManifest
+from service.jobs.models import Job, StepAttempt
 from service.review.models import Annotation, Edit
 from service.translation.models import (
     Correction,
@@ -23,6 +24,7 @@ __all__ = [
     "Document",
     "Edit",
     "GlossaryEntry",
+    "IiifManifest",
     "Job",
     "LoginSession",
     "Membership",
@@ -31,6 +33,7 @@ __all__ = [
     "RunItem",
     "Segment",
     "SourceFile",
+    "StepAttempt",
     "Translation",
     "TranslationRun",
     "User",

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -211,3 +212,21 @@ def tmx_dtd() -> object:
     from lxml import etree
 
     return etree.DTD(str(SCHEMAS / "tmx14.dtd"))
+
+
+@pytest.fixture
+def iiif_server(configure: Any) -> Iterator[Any]:
+    """A IIIF server on this machine (tests/servers.py), its host allowed."""
+    import threading
+
+    from tests.servers import IiifServer
+
+    state = IiifServer()
+    thread = threading.Thread(target=state.httpd.serve_forever, daemon=True)
+    thread.start()
+    configure(PALIMPSEST_IIIF_ALLOWED_HOSTS=f"iiif.example.org, 127.0.0.1:{state.port}")
+    try:
+        yield state
+    finally:
+        state.httpd.shutdown()
+        state.httpd.server_close()

@@ -1,9 +1,15 @@
-"""Hostile text: an XSS corpus, and a document that carries it everywhere a user's or a
-model's words are shown (title, file names, segment text, translations, annotation bodies,
-errors, comparison runs).
+"""Hostile input, kept here so that the next regression fails CI.
 
-Every payload that would run calls `xss(n)`; a page under test defines `xss` to record the
-call, so "nothing ran" is an observation, not an absence of evidence.
+- Hostile text: an XSS corpus, and a document that carries it everywhere a user's or a
+  model's words are shown (title, file names, segment text, translations, annotation
+  bodies, errors, comparison runs). Every payload that would run calls `xss(n)`; a page
+  under test defines `xss` to record the call, so "nothing ran" is an observation, not an
+  absence of evidence.
+- The probes of the second hostile pass (issue 21): page numbers, lone surrogates, IIIF
+  manifest URLs and files of every wrong shape, and builders of hostile files (a
+  truncated multi-page TIFF, zip entries of zeros, a damaged entry, a 13000 x 13000 PNG
+  cut short). Sent by tests/web/test_hostile_probes.py, test_hostile_imports.py,
+  test_served.py and tests/workers/test_bad_uploads.py.
 """
 
 from __future__ import annotations
@@ -144,3 +150,133 @@ def _run(session: Session, document_id: int, ids: list[int], model: str) -> int:
         )
     session.commit()
     return run.id
+
+
+# Probes of the second hostile pass (issue 21): inputs that once gave a 500 or leaked. Each
+# must now get a 4xx with a reason (tests/web/test_hostile_probes.py sends them all).
+
+# Page numbers: only ASCII digits make a page number ("²".isdigit() is True in Python).
+BAD_PAGE_NUMBERS = ["²", "١", "３", "Ⅻ", "½", "0", "-1", "1e3", "1.5", "9" * 30, "2;3", "\x00"]
+
+# JSON strings Python decodes but UTF-8 cannot encode: lone halves of surrogate pairs.
+LONE_SURROGATES = ["\\ud800", "\\udfff", "a\\ud83d", "\\ude00b"]
+
+
+def truncated_tiff(frames: int = 200) -> bytes:
+    """The first half of a multi-page TIFF (LZW, small): Pillow raises TypeError ("Missing
+    dimensions") when it seeks to a frame that was cut off."""
+    import io
+
+    from PIL import Image
+
+    pages = [Image.new("L", (400, 300), 255) for _ in range(frames)]
+    buffer = io.BytesIO()
+    pages[0].save(
+        buffer, format="TIFF", save_all=True, append_images=pages[1:], compression="tiff_lzw"
+    )
+    data = buffer.getvalue()
+    return data[: len(data) // 2]
+
+
+def page_xml(image_name: str, text: str, width: int = 1000, height: int = 1000) -> bytes:
+    """A minimal PAGE XML file: one region, one line, naming its image."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15">
+  <Page imageFilename="{image_name}" imageWidth="{width}" imageHeight="{height}">
+    <TextRegion id="r1" type="paragraph"><Coords points="10,10 900,10 900,90 10,90"/>
+      <TextLine id="l1"><Coords points="10,10 900,10 900,90 10,90"/>
+        <TextEquiv><Unicode>{text}</Unicode></TextEquiv></TextLine>
+    </TextRegion>
+  </Page>
+</PcGts>""".encode()
+
+
+def zeros_entries(archive: object, count: int, size: int, name: str = "zeros-{}.png") -> None:
+    """Write `count` entries of `size` zero bytes into an open ZipFile, streamed (deflate
+    makes 200 MiB of zeros about 200 KB)."""
+    import zipfile
+
+    assert isinstance(archive, zipfile.ZipFile)
+    chunk = bytes(8 << 20)
+    for n in range(1, count + 1):
+        with archive.open(name.format(n), "w") as entry:
+            left = size
+            while left > 0:
+                entry.write(chunk[: min(left, len(chunk))])
+                left -= len(chunk)
+
+
+def corrupt_entry(data: bytes, content: bytes) -> bytes:
+    """The zip with the first copy of a stored entry's content altered (its CRC then fails)."""
+    at = data.index(content)
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+
+
+def huge_truncated_png(width: int = 13000, height: int = 13000) -> bytes:
+    """A white PNG of width x height that stops half way through its pixel data: the header
+    is sound (Pillow opens it), decoding fails. Whole it would take 169 MB to decode."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    row = b"\x00" + b"\xff" * width
+    compressor = zlib.compressobj(9)
+    pixels = b"".join(compressor.compress(row) for _ in range(height // 2))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+# IIIF imports (issue 21, item 8): each answered 500. `{base}` is an allowed host.
+IIIF_URLS = [
+    "http://127.0.0.1:99999/m.json",  # port out of range
+    "http://127.0.0.1:abc/m.json",
+    "http://[::1/m.json",  # unclosed IPv6 bracket
+    "http://[::1]:99999/m.json",
+    "http://127.0.0.1:0/m.json",
+    "ftp://127.0.0.1/m.json",
+    "file:///etc/passwd",
+    "javascript:alert(1)",
+    "http://",
+    " ",
+    "//127.0.0.1/m.json",
+    "http://evil.example/m.json",
+    "http://127.0.0.1.evil.example/m.json",
+    "http://127.0.0.1@evil.example/m.json",  # the host is evil.example
+    "http://" + "a" * 5000 + ".org/m.json",
+]
+_V2 = '"@context": "http://iiif.io/api/presentation/2/context.json"'
+_V3 = '"@context": "http://iiif.io/api/presentation/3/context.json"'
+IIIF_MANIFESTS = [
+    b"",
+    b"   \n",
+    b"not json",
+    b"\xff\xfe\x00garbage",
+    b"[]",
+    b"5",
+    b'"a string"',
+    b"null",
+    b"{}",
+    b'{"label": "no context"}',
+    ("{" + _V2 + ', "sequences": 5}').encode(),
+    ("{" + _V3 + ', "items": 7}').encode(),
+    ("{" + _V2 + ', "sequences": [5]}').encode(),
+    ("{" + _V2 + ', "sequences": [{"canvases": "abc"}]}').encode(),
+    ("{" + _V2 + ', "sequences": [{"canvases": [{"images": 3}]}]}').encode(),
+    ("{" + _V2 + ', "sequences": [{"canvases": [{"images": [{"resource": 4}]}]}]}').encode(),
+    ("{" + _V3 + ', "items": [{"items": 5}]}').encode(),
+    ("{" + _V3 + ', "items": [{"items": [{"items": [{"body": 7}]}]}]}').encode(),
+    ("{" + _V3 + ', "items": [{"items": [{"items": [{"body": {"id": 5}}]}]}]}').encode(),
+    ("{" + _V3 + ', "items": [{"items": [{"items": [{"body": {"service": 3}}]}]}]}').encode(),
+    (
+        "{" + _V3 + ', "items": [{"items": [{"items": [{"body": {"id": "http://[::1"}}]}]}]}'
+    ).encode(),
+    ("{" + _V3 + ', "label": {"en": [[[[[["deep"]]]]]]}, "items": []}').encode(),
+    b"[" * 100_000 + b"]" * 100_000,  # json.loads: RecursionError
+    b'{"a": ' * 500 + b"1" + b"}" * 500,  # parses, but no manifest nests like this
+]

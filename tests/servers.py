@@ -1,4 +1,5 @@
-"""Throwaway Redis and Postgres servers of the tests' own, on free ports, to kill and restart.
+"""Throwaway Redis and Postgres servers of the tests' own, on free ports, to kill and restart;
+the web app served by `palimpsest serve` as `make run` starts it; a IIIF server.
 
 The machine's shared servers are never stopped: other people's tests run on them.
 """
@@ -6,18 +7,25 @@ The machine's shared servers are never stopped: other people's tests run on them
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import redis
 
 from tests.fakes.ollama_server import wait_until
+from tests.helpers import encode, text_image
 
 
 def free_port() -> int:
@@ -117,3 +125,84 @@ class ThrowawayPostgres:
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def served(log_path: Path, **env: str) -> Iterator[str]:
+    """`palimpsest serve` on a free port with extra environment; yields its base URL."""
+    import httpx
+
+    port = free_port()
+    command = [sys.executable, "-m", "service.cli", "--log-level", "warning", "serve"]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            env=os.environ | env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/health", timeout=1).status_code in (200, 503)
+        except httpx.HTTPError:
+            return False
+
+    try:
+        if not wait_until(up, timeout=30):
+            raise RuntimeError("the web app did not start:\n" + log_path.read_text()[-3000:])
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+class IiifServer:
+    """Serves manifests and images from memory and records every request's Host and path."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.redirects: dict[str, str] = {}
+        self.statuses: dict[str, int] = {}  # paths that answer this error
+        self.slow: dict[str, float] = {}  # paths that answer after this many seconds
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append((self.headers.get("Host", ""), self.path))
+                time.sleep(server.slow.get(self.path, 0))
+                if self.path in server.statuses:
+                    self.send_error(server.statuses[self.path])
+                    return
+                if self.path in server.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[self.path])
+                    self.end_headers()
+                    return
+                if self.path not in server.files:
+                    self.send_error(404)
+                    return
+                kind, body = server.files[self.path]
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def image(self, path: str, lines: list[str]) -> str:
+        self.files[path] = ("image/png", encode(text_image([lines], width=1400), "PNG"))
+        return self.base + path
+
+    def manifest(self, path: str, data: dict[str, Any]) -> str:
+        self.files[path] = ("application/json", json.dumps(data).encode())
+        return self.base + path

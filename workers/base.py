@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from service.config import get_settings
 from service.db import unit_of_work
 from service.errors import TransientError
-from service.jobs import pipeline
+from service.jobs import attempts, pipeline
 from service.jobs.queue import enqueue
 from service.jobs.steps import Step, TaskName
 from service.observability import log_context, record_task
@@ -76,6 +76,11 @@ class PipelineTask(Task):  # type: ignore[type-arg]
                 next_steps = pipeline.run(session, pipeline.default_context(), step)
         except (TransientError, OperationalError) as exc:
             next_steps = self._after_transient(step, exc)
+        except Exception as exc:
+            # Not worth retrying here: the step's transaction rolled back and the reconciler
+            # re-sends it, counting; it gives up with this error if it keeps failing.
+            self._note_failure(step, f"{type(exc).__name__}: {exc}")
+            raise
         try:
             enqueue(next_steps, app=self.app)
         except BrokerError as exc:
@@ -118,6 +123,14 @@ class PipelineTask(Task):  # type: ignore[type-arg]
         except SQLAlchemyError as exc:
             log.warning("could not record that %s waits: %s", step.task, exc)
             return 0.0
+
+    @staticmethod
+    def _note_failure(step: Step, error: str) -> None:
+        try:
+            with unit_of_work() as session:
+                attempts.record_failure(session, step, error)
+        except SQLAlchemyError as exc:
+            log.warning("could not record that %s failed: %s", step.task, exc)
 
     @staticmethod
     def _record(task: TaskName, seconds: float, outcome: str) -> None:

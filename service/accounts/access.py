@@ -37,6 +37,25 @@ def may_see(collection_id: int | None) -> bool:
     return principal is None or principal.may_see(collection_id)
 
 
+def user_id() -> int | None:
+    """The id of the user the request acts for (None for workers and the CLI)."""
+    principal = _current.get()
+    return principal.user_id if principal is not None else None
+
+
+def is_admin() -> bool:
+    """Whether the request acts for an administrator (or for the installation itself)."""
+    principal = _current.get()
+    return principal is None or principal.is_admin
+
+
+def may_move(created_by: int | None) -> bool:
+    """Whether the principal may move a document between collections: its uploader or an
+    administrator (workers and the CLI act for the installation)."""
+    principal = _current.get()
+    return principal is None or principal.is_admin or principal.user_id == created_by
+
+
 def visible_collections() -> frozenset[int] | None:
     """Collection ids the principal may see, or None for all (admins, workers)."""
     principal = _current.get()

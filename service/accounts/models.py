@@ -32,6 +32,9 @@ class User(TimestampMixin, Base):
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when too many logins failed from anywhere (see accounts.ratelimit); until then
+    # even the right password is refused, unless an administrator lifts it sooner.
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Membership(Base):

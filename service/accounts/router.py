@@ -67,6 +67,9 @@ class UserRead(BaseModel):
     display_name: str
     role: Role
     is_active: bool
+    locked_until: datetime | None = Field(
+        description="set after too many failed logins; POST /api/users/{id}/unlock lifts it"
+    )
 
 
 @router.get("/me", response_model=Me)
@@ -94,6 +97,20 @@ def create_token(session: SessionDep, principal: PrincipalDep, body: TokenCreate
     return TokenCreated(**TokenRead.model_validate(row).model_dump(), token=token)
 
 
+class TokensRevoked(BaseModel):
+    """How many tokens a "revoke all" ended."""
+
+    revoked: int
+
+
+@router.delete("/tokens", response_model=TokensRevoked)
+def revoke_all_tokens(session: SessionDep, principal: PrincipalDep) -> TokensRevoked:
+    """Revoke every one of your API tokens (say, after your password was exposed)."""
+    revoked = service.revoke_all_tokens(session, principal.user_id)
+    session.commit()
+    return TokensRevoked(revoked=revoked)
+
+
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(session: SessionDep, principal: PrincipalDep, token_id: int) -> Response:
     """Revoke a token (yours; admins: anyone's)."""
@@ -114,3 +131,11 @@ def create_user(session: SessionDep, body: UserCreate) -> UserRead:
     user = service.create_user(session, body.username, body.password, body.role, body.display_name)
     session.commit()
     return UserRead.model_validate(user)
+
+
+@router.post("/users/{user_id}/unlock", status_code=204)
+def unlock_user(session: SessionDep, user_id: int) -> Response:
+    """Lift an account's lock-out after too many failed logins (admins only)."""
+    service.unlock(session, service.get_user_or_raise(session, user_id))
+    session.commit()
+    return Response(status_code=204)

@@ -13,10 +13,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Row, Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from service.accounts import ratelimit
 from service.accounts.models import ApiToken, LoginSession, Membership, Role, User
 from service.errors import InvalidInput, NotFound, PalimpsestError
 
 SESSION_DAYS = 14
+MAX_USERNAME = 100
+MAX_PASSWORD = 1000
 TOKEN_PREFIX = "pal_"  # noqa: S105 - a visible prefix, not a secret
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps the timing the same.
@@ -59,7 +62,7 @@ def _digest(token: str) -> str:
 
 def _normal(username: str) -> str:
     name = username.strip().lower()
-    if not name or len(name) > 100 or any(c.isspace() for c in name):
+    if not name or len(name) > MAX_USERNAME or any(c.isspace() for c in name):
         raise InvalidInput("A username is 1–100 characters without spaces.")
     return name
 
@@ -111,6 +114,32 @@ def authenticate(session: Session, username: str, password: str) -> User:
         user.password_hash = _hasher.hash(password)
     user.last_login_at = datetime.now(UTC)
     return user
+
+
+def lock(session: Session, username: str, seconds: int) -> bool:
+    """Lock an account for some seconds after too many failed logins; False when no
+    account has that name."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        return False
+    user.locked_until = datetime.now(UTC) + timedelta(seconds=seconds)
+    session.flush()
+    return True
+
+
+def locked_for(session: Session, username: str) -> int:
+    """Seconds an account stays locked (0: not locked, or no such account)."""
+    until = session.scalar(
+        select(User.locked_until).where(User.username == username.strip().lower())
+    )
+    return max(0, int((until - datetime.now(UTC)).total_seconds())) if until else 0
+
+
+def unlock(session: Session, user: User) -> None:
+    """Lift an account's lock (an administrator's decision) and forget its failed logins."""
+    user.locked_until = None
+    session.flush()
+    ratelimit.unlock(user.username)
 
 
 def start_session(session: Session, user: User) -> str:
@@ -202,6 +231,30 @@ def revoke_token(session: Session, user_id: int, token_id: int, any_user: bool =
         raise NotFound(f"Token {token_id} does not exist.")
     row.revoked_at = row.revoked_at or datetime.now(UTC)
     session.flush()
+
+
+def revoke_all_tokens(session: Session, user_id: int) -> int:
+    """Revoke every live token of a user; how many there were."""
+    live = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    ).all()
+    now = datetime.now(UTC)
+    for row in live:
+        row.revoked_at = now
+    session.flush()
+    return len(live)
+
+
+def live_token_count(session: Session, user_id: int) -> int:
+    """How many unrevoked tokens a user has."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ApiToken)
+            .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        )
+        or 0
+    )
 
 
 def tokens(session: Session, user_id: int) -> Sequence[ApiToken]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.accounts import ratelimit, service
-from service.accounts.middleware import SESSION_COOKIE
+from service.accounts.middleware import SESSION_COOKIE, same_origin
 from service.accounts.models import Role
 from service.accounts.service import InvalidCredentials, Principal
 from service.deps import PrincipalDep, SessionDep
@@ -16,6 +18,7 @@ from service.documents import service as documents
 from service.errors import InvalidInput
 from service.templating import templates
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 
@@ -41,21 +44,57 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Check the password (rate-limited), start a session, and go where the user was going."""
-    address = request.client.host if request.client else "unknown"
-    wait = ratelimit.blocked_for(username, address)
-    if wait:
-        message = f"Too many failed attempts. Try again in {wait // 60 + 1} minutes."
-        return _login_error(request, next, message, 429, username)
+    if not same_origin(request.headers):
+        # Login CSRF: a foreign page must not log the browser into an account of its choice.
+        message = "This login did not come from Palimpsest's login page; open it and try again."
+        return _login_error(request, next, message, 403, username)
+    if len(username) > service.MAX_USERNAME or len(password) > service.MAX_PASSWORD:
+        # Refused before anything is stored or hashed.
+        message = "A username has at most 100 characters, a password at most 1000."
+        return _login_error(request, next, message, 422, "")
+    address = _address(request)
+    refusal = _guess_limit(session, username, address)
+    if refusal is not None:
+        return _login_error(request, next, refusal, 429, username)
     try:
         user = service.authenticate(session, username, password)
     except InvalidCredentials as exc:
-        ratelimit.record_failure(username, address)
+        _count_failure(session, username, address)
         return _login_error(request, next, exc.message, 401, username)
     ratelimit.clear(username, address)
     token = service.start_session(session, user)
     session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
     return _with_session(response, request, token)
+
+
+def _address(request: Request) -> str:
+    """The client's address: the peer, or what a configured proxy says it is (`serve`
+    trusts X-Forwarded-For only from PALIMPSEST_TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _guess_limit(session: SessionDep, username: str, address: str) -> str | None:
+    """Why this account may not be tried now from this address, or None."""
+    locked = max(ratelimit.locked_for(username), service.locked_for(session, username))
+    if locked:
+        return (
+            "This account is locked after too many failed logins. Try again in "
+            f"{locked // 60 + 1} minutes, or ask an administrator to unlock it."
+        )
+    wait = ratelimit.blocked_for(username, address)
+    if wait:
+        return f"Too many failed attempts. Try again in {wait // 60 + 1} minutes."
+    return None
+
+
+def _count_failure(session: SessionDep, username: str, address: str) -> None:
+    """Count a wrong password; lock the account when it was one too many."""
+    if ratelimit.record_failure(username, address) and service.lock(
+        session, username, ratelimit.LOCK_S
+    ):
+        log.warning("account %r locked after too many failed logins", username)
+        session.commit()
 
 
 def _with_session(response: Response, request: Request, token: str) -> Response:
@@ -126,21 +165,44 @@ def change_password(
     principal: PrincipalDep,
     current: Annotated[str, Form()],
     new: Annotated[str, Form()],
+    revoke_tokens: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Change one's password (other sessions end)."""
+    """Change one's password (other sessions end); the current password is checked under
+    the same limits as a login, so a stolen session cannot guess it."""
+    address = _address(request)
+    refusal = _guess_limit(session, principal.username, address)
+    if refusal is not None:
+        return _account(request, session, principal, {"error": refusal}, 429)
     try:
         user = service.authenticate(session, principal.username, current)
         service.set_password(session, user, new)
     except InvalidCredentials:
+        _count_failure(session, principal.username, address)
         return _account(
             request, session, principal, {"error": "The current password is wrong."}, 422
         )
     except InvalidInput as exc:
         return _account(request, session, principal, {"error": exc.message}, 422)
+    message = "Password changed; your other sessions have ended. " + _tokens_after_change(
+        session, principal.user_id, revoke_tokens
+    )
     token = service.start_session(session, user)
     session.commit()
-    response = _account(request, session, principal, {"message": "Password changed."})
+    response = _account(request, session, principal, {"message": message})
     return _with_session(response, request, token)
+
+
+def _tokens_after_change(session: SessionDep, user_id: int, revoke: bool) -> str:
+    """API tokens are credentials of their own (scripts keep running after a routine
+    change); the form offers to end them too."""
+    if revoke:
+        return f"It also revoked {_tokens(service.revoke_all_tokens(session, user_id))}."
+    live = service.live_token_count(session, user_id)
+    return f"Your {_tokens(live)} still work; revoke them below if needed." if live else ""
+
+
+def _tokens(count: int) -> str:
+    return f"{count} API token" + ("" if count == 1 else "s")
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
@@ -156,12 +218,28 @@ def create_token(
     return _account(request, session, principal, {"new_token": token})
 
 
+@router.post("/account/tokens/revoke-all")
+def revoke_all_tokens(session: SessionDep, principal: PrincipalDep) -> Response:
+    """Revoke every one of one's tokens."""
+    service.revoke_all_tokens(session, principal.user_id)
+    session.commit()
+    return RedirectResponse("/account", status_code=303)
+
+
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke_token(session: SessionDep, principal: PrincipalDep, token_id: int) -> Response:
     """Revoke one of one's tokens."""
     service.revoke_token(session, principal.user_id, token_id)
     session.commit()
     return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/unlock")
+def unlock_user(session: SessionDep, user_id: int) -> Response:
+    """Lift an account's lock-out (admins only: enforced by the middleware)."""
+    service.unlock(session, service.get_user_or_raise(session, user_id))
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
@@ -181,6 +259,7 @@ def _users(request: Request, session: SessionDep, error: str | None, status: int
             "error": error,
             "collections": documents.list_collections(session),
             "memberships": service.memberships(session),
+            "now": datetime.now(UTC),
         },
         status_code=status,
     )

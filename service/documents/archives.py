@@ -3,13 +3,15 @@
 Entries are never written under their own names (no path traversal) and never inflated
 beyond the limits (no zip bomb): each entry is copied up to the per-file limit plus one
 byte, the archive as a whole up to the per-request limit, and past the entry limit the
-remaining entries are refused with a reason.
+remaining entries are refused with a reason. An archive whose directory lists far more
+entries than that is refused before Python's zipfile builds an object for each of them.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import struct
 import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -22,6 +24,9 @@ from service.storage import human_bytes
 
 ZIP_MAGIC = b"PK\x03\x04"
 SPOOL_BYTES = 8 * 1024 * 1024
+# Folders, thumbnails and metadata beside the files used: a directory may list this many
+# times the entry limit before the archive is refused unread.
+LISTED_PER_ENTRY = 10
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,37 @@ class ZipLimits:
     max_file_bytes: int
     max_total_bytes: int
     max_entries: int
+
+    def check_listing(self, stream: IO[bytes], name: str) -> str | None:
+        """Why the archive is refused unread (too many entries listed), or None."""
+        listed = declared_entries(stream)
+        if listed > self.max_entries * LISTED_PER_ENTRY:
+            return (
+                f"{name} lists {listed} entries; an archive may list at most "
+                f"{self.max_entries * LISTED_PER_ENTRY} (PALIMPSEST_MAX_ZIP_ENTRIES files used)."
+            )
+        return None
+
+
+def declared_entries(stream: IO[bytes]) -> int:
+    """How many entries a zip's directory declares, from its end record (0 if none found);
+    the stream is left at its start."""
+    size = stream.seek(0, 2)
+    stream.seek(max(0, size - 22 - 65535))  # the end record, after a comment of up to 64 KB
+    tail = stream.read()
+    stream.seek(0)
+    end = tail.rfind(b"PK\x05\x06")
+    if end < 0 or len(tail) < end + 22:
+        return 0
+    (count,) = struct.unpack("<H", tail[end + 10 : end + 12])
+    if count == 0xFFFF and tail[end - 20 : end - 16] == b"PK\x06\x07":  # zip64
+        (offset,) = struct.unpack("<Q", tail[end - 12 : end - 4])
+        stream.seek(offset)
+        record = stream.read(56)
+        stream.seek(0)
+        if record[:4] == b"PK\x06\x06":
+            (count,) = struct.unpack("<Q", record[32:40])
+    return int(count)
 
 
 def is_zip(stream: IO[bytes]) -> bool:
@@ -52,6 +88,10 @@ def expand(uploads: Sequence[Upload], limits: ZipLimits) -> list[Upload]:
 
 
 def _entries(upload: Upload, limits: ZipLimits) -> Iterator[Upload]:
+    refusal = limits.check_listing(upload.stream, upload.filename)
+    if refusal is not None:
+        yield _refused(upload.filename, refusal)
+        return
     try:
         archive = zipfile.ZipFile(upload.stream)
     except zipfile.BadZipFile:
@@ -70,9 +110,21 @@ def _entries(upload: Upload, limits: ZipLimits) -> Iterator[Upload]:
             limit = human_bytes(limits.max_total_bytes)
             yield _refused(label, f"The archive expands beyond the {limit} upload limit.")
             continue
-        copied = _copy(archive, info, min(limits.max_file_bytes, limits.max_total_bytes - total))
-        total += _size(copied)
+        allowed = min(limits.max_file_bytes, limits.max_total_bytes - total)
+        copied = _copy(archive, info, allowed)
+        size = _size(copied)
+        total += size
+        if size > allowed:  # refused for its size whatever its first bytes look like
+            copied.close()
+            yield _refused(label, _too_large(limits, allowed))
+            continue
         yield Upload(label, copied)
+
+
+def _too_large(limits: ZipLimits, allowed: int) -> str:
+    if allowed < limits.max_file_bytes:
+        return f"The archive expands beyond the {human_bytes(limits.max_total_bytes)} upload limit."
+    return f"The file is larger than the {human_bytes(limits.max_file_bytes)} limit."
 
 
 def _refused(label: str, reason: str) -> Upload:

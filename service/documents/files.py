@@ -10,7 +10,8 @@ import io
 import struct
 import warnings
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -61,10 +62,14 @@ def sniff(head: bytes) -> MediaType:
 
 def _describe(head: bytes) -> str:
     sample = head[:SNIFF_BYTES]
+    if not sample.strip(b"\x00"):
+        return "it holds only zero bytes"
     try:
-        sample.decode("utf-8")
+        text = sample.decode("utf-8")
     except UnicodeDecodeError:
         return "unrecognised binary content"
+    if any(c < " " and c not in "\t\n\r\f" for c in text):
+        return "unrecognised binary content"  # NUL and other controls are not text
     return "it looks like text"
 
 
@@ -72,8 +77,31 @@ def count_pages(path: Path, media_type: MediaType) -> int:
     """Return how many pages the file has, or raise UnreadableFile saying why."""
     if media_type is MediaType.PDF:
         return _count_pdf_pages(path)
-    with _open_image(path) as image:
+    with _decoding(), _open_image(path) as image:
         return int(getattr(image, "n_frames", 1))
+
+
+@contextmanager
+def _decoding() -> Iterator[None]:
+    """Whatever Pillow raises on a hostile or damaged file is that file's fault: a truncated
+    multi-page TIFF raises TypeError ("Missing dimensions") when it seeks to a lost frame."""
+    try:
+        yield
+    except UnreadableFile:
+        raise
+    except Exception as exc:
+        reason = f"The image cannot be decoded (corrupt or truncated file): {_first_line(exc)}"
+        raise UnreadableFile(reason) from exc
+
+
+def decode_for_display(path: Path, media_type: MediaType) -> tuple[tuple[int, int], bytes | None]:
+    """Decode an image's first frame whole (proving it is readable): its size, and the
+    browser's copy of it when the browser cannot show the file itself (TIFF)."""
+    with _decoding(), _open_image(path) as image:
+        image.load()
+        if media_type in BROWSER_IMAGES:
+            return image.size, None
+        return image.size, encode_display(image)
 
 
 def _count_pdf_pages(path: Path) -> int:
@@ -100,8 +128,9 @@ def render_page(path: Path, media_type: MediaType, index: int, dpi: int) -> Rend
         try:
             image.seek(index)
             image.load()
-        except (OSError, EOFError, ValueError) as exc:
-            raise UnreadableFile(f"Page {index + 1} of the image cannot be decoded: {exc}") from exc
+        except Exception as exc:  # any decoder error: a damaged page fails alone
+            reason = f"Page {index + 1} of the image cannot be decoded: {_first_line(exc)}"
+            raise UnreadableFile(reason) from exc
         page_dpi = _image_dpi(image)
         upright = ImageOps.exif_transpose(image) or image
         return RenderedPage(_normalise_mode(upright), page_dpi)
@@ -144,8 +173,8 @@ def header_size(path: Path, media_type: MediaType) -> tuple[int, int] | None:
             for index in range(int(getattr(image, "n_frames", 1))):
                 image.seek(index)
                 sizes.append(image.size)
-    except (OSError, SyntaxError, ValueError, EOFError):
-        return None  # refused later, with the reason the decoder gives
+    except Exception:  # any header Pillow cannot read is refused later, with its reason
+        return None
     return max(sizes, key=lambda size: size[0] * size[1])
 
 

@@ -49,6 +49,7 @@ class DocumentStatus(StrEnum):
 class FileStatus(StrEnum):
     """What happened to one uploaded file."""
 
+    REMOTE = "remote"  # a IIIF image still to be fetched (source_url)
     ACCEPTED = "accepted"
     INGESTED = "ingested"
     FAILED = "failed"
@@ -89,12 +90,14 @@ PROSE_KINDS = (
 
 
 class Collection(TimestampMixin, Base):
-    """A group of documents sharing a glossary (and, later, members)."""
+    """A group of documents sharing a glossary, seen only by its members and administrators."""
 
     __tablename__ = "collections"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # Unique among the collections one user can see, not across the installation: a name
+    # taken by a collection someone is not a member of must not be revealed to them.
+    name: Mapped[str] = mapped_column(String(200), index=True)
     description: Mapped[str | None] = mapped_column(Text)
 
 
@@ -124,6 +127,9 @@ class Document(TimestampMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     # Tesseract models decided for the whole document (`auto`, or `de` without a script).
     ocr_models: Mapped[str | None] = mapped_column(String(100))
+    # Who uploaded it (None: made by the CLI, or before uploaders were recorded): they and
+    # administrators may move it between collections.
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     files: Mapped[list[SourceFile]] = relationship(
         back_populates="document", order_by="SourceFile.position", passive_deletes=True
@@ -151,6 +157,12 @@ class SourceFile(TimestampMixin, Base):
     page_count: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[FileStatus] = mapped_column(enum_column(FileStatus, "file_status"))
     error: Mapped[str | None] = mapped_column(Text)
+    # An imported page image's transcription (PAGE/ALTO), stored beside it: the ingest step
+    # makes the page's segments from it instead of OCR.
+    layout_sha256: Mapped[str | None] = mapped_column(String(64))
+    layout_filename: Mapped[str | None] = mapped_column(String(500))
+    # Where the file was fetched from (a IIIF image), for provenance.
+    source_url: Mapped[str | None] = mapped_column(Text)
 
     document: Mapped[Document] = relationship(back_populates="files")
 
@@ -253,3 +265,8 @@ def _keep_word_spans(_mapper: Any, _connection: Any, segment: Segment) -> None:
     attrs = inspect(segment).attrs
     if attrs.text.history.has_changes() or attrs.lines.history.has_changes():
         segment.word_spans = spans.word_spans(segment.text, segment.lines or [])
+
+
+# The table `documents.created_by` refers to, so that these models work in a process that
+# has imported nothing else (imported last: accounts' models use enum_column from here).
+from service.accounts import models as _accounts  # noqa: E402, F401

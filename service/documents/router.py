@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from service.config import Settings
 from service.deps import SessionDep, SettingsDep, StorageDep
-from service.documents import archives, duplicates, service
+from service.documents import archives, collections, duplicates, service
 from service.documents.models import Document, OcrStatus
 from service.documents.schemas import (
+    CollectionDeletedRead,
     DocumentCreated,
     DocumentRead,
     DocumentSummary,
@@ -20,6 +21,7 @@ from service.documents.schemas import (
     FileRead,
     FileRejected,
     JobRead,
+    PageNumber,
     PageRead,
     SegmentRead,
     TranslationRead,
@@ -125,6 +127,25 @@ def delete_document(session: SessionDep, storage: StorageDep, document_id: int) 
     return Response(status_code=204)
 
 
+@router.delete("/collections/{collection_id}", response_model=CollectionDeletedRead)
+def delete_collection(
+    session: SessionDep,
+    storage: StorageDep,
+    collection_id: int,
+    documents: Annotated[
+        collections.DocumentsFate,
+        Query(description="what becomes of its documents; `refuse` deletes only an empty one"),
+    ] = collections.DocumentsFate.REFUSE,
+    move_to: Annotated[int | None, Query(description="the collection they move to")] = None,
+) -> CollectionDeletedRead:
+    """Delete a collection with its glossary and memberships (administrators only)."""
+    done = collections.delete(session, collection_id, documents, move_to)
+    session.commit()
+    for digest in done.orphans:
+        storage.delete(digest)
+    return CollectionDeletedRead(name=done.name, documents=done.fate, count=done.count)
+
+
 @router.get("/documents", response_model=list[DocumentSummary])
 def list_documents(
     session: SessionDep,
@@ -168,7 +189,7 @@ def get_document(session: SessionDep, document_id: int) -> DocumentRead:
 
 @router.get("/documents/{document_id}/segments", response_model=list[SegmentRead])
 def get_segments(
-    session: SessionDep, document_id: int, page: Annotated[int | None, Query(ge=1)] = None
+    session: SessionDep, document_id: int, page: Annotated[PageNumber | None, Query()] = None
 ) -> list[SegmentRead]:
     """Aligned segments in reading order: OCR text and current translation."""
     service.get_or_raise(session, document_id)

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from service.documents.models import DocumentStatus, FileStatus, OcrStatus, SegmentKind
+from service.errors import InvalidInput
 from service.jobs.models import JobStage, JobStatus
 from service.translation.models import TranslationStatus
+
+MAX_PAGE_NUMBER = 2**31 - 1  # what a page's integer column holds
+PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE_NUMBER)]
+_PAGE_NUMBER: TypeAdapter[int] = TypeAdapter(PageNumber)
+
+
+def parse_page_number(value: str, name: str) -> int:
+    """A page number from text, parsed as every `page` parameter is (ASCII digits, 1 or
+    more): `"²".isdigit()` is true in Python, but "²" is not a page number."""
+    try:
+        return _PAGE_NUMBER.validate_python(value.strip())
+    except ValidationError:
+        raise InvalidInput(f"{name} must be a page number (1 or more), not {value!r}.") from None
 
 
 class FileRead(BaseModel):
@@ -89,6 +103,14 @@ class PageRead(BaseModel):
     ocr_image_url: str | None = None
 
 
+class CollectionDeletedRead(BaseModel):
+    """A deleted collection: its name, and what became of how many documents."""
+
+    name: str
+    documents: str = Field(description="delete, move, ungroup, or refuse (it was empty)")
+    count: int
+
+
 class DocumentSummary(BaseModel):
     """A document in the list."""
 
@@ -99,6 +121,7 @@ class DocumentSummary(BaseModel):
     source_lang: str
     target_lang: str
     status: DocumentStatus
+    collection_id: int | None = None
     created_at: datetime
     updated_at: datetime
 

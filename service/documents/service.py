@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -49,6 +50,7 @@ from service.storage import Storage, TooLarge, human_bytes
 from service.translation.models import Translation, TranslationStatus
 from service.translation.shown import latest_shown
 
+log = logging.getLogger(__name__)
 BACKENDS = ("auto", "ollama", "embedded", "openai")
 
 
@@ -100,8 +102,8 @@ def create(
 ) -> Document:
     """Store the uploads and create the document; each refused file records its reason
     (an image over `max_pixels` too, before any work is queued for it)."""
-    source_lang, target_lang = _languages(spec)
-    backend = _backend(spec.backend)
+    source_lang, target_lang = languages(spec)
+    backend = backend_choice(spec.backend)
     limits = (max_bytes, max_pixels)
     files = [_store_upload(storage, i, upload, limits) for i, upload in enumerate(uploads)]
     if not any(f.status is FileStatus.ACCEPTED for f in files):
@@ -115,6 +117,7 @@ def create(
         backend=backend,
         model=(spec.model or "").strip() or None,
         translate=spec.translate,
+        created_by=access.user_id(),
         collection_id=(
             _collection(session, spec.collection_id)
             if spec.collection_id
@@ -135,11 +138,16 @@ def _collection_id(session: Session, name: str | None) -> int | None:
     cleaned = storable(name or "").strip()[:200]
     if not cleaned:
         return None
-    existing = session.scalar(select(Collection.id).where(Collection.name == cleaned))
-    if existing is not None:
-        if not access.may_see(existing):
-            raise InvalidInput(f"You are not a member of the collection {cleaned!r}.")
-        return existing
+    existing = visible_named(session, cleaned)
+    if len(existing) > 1:
+        ids = ", ".join(str(i) for i in existing)
+        raise InvalidInput(
+            f"Several collections are named {cleaned!r} (ids {ids}); choose one by collection_id."
+        )
+    if existing:
+        return existing[0]
+    # A collection of that name the user may not see is not theirs to use, nor to learn
+    # of: they get one of their own.
     collection = Collection(name=cleaned)
     session.add(collection)
     session.flush()
@@ -163,11 +171,23 @@ def collection_documents(session: Session, collection_id: int) -> Sequence[Docum
 
 
 def list_collections(session: Session) -> Sequence[Collection]:
-    """Collections by name."""
-    return session.scalars(select(Collection).order_by(Collection.name)).all()
+    """The collections the current user may see (administrators: all), by name."""
+    return session.scalars(_visible_collections(select(Collection)).order_by(Collection.name)).all()
 
 
-def _languages(spec: NewDocument) -> tuple[str, str]:
+def visible_named(session: Session, name: str) -> list[int]:
+    """Ids of the collections of this name the current user may see."""
+    query = select(Collection.id).where(Collection.name == name).order_by(Collection.id)
+    return list(session.scalars(_visible_collections(query)))
+
+
+def _visible_collections(query: Select[Any]) -> Select[Any]:
+    ids = access.visible_collections()
+    return query if ids is None else query.where(Collection.id.in_(ids))
+
+
+def languages(spec: NewDocument) -> tuple[str, str]:
+    """The document's source and target language tags, refused when they are the same."""
     source = normalise_tag(spec.source_lang)
     target = normalise_tag(spec.target_lang)
     if source.split("-")[0] == target.split("-")[0] and spec.translate:
@@ -175,7 +195,8 @@ def _languages(spec: NewDocument) -> tuple[str, str]:
     return source, target
 
 
-def _backend(backend: str | None) -> str | None:
+def backend_choice(backend: str | None) -> str | None:
+    """The backend asked for (None: decided when translating), refused when unknown."""
     if backend in (None, "", "auto"):
         return None
     if backend not in BACKENDS:
@@ -237,11 +258,13 @@ def ingest(
         if source.status is not FileStatus.ACCEPTED:
             continue
         try:
-            pages = _checked_page_count(
-                storage.path(_sha(source)), source, limits or IngestLimits()
-            )
+            pages = checked_page_count(storage.path(_sha(source)), source, limits or IngestLimits())
         except UnreadableFile as exc:
             _refused(source, exc.message)
+            continue
+        except Exception as exc:  # whatever else reading one file raises, it fails alone
+            log.exception("could not read file %s of document %s", source.id, document.id)
+            _refused(source, f"The file cannot be read: {type(exc).__name__}: {exc}"[:2000])
             continue
         for index in range(pages):
             number += 1
@@ -262,8 +285,9 @@ def ingest(
     )
 
 
-def _checked_page_count(path: Path, source: SourceFile, limits: IngestLimits) -> int:
-    """Page count of a stored file, refusing PDFs with too many pages and oversized images."""
+def checked_page_count(path: Path, source: SourceFile, limits: IngestLimits) -> int:
+    """Page count of a stored file, refusing PDFs with too many pages and oversized images
+    (read from headers: nothing is decoded)."""
     media_type = MediaType(source.media_type or "")
     size = header_size(path, media_type)
     if size and size[0] * size[1] > limits.max_image_pixels:

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.config import get_settings
 from service.deps import SessionDep, SettingsDep, StorageDep
-from service.documents import archives, service
+from service.documents import archives, collections, service
 from service.documents.router import zip_limits
 from service.errors import InvalidInput, NoUsableFile
 from service.jobs import pipeline
@@ -75,6 +75,22 @@ def delete(session: SessionDep, storage: StorageDep, document_id: int) -> Respon
     for digest in orphans:
         storage.delete(digest)
     return RedirectResponse("/", status_code=303)
+
+
+@router.post("/collections/{collection_id}/delete")
+def delete_collection(
+    session: SessionDep,
+    storage: StorageDep,
+    collection_id: int,
+    documents: Annotated[collections.DocumentsFate, Form()],
+    move_to: Annotated[int | None, Form()] = None,
+) -> Response:
+    """Delete a collection as its page's form asks (administrators only), then list the rest."""
+    done = collections.delete(session, collection_id, documents, move_to)
+    session.commit()
+    for digest in done.orphans:
+        storage.delete(digest)
+    return RedirectResponse("/collections", status_code=303)
 
 
 @router.post("/documents/{document_id}/retry")

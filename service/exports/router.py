@@ -13,6 +13,7 @@ from starlette.background import BackgroundTask
 
 from service.config import Settings, get_settings
 from service.deps import SessionDep, StorageDep
+from service.documents.schemas import parse_page_number
 from service.errors import InvalidInput
 from service.exports import service
 from service.exports.model import Arrangement, ExportOptions, SourceLayer
@@ -61,9 +62,7 @@ def export_options(
 def _page_number(value: str | None, name: str) -> int | None:
     if value is None or not value.strip():
         return None
-    if not value.strip().isdigit() or int(value) < 1:
-        raise InvalidInput(f"{name} must be a page number (1 or more), not {value!r}.")
-    return int(value)
+    return parse_page_number(value, name)
 
 
 OptionsDep = Annotated[ExportOptions, Depends(export_options)]

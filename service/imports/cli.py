@@ -8,10 +8,9 @@ import contextlib
 import sys
 from pathlib import Path
 
-from service.config import Settings
 from service.documents.service import NewDocument, Upload
 from service.errors import NoUsableFile, PalimpsestError
-from service.imports import iiif
+from service.imports import fetching
 from service.jobs.steps import Step
 
 
@@ -56,39 +55,51 @@ def run(args: argparse.Namespace) -> int:
         return 2
     _start(steps, args.now)
     print(document_id)
+    return _outcome(document_id) if args.now else 0
+
+
+def _outcome(document_id: int) -> int:
+    """After `--now`: 1 with the reason when the import failed (a manifest that could not
+    be fetched, say), else 0."""
+    from service.db import unit_of_work
+    from service.documents.models import Document, DocumentStatus
+
+    with unit_of_work() as session:
+        document = session.get(Document, document_id)
+        if document is not None and document.status is DocumentStatus.FAILED:
+            print(document.error or "the import failed", file=sys.stderr)
+            return 1
     return 0
 
 
 def _create(args: argparse.Namespace, spec: NewDocument) -> tuple[int, list[Step]]:
     from service.db import unit_of_work
+    from service.documents.router import zip_limits
     from service.imports import service as imports
     from service.jobs import pipeline
 
     ctx = pipeline.default_context()
     with unit_of_work() as session:
         if args.iiif:
-            manifest = _manifest(args.iiif, ctx.settings)
-            document = iiif.create(session, ctx.storage, ctx.settings, spec, manifest)
-            steps = pipeline.start(document.id)
+            url = args.iiif if args.iiif.startswith(("http://", "https://")) else None
+            raw = None if url else Path(args.iiif).read_bytes()
+            document = fetching.create(
+                session, ctx.storage, ctx.settings, spec, url=url, manifest=raw
+            )
+            steps = pipeline.start_iiif(document.id)
         else:
             with contextlib.ExitStack() as stack:
                 uploads = [Upload(p.name, stack.enter_context(p.open("rb"))) for p in args.files]
                 document = imports.create(
-                    session, ctx.storage, spec, uploads, ctx.settings.max_upload_bytes
+                    session, ctx.storage, spec, uploads, zip_limits(ctx.settings)
                 )
-            steps = pipeline.start_imported(document.id, document.translate)
+            steps = pipeline.start(document.id)
         for f in document.files:
             if f.error:
                 print(f"{f.filename}: {f.error}", file=sys.stderr)
         if document.error:
             print(document.error, file=sys.stderr)
         return document.id, list(steps)
-
-
-def _manifest(source: str, settings: Settings) -> iiif.Manifest:
-    if source.startswith(("http://", "https://")):
-        return iiif.load_manifest(source, settings)[0]
-    return iiif.manifest_from_bytes(Path(source).read_bytes())
 
 
 def _start(steps: list[Step], now: bool) -> None:

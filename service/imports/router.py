@@ -7,13 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from service.deps import SessionDep, SettingsDep, StorageDep
+from service.documents.models import Document
+from service.documents.router import zip_limits
 from service.documents.schemas import DocumentCreated, FileRead, FileRejected
 from service.documents.service import NewDocument, Upload
 from service.errors import InvalidInput
-from service.imports import iiif
+from service.imports import fetching, iiif
 from service.imports import service as imports
 from service.jobs import pipeline
 from service.jobs.queue import enqueue
+from service.storage import human_bytes
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
@@ -37,10 +40,10 @@ def import_transcriptions(
     """Create a document whose text comes from the files (no OCR) and queue its translation."""
     spec = NewDocument(title, source_lang, target_lang, backend, model, translate)
     uploads = [Upload(f.filename or "", f.file) for f in files]
-    document = imports.create(session, storage, spec, uploads, settings.max_upload_bytes)
+    document = imports.create(session, storage, spec, uploads, zip_limits(settings))
     session.commit()
-    enqueue(pipeline.start_imported(document.id, document.translate))
-    return _created(document, _rejected(document.error))
+    enqueue(pipeline.start(document.id))
+    return _created(document)
 
 
 @router.post("/iiif", status_code=202, response_model=DocumentCreated)
@@ -57,39 +60,39 @@ def import_iiif(
     model: Annotated[str | None, Form()] = None,
     translate: Annotated[bool, Form()] = True,
 ) -> DocumentCreated:
-    """Fetch the manifest's page images from allowed hosts and queue OCR and translation."""
-    if bool(manifest_url) == (manifest is not None):
-        raise InvalidInput("Give either manifest_url or a manifest file.")
-    if manifest_url:
-        parsed = iiif.load_manifest(manifest_url, settings)[0]
-    else:
-        assert manifest is not None
-        parsed = iiif.manifest_from_bytes(manifest.file.read(iiif.MAX_MANIFEST_BYTES))
+    """Check the manifest (URL or file) and queue the fetching of its page images from
+    allowed hosts, then OCR and translation; the ingest stage shows the progress."""
     spec = NewDocument(title, source_lang, target_lang, backend, model, translate)
-    document = iiif.create(session, storage, settings, spec, parsed)
+    document = fetching.create(
+        session,
+        storage,
+        settings,
+        spec,
+        url=manifest_url or None,
+        manifest=_manifest_bytes(manifest),
+    )
     session.commit()
-    enqueue(pipeline.start(document.id))
-    rejected = [FileRejected(filename=f.filename, error=f.error) for f in document.files if f.error]
-    return _created(document, rejected)
+    enqueue(pipeline.start_iiif(document.id))
+    return _created(document)
 
 
-def _rejected(error: str | None) -> list[FileRejected]:
-    if not error:
-        return []
-    return [
-        FileRejected(filename=name.strip(), error=why.strip())
-        for name, _, why in (part.partition(":") for part in error.split("; "))
-    ]
+def _manifest_bytes(manifest: UploadFile | None) -> bytes | None:
+    if manifest is None:
+        return None
+    raw = manifest.file.read(iiif.MAX_MANIFEST_BYTES + 1)
+    if len(raw) > iiif.MAX_MANIFEST_BYTES:
+        raise InvalidInput(f"The manifest is larger than {human_bytes(iiif.MAX_MANIFEST_BYTES)}.")
+    return raw
 
 
-def _created(document: object, rejected: list[FileRejected]) -> DocumentCreated:
-    from service.documents.models import Document
-
-    assert isinstance(document, Document)
+def _created(document: Document) -> DocumentCreated:
+    """The answer to an import: its files, and those refused with their reasons."""
     return DocumentCreated(
         id=document.id,
         status=document.status,
         url=f"/documents/{document.id}",
         files=[FileRead.model_validate(f) for f in document.files],
-        rejected=rejected,
+        rejected=[
+            FileRejected(filename=f.filename, error=f.error) for f in document.files if f.error
+        ],
     )

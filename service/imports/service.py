@@ -5,21 +5,26 @@ Each XML file is paired with its image by the file name the XML records (PAGE
 `imageFilename`, ALTO `sourceImageInformation/fileName`), else by a shared stem, else —
 one XML and one image — with each other. A file that cannot be used is reported with its
 reason and the others are imported.
+
+The web request only reads the transcriptions (bounded) and streams each paired image into
+storage (see `unpack`); it never decodes an image. The ingest step, in a worker, decodes
+each image, makes the browser's copy where needed, and creates the pages and segments.
 """
 
 from __future__ import annotations
 
-import io
-import zipfile
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from PIL import Image
 from sqlalchemy.orm import Session
 
-from service.documents.files import BROWSER_IMAGES, MediaType, encode_display, sniff
+from service.accounts import access
+from service.documents import service as documents
+from service.documents.archives import ZipLimits
+from service.documents.files import SNIFF_BYTES, MediaType, decode_for_display, sniff
 from service.documents.models import (
     Document,
     DocumentStatus,
@@ -30,23 +35,22 @@ from service.documents.models import (
     SegmentKind,
     SourceFile,
 )
-from service.documents.service import NewDocument, Upload
+from service.documents.service import IngestLimits, NewDocument, Upload
 from service.errors import InvalidInput, NoUsableFile, UnreadableFile
-from service.imports import layouts
+from service.imports import layouts, unpack
 from service.jobs import service as jobs
-from service.jobs.models import JobStage
 from service.ocr.languages import normalise_tag
 from service.ocr.text import normalise, storable
-from service.storage import Storage
+from service.storage import Storage, TooLarge
 
-XML_SUFFIXES = (".xml", ".page", ".alto")
-MAX_ZIP_MEMBERS = 5000
+log = logging.getLogger(__name__)
 
 
-@dataclass
-class _File:
-    name: str
-    data: bytes
+@dataclass(frozen=True)
+class _Stored:
+    sha256: str
+    size: int
+    media_type: MediaType
 
 
 def create(
@@ -54,32 +58,38 @@ def create(
     storage: Storage,
     spec: NewDocument,
     uploads: Sequence[Upload],
-    max_bytes: int,
+    limits: ZipLimits,
 ) -> Document:
-    """Import PAGE/ALTO files with their images as a new document (OCR already done)."""
+    """Store PAGE/ALTO files with their images as a new document, for the ingest step to
+    read (OCR is skipped); each unusable file is recorded as failed with its reason."""
     source_lang, target_lang = _languages(spec)
-    files, rejected = _read_uploads(uploads, max_bytes)
-    xml = [f for f in files if _is_xml(f)]
-    images = {f.name: f for f in files if not _is_xml(f)}
-    if not xml:
+    found = unpack.unpack(uploads, limits)
+    if not found.transcriptions:
         raise NoUsableFile(
-            "No PAGE or ALTO file among the uploads.", rejected or [("", "no .xml file")]
+            "No PAGE or ALTO file among the uploads.", found.rejected or [("", "no .xml file")]
         )
+    parsed = _parse(found)
     document = Document(
-        title=storable(spec.title or "").strip()[:500] or PurePosixPath(xml[0].name).stem,
+        title=storable(spec.title or "").strip()[:500]
+        or PurePosixPath(found.transcriptions[0].name).stem,
         source_lang=source_lang,
         target_lang=target_lang,
-        status=DocumentStatus.PROCESSING,
+        status=DocumentStatus.PENDING,
         backend=None if spec.backend in (None, "", "auto") else spec.backend,
         model=(spec.model or "").strip() or None,
         translate=spec.translate,
+        created_by=access.user_id(),
     )
     session.add(document)
     session.flush()
-    pages = _import_pages(session, storage, document, xml, images, rejected)
-    if not pages:
-        raise NoUsableFile("None of the transcriptions could be imported.", rejected)
-    _record_jobs(session, document, len(xml) + len(images), pages, rejected)
+    files = _store_pairs(storage, document, parsed, found, limits)
+    if not files:
+        raise NoUsableFile("None of the transcriptions could be imported.", found.rejected)
+    for name, why in found.rejected:
+        files.append(_failed(document, len(files), name, why))
+    session.add_all(files)
+    session.flush()
+    jobs.create_for_document(session, document.id, document.translate)
     return document
 
 
@@ -90,75 +100,94 @@ def _languages(spec: NewDocument) -> tuple[str, str]:
     return source, target
 
 
-def _is_xml(upload: _File) -> bool:
-    return upload.name.lower().endswith(XML_SUFFIXES) or upload.data.lstrip()[:1] == b"<"
+def _parse(found: unpack.Unpacked) -> list[tuple[unpack.Transcription, layouts.Layout]]:
+    parsed = []
+    for item in found.transcriptions:
+        try:
+            parsed.append((item, layouts.parse(item.data, item.name)))
+        except UnreadableFile as exc:
+            found.rejected.append((item.name, exc.message))
+    return parsed
 
 
-def _read_uploads(
-    uploads: Sequence[Upload], max_bytes: int
-) -> tuple[list[_File], list[tuple[str, str]]]:
-    files: list[_File] = []
-    rejected: list[tuple[str, str]] = []
-    for upload in uploads:
-        name = PurePosixPath(upload.filename or "file").name
-        data = upload.stream.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            rejected.append((name, f"larger than the {max_bytes // (1024 * 1024)} MB limit"))
-        elif data[:4] == b"PK\x03\x04":
-            files.extend(_unzip(name, data, max_bytes, rejected))
-        else:
-            files.append(_File(name, data))
-    return files, rejected
-
-
-def _unzip(name: str, data: bytes, max_bytes: int, rejected: list[tuple[str, str]]) -> list[_File]:
-    """The files of a Transkribus/eScriptorium export zip (folders flattened)."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        rejected.append((name, "not a readable zip file"))
-        return []
-    members = [m for m in archive.infolist() if not m.is_dir()][:MAX_ZIP_MEMBERS]
-    found = []
-    for member in sorted(members, key=lambda m: m.filename):
-        base = PurePosixPath(member.filename).name
-        if base.startswith(".") or member.file_size > max_bytes:
-            continue
-        if base.lower().endswith(("mets.xml", "metadata.xml", "doc.xml")):
-            continue  # Transkribus/eScriptorium bookkeeping, not pages
-        found.append(_File(base, archive.read(member)))
-    return found
-
-
-def _import_pages(
-    session: Session,
+def _store_pairs(
     storage: Storage,
     document: Document,
-    xml: list[_File],
-    images: dict[str, _File],
-    rejected: list[tuple[str, str]],
-) -> list[Page]:
-    pages: list[Page] = []
-    position = 0
-    for item in xml:
+    parsed: list[tuple[unpack.Transcription, layouts.Layout]],
+    found: unpack.Unpacked,
+    limits: ZipLimits,
+) -> list[SourceFile]:
+    """A file row per transcription whose image could be stored (each image stored once)."""
+    files: list[SourceFile] = []
+    stored: dict[str, _Stored] = {}
+    for item, layout in parsed:
         try:
-            layout = layouts.parse(item.data, item.name)
-            image = _pair(item, layout, images, len(xml))
-            page = _add_page(session, storage, document, layout, image, position, len(pages) + 1)
+            image = _pair(item.name, layout, found.images, len(found.transcriptions))
+            if image.name not in stored:
+                stored[image.name] = _store_image(storage, image, found, limits)
         except UnreadableFile as exc:
-            rejected.append((item.name, exc.message))
+            found.rejected.append((item.name, exc.message))
             continue
-        position += 1
-        pages.append(page)
-    return pages
+        blob = stored[image.name]
+        files.append(
+            SourceFile(
+                document_id=document.id,
+                position=len(files),
+                filename=storable(image.name)[:500],
+                sha256=blob.sha256,
+                size=blob.size,
+                media_type=blob.media_type.value,
+                status=FileStatus.ACCEPTED,
+                layout_sha256=storage.put_bytes(item.data),
+                layout_filename=storable(item.name)[:500],
+            )
+        )
+    return files
 
 
-def _pair(item: _File, layout: layouts.Layout, images: dict[str, _File], xml_count: int) -> _File:
+def _store_image(
+    storage: Storage, image: unpack.ImageSource, found: unpack.Unpacked, limits: ZipLimits
+) -> _Stored:
+    """Stream an image into storage after a look at its first bytes (never decoded here)."""
+    allowed = min(limits.max_file_bytes, limits.max_total_bytes - found.read)
+    try:
+        with image.open() as stream:
+            media_type = sniff(stream.read(SNIFF_BYTES))
+        if media_type is MediaType.PDF:
+            raise UnreadableFile(f"{image.name} is a PDF; give the page images the XML describes.")
+        with image.open() as stream:
+            digest, size = storage.put_stream(stream, allowed)
+    except TooLarge:
+        found.read += allowed
+        reason = unpack.too_large(allowed, limits.max_file_bytes, limits)
+        raise UnreadableFile(f"its page image {image.name} {reason}") from None
+    except unpack.ENTRY_ERRORS as exc:
+        raise UnreadableFile(f"its page image {image.name} cannot be read: {exc}") from exc
+    except UnreadableFile as exc:
+        raise UnreadableFile(f"its page image {image.name}: {exc.message}") from exc
+    found.read += size
+    return _Stored(digest, size, media_type)
+
+
+def _failed(document: Document, position: int, name: str, why: str) -> SourceFile:
+    return SourceFile(
+        document_id=document.id,
+        position=position,
+        filename=storable(name)[:500] or "file",
+        size=0,
+        status=FileStatus.FAILED,
+        error=storable(why)[:2000],
+    )
+
+
+def _pair(
+    name: str, layout: layouts.Layout, images: dict[str, unpack.ImageSource], xml_count: int
+) -> unpack.ImageSource:
     if layout.image_name in images:
         return images[layout.image_name]
-    stem = _xml_stem(item.name)
-    for name, image in images.items():
-        if PurePosixPath(name).stem in (stem, PurePosixPath(layout.image_name).stem):
+    stem = _xml_stem(name)
+    for image_name, image in images.items():
+        if PurePosixPath(image_name).stem in (stem, PurePosixPath(layout.image_name).stem):
             return image
     if xml_count == 1 and len(images) == 1:
         return next(iter(images.values()))
@@ -174,34 +203,60 @@ def _xml_stem(name: str) -> str:
     return stem
 
 
-def _add_page(
-    session: Session,
-    storage: Storage,
-    document: Document,
-    layout: layouts.Layout,
-    image: _File,
-    position: int,
-    number: int,
-) -> Page:
-    media_type, size, display = _image(image, storage)
-    source = SourceFile(
-        document_id=document.id,
-        position=position,
-        filename=storable(image.name)[:500],
-        sha256=storage.put_bytes(image.data),
-        size=len(image.data),
-        media_type=media_type.value,
-        page_count=1,
-        status=FileStatus.INGESTED,
-    )
-    session.add(source)
+def is_import(document: Document) -> bool:
+    """Whether the document's text comes from imported transcriptions (no OCR)."""
+    return any(f.layout_sha256 for f in document.files)
+
+
+def ingest(
+    session: Session, document: Document, storage: Storage, limits: IngestLimits | None = None
+) -> list[Page]:
+    """Decode each imported image and create its page and segments (in a worker); a file
+    that cannot be used fails alone with its reason."""
+    pages: list[Page] = []
+    for source in document.files:
+        if source.status is not FileStatus.ACCEPTED or not source.layout_sha256:
+            continue
+        try:
+            page = _add_page(session, storage, source, len(pages) + 1, limits or IngestLimits())
+        except UnreadableFile as exc:
+            _refuse(source, exc.message)
+            continue
+        except Exception as exc:  # whatever else reading one file raises, it fails alone
+            log.exception("could not import file %s of document %s", source.id, document.id)
+            _refuse(source, f"The file cannot be read: {type(exc).__name__}: {exc}")
+            continue
+        pages.append(page)
     session.flush()
+    return pages
+
+
+def ocr_detail(pages: Sequence[Page]) -> str:
+    """What the OCR stage says of an import."""
+    engines = sorted({p.ocr_engine or "" for p in pages})
+    return f"text imported ({', '.join(engines)}); OCR skipped"
+
+
+def _refuse(source: SourceFile, reason: str) -> None:
+    source.status = FileStatus.FAILED
+    source.error = storable(reason)[:2000]
+
+
+def _add_page(
+    session: Session, storage: Storage, source: SourceFile, number: int, limits: IngestLimits
+) -> Page:
+    path = storage.path(source.sha256 or "")
+    layout = layouts.parse(
+        storage.path(source.layout_sha256 or "").read_bytes(), source.layout_filename or ""
+    )
+    documents.checked_page_count(path, source, limits)  # the megapixel limit, with its reason
+    size, display = decode_for_display(Path(path), MediaType(source.media_type or ""))
     page = Page(
-        document_id=document.id,
+        document_id=source.document_id,
         file_id=source.id,
         number=number,
         file_index=0,
-        image_sha256=display,
+        image_sha256=storage.put_bytes(display) if display is not None else source.sha256,
         width=size[0],
         height=size[1],
         ocr_status=OcrStatus.DONE,
@@ -210,27 +265,13 @@ def _add_page(
     session.add(page)
     session.flush()
     _add_segments(session, page, layout, size)
+    source.page_count = 1
+    source.status = FileStatus.INGESTED
     return page
 
 
 def _engine(layout: layouts.Layout) -> str:
     return f"import {layout.format}" + (f" ({layout.creator})" if layout.creator else "")
-
-
-def _image(image: _File, storage: Storage) -> tuple[MediaType, tuple[int, int], str]:
-    """The image's type, size, and the digest of a copy browsers can show."""
-    media_type = sniff(image.data[:1024])
-    if media_type is MediaType.PDF:
-        raise UnreadableFile(f"{image.name} is a PDF; give the page images the XML describes.")
-    try:
-        with Image.open(io.BytesIO(image.data)) as opened:
-            opened.load()
-            size = opened.size
-            if media_type in BROWSER_IMAGES:
-                return media_type, size, storage.put_bytes(image.data)
-            return media_type, size, storage.put_bytes(encode_display(opened))
-    except (OSError, Image.DecompressionBombError) as exc:
-        raise UnreadableFile(f"{image.name} cannot be decoded: {exc}") from exc
 
 
 def _add_segments(
@@ -293,23 +334,3 @@ def _line_json(line: layouts.Line, sx: float, sy: float) -> dict[str, Any]:
             for w in line.words
         ],
     }
-
-
-def _record_jobs(
-    session: Session,
-    document: Document,
-    file_count: int,
-    pages: list[Page],
-    rejected: list[tuple[str, str]],
-) -> None:
-    jobs.create_for_document(session, document.id, document.translate)
-    ingest = jobs.get_locked(session, document.id, JobStage.INGEST)
-    jobs.start(ingest, total=file_count)
-    failed = min(len(rejected), file_count)
-    jobs.record_progress(ingest, done=file_count - failed, failed=failed)
-    ocr = jobs.get_locked(session, document.id, JobStage.OCR)
-    engines = sorted({p.ocr_engine or "" for p in pages})
-    jobs.start(ocr, total=len(pages), detail=f"text imported ({', '.join(engines)}); OCR skipped")
-    jobs.record_progress(ocr, done=len(pages), failed=0)
-    if rejected:
-        document.error = "; ".join(f"{name}: {why}" for name, why in rejected)

@@ -26,7 +26,9 @@ from service.documents import service as documents
 from service.documents.files import configure_pixel_limit
 from service.documents.models import Document, DocumentStatus, OcrStatus, Page
 from service.errors import InvalidInput
-from service.jobs import broker, claims, reconcile, translate_steps
+from service.imports import fetching
+from service.imports import service as imports
+from service.jobs import attempts, broker, claims, reconcile, translate_steps
 from service.jobs import service as jobs
 from service.jobs.models import Job, JobStage, JobStatus
 from service.jobs.steps import Step, TaskName
@@ -73,14 +75,33 @@ def default_context() -> Context:
 
 
 def start(document_id: int) -> list[Step]:
-    """The first step of a new document."""
+    """The first step of a new document (imported ones too: their ingest decodes the images
+    and makes the pages from the transcriptions, then OCR is skipped)."""
     return [Step(TaskName.INGEST_DOCUMENT, (document_id,))]
 
 
-def start_imported(document_id: int, translate: bool) -> list[Step]:
-    """The first step of a document whose text was imported (PAGE/ALTO): OCR is skipped."""
-    task = TaskName.PLAN_TRANSLATION if translate else TaskName.FINALIZE_DOCUMENT
-    return [Step(task, (document_id,))]
+def start_iiif(document_id: int) -> list[Step]:
+    """The first step of a IIIF import: fetch its manifest (unless uploaded) and images."""
+    return [Step(TaskName.FETCH_IIIF, (document_id,))]
+
+
+def fetch_iiif(session: Session, ctx: Context, document_id: int) -> list[Step]:
+    """Fetch one thing a IIIF import still needs (its manifest, or its next image); then
+    the same step again, and ingest once everything is fetched."""
+    document = session.get(Document, document_id)
+    if document is None:
+        log.info("document %s is gone; nothing to fetch", document_id)
+        return []
+    job = jobs.get_locked(session, document_id, JobStage.INGEST)
+    if job.status in jobs.TERMINAL:
+        return []
+    documents.mark_processing(document)
+    progress = fetching.fetch_next(session, ctx.storage, ctx.settings, document, job)
+    if progress is fetching.Progress.MORE:
+        return start_iiif(document_id)
+    if progress is fetching.Progress.DONE:
+        return start(document_id)
+    return []
 
 
 def ingest_document(session: Session, ctx: Context, document_id: int) -> list[Step]:
@@ -93,12 +114,16 @@ def ingest_document(session: Session, ctx: Context, document_id: int) -> list[St
     if job.status not in jobs.TERMINAL:
         documents.mark_processing(document)
         jobs.start(job, total=len(document.files))
+        imported = imports.is_import(document)
         limits = documents.IngestLimits.from_settings(ctx.settings)
-        pages = documents.ingest(session, document, ctx.storage, limits)
+        read = imports.ingest if imported else documents.ingest
+        pages = read(session, document, ctx.storage, limits)
         failed = sum(1 for f in document.files if f.error)
         jobs.record_progress(job, done=len(document.files) - failed, failed=failed)
         ocr_job = jobs.get_locked(session, document_id, JobStage.OCR)
-        jobs.start(ocr_job, total=len(pages))
+        jobs.start(
+            ocr_job, total=len(pages), detail=imports.ocr_detail(pages) if imported else None
+        )
         if not pages:
             jobs.finish(ocr_job, error="No page could be read from the upload.")
             return [Step(TaskName.FINALIZE_DOCUMENT, (document_id,))]
@@ -108,6 +133,8 @@ def ingest_document(session: Session, ctx: Context, document_id: int) -> list[St
         .where(Page.document_id == document_id, Page.ocr_status == OcrStatus.PENDING)
         .order_by(Page.number)
     ).all()
+    if not page_ids:  # imported pages come read: on to translation (once)
+        return _after_ocr(session, document_id)
     return [Step(TaskName.OCR_PAGE, (page_id,)) for page_id in page_ids]
 
 
@@ -224,7 +251,7 @@ def reconcile_stalled(session: Session, ctx: Context) -> list[Step]:
         str(ctx.settings.redis_url), socket_timeout=10, socket_connect_timeout=5
     )
     try:
-        return reconcile.reconcile(
+        lost = reconcile.reconcile(
             session,
             lambda: broker.held_steps(client),
             time.time(),
@@ -232,6 +259,10 @@ def reconcile_stalled(session: Session, ctx: Context) -> list[Step]:
         )
     finally:
         client.close()
+    resend, doomed = attempts.triage(session, lost)
+    for step, reason in doomed:  # sent again and again, failing (or dying) every time
+        resend += give_up(session, step, reason)
+    return resend
 
 
 MODEL_STEPS = (TaskName.PLAN_TRANSLATION, TaskName.PLAN_TRANSLATION_RUN, TaskName.TRANSLATE_BATCH)
@@ -268,6 +299,7 @@ def waited_too_long(reason: str, limit_s: float) -> str:
 
 
 RUNNERS: dict[TaskName, Callable[..., list[Step]]] = {
+    TaskName.FETCH_IIIF: fetch_iiif,
     TaskName.INGEST_DOCUMENT: ingest_document,
     TaskName.OCR_PAGE: ocr_page,
     TaskName.PLAN_TRANSLATION: plan_translation,
@@ -285,7 +317,10 @@ def run(session: Session, ctx: Context, step: Step) -> list[Step]:
         # still running: the first one finishes it and sends what follows.
         log.info("%s%s is running in another worker; leaving it there", step.task, step.args)
         return []
-    return RUNNERS[step.task](session, ctx, *step.args)
+    next_steps = RUNNERS[step.task](session, ctx, *step.args)
+    if step.task is not TaskName.RECONCILE:
+        attempts.forget(session, step)  # a retry of it later starts counting afresh
+    return next_steps
 
 
 def give_up(session: Session, step: Step, reason: str) -> list[Step]:
@@ -306,4 +341,6 @@ def give_up(session: Session, step: Step, reason: str) -> list[Step]:
     if document is not None:
         document.status = DocumentStatus.FAILED
         document.error = reason
+        if step.task is TaskName.INGEST_DOCUMENT:
+            jobs.finish(jobs.get_locked(session, document.id, JobStage.INGEST), error=reason)
     return []

@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session
 
 from service.documents.models import Document, DocumentStatus, OcrStatus, Page
+from service.imports import fetching
 from service.jobs import broker, claims
 from service.jobs import service as jobs
 from service.jobs.models import Job, JobStage
@@ -99,7 +100,8 @@ def document_steps(session: Session, document: Document) -> list[Step]:
     if len(stages) < len(JobStage):
         return []
     if stages[JobStage.INGEST].status not in jobs.TERMINAL:
-        return [Step(TaskName.INGEST_DOCUMENT, (document.id,))]
+        task = TaskName.FETCH_IIIF if fetching.pending(session, document.id) else None
+        return [Step(task or TaskName.INGEST_DOCUMENT, (document.id,))]
     ocr = stages[JobStage.OCR]
     if ocr.status not in jobs.TERMINAL:
         return [Step(TaskName.OCR_PAGE, (page_id,)) for page_id in _unread(session, document.id)]

@@ -92,3 +92,15 @@ def finish(job: Job, failed_all: bool = False, error: str | None = None) -> None
     if error:
         job.error = error
     job.finished_at = datetime.now(UTC)
+
+
+def report(job: Job, done: int, failed: int, detail: str) -> None:
+    """Show how far a running stage got without closing it (its step goes on)."""
+    job.done, job.failed, job.detail = done, failed, detail
+    job.waiting, job.waiting_since = None, None
+
+
+def skip(job: Job) -> None:
+    """Close a stage that will not run (an earlier one failed the document)."""
+    job.status = JobStatus.SKIPPED
+    job.finished_at = datetime.now(UTC)

@@ -10,6 +10,7 @@ from typing import Any
 class TaskName(StrEnum):
     """Celery task names; the web enqueues by name and never imports the workers."""
 
+    FETCH_IIIF = "palimpsest.fetch_iiif"
     INGEST_DOCUMENT = "palimpsest.ingest_document"
     OCR_PAGE = "palimpsest.ocr_page"
     PLAN_TRANSLATION = "palimpsest.plan_translation"

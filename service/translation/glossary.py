@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.accounts import access
 from service.accounts.membership import join_collection
 from service.documents.models import Collection, Document
-from service.documents.service import get_collection_or_raise
-from service.errors import InvalidInput, NotFound
+from service.documents.service import get_collection_or_raise, visible_named
+from service.errors import Forbidden, InvalidInput, NotFound
 from service.translation.backends.base import GlossaryHint
 from service.translation.models import GlossaryEntry
 
@@ -77,12 +78,12 @@ def list_entries(session: Session, collection_id: int) -> list[GlossaryEntry]:
 
 def create_collection(session: Session, name: str, description: str | None) -> Collection:
     """A new collection; names are unique."""
-    name = name.strip()
+    name = name.strip()[:200]
     if not name:
         raise InvalidInput("A collection needs a name.")
-    if session.scalar(select(Collection).where(Collection.name == name)) is not None:
+    if visible_named(session, name):  # one the user cannot see is not named to them
         raise InvalidInput(f"A collection named {name!r} exists already.")
-    collection = Collection(name=name[:200], description=description)
+    collection = Collection(name=name, description=description)
     session.add(collection)
     session.flush()
     join_collection(session, collection.id)
@@ -130,7 +131,10 @@ def delete_entry(session: Session, collection_id: int, entry_id: int) -> None:
 
 
 def assign_collection(session: Session, document: Document, collection_id: int | None) -> None:
-    """Put a document in a collection (or none); its glossary applies from the next run."""
+    """Put a document in a collection (or none); its glossary applies from the next run.
+    Only its uploader or an administrator may: moving hides it from everyone else."""
+    if not access.may_move(document.created_by):
+        raise Forbidden("Only the uploader of a document or an administrator may move it.")
     if collection_id is not None:
         get_collection_or_raise(session, collection_id)
     document.collection_id = collection_id

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from service.accounts import access
 from service.documents.models import PROSE_KINDS, Document, Page, Segment
 from service.errors import InvalidInput, NotFound
 from service.ocr.text import source_hash
@@ -86,9 +87,14 @@ def get(session: Session, run_id: int, lock: bool = False) -> TranslationRun | N
 
 
 def get_or_raise(session: Session, run_id: int) -> TranslationRun:
-    """A run or NotFound."""
+    """A run of a document the current user may see, or NotFound (as every other route)."""
     run = get(session, run_id)
-    if run is None:
+    collection_id = (
+        session.scalar(select(Document.collection_id).where(Document.id == run.document_id))
+        if run is not None
+        else None
+    )
+    if run is None or not access.may_see(collection_id):
         raise NotFound(f"Translation run {run_id} does not exist.")
     return run
 

@@ -233,7 +233,7 @@ def test_createuser_makes_the_first_admin(redis_client: redis.Redis) -> None:
         check=True,
     )
     assert again.stdout == ""  # an admin exists: nothing to do
-    browser = TestClient(create_app())
+    browser = TestClient(create_app(), headers={"origin": "http://testserver"})
     response = browser.post(
         "/login", data={"username": "root", "password": password.group(1)}, follow_redirects=False
     )
@@ -256,13 +256,62 @@ def test_a_collection_made_by_an_editor_stays_theirs_and_is_closed_to_others(
     document_id = response.json()["id"]
     assert author.get(f"/api/documents/{document_id}").status_code == 200
     assert other.get(f"/api/documents/{document_id}").status_code == 404
-    refused = other.post(
+    # The other editor is not told that "Letters" exists: they get a "Letters" of their own.
+    theirs = other.post(
         "/api/documents",
         data={"source_lang": "en", "target_lang": "fr", "collection": "Letters"},
         files=[("files", ("p.png", png, "image/png"))],
     )
-    assert refused.status_code == 422 and "not a member" in refused.json()["message"]
+    assert theirs.status_code == 202
     collection_id = author.get("/api/me").json()["collection_ids"][0]
+    assert other.get("/api/me").json()["collection_ids"] != [collection_id]
     assert other.get(f"/api/collections/{collection_id}/glossary").status_code == 404
     assert author.get(f"/api/collections/{collection_id}/glossary").status_code == 200
     assert other.get(f"/api/collections/{collection_id}/export?format=txt").status_code == 404
+
+
+def test_a_login_must_come_from_our_own_login_page(redis_client: redis.Redis) -> None:
+    authed_client("editor", username="athena")
+    form = {"username": "athena", "password": "correct horse battery"}
+    for origin in ("https://evil.example", "null", None):
+        browser = TestClient(create_app())
+        headers = {"origin": origin} if origin else {}
+        forged = browser.post("/login", data=form, headers=headers, follow_redirects=False)
+        assert forged.status_code == 403, origin
+        assert "did not come from Palimpsest&#39;s login page" in forged.text
+        assert "set-cookie" not in forged.headers
+        assert browser.get("/api/me").status_code == 401
+    browser = TestClient(create_app())
+    by_referer = browser.post(
+        "/login", data=form, headers={"referer": "http://testserver/login"}, follow_redirects=False
+    )
+    assert by_referer.status_code == 303 and browser.get("/api/me").json()["username"] == "athena"
+
+
+def test_tokens_survive_a_password_change_unless_revoked_with_it(
+    redis_client: redis.Redis,
+) -> None:
+    owner = authed_client("editor", username="mnemosyne")
+    scripts = [owner.post("/api/tokens", json={"name": n}).json()["token"] for n in "ab"]
+
+    def works(token: str) -> bool:
+        api = TestClient(create_app(), headers={"authorization": f"Bearer {token}"})
+        return api.get("/api/me").status_code == 200
+
+    changed = owner.post(
+        "/account/password", data={"current": "correct horse battery", "new": "a new passphrase"}
+    )
+    assert changed.status_code == 200 and "2 API tokens still work" in changed.text
+    assert all(works(t) for t in scripts)  # scripts keep running: by design, and said so
+    again = owner.post(
+        "/account/password",
+        data={"current": "a new passphrase", "new": "a third passphrase", "revoke_tokens": "true"},
+    )
+    assert again.status_code == 200 and "revoked 2 API tokens" in again.text
+    assert not any(works(t) for t in scripts)
+
+    later = [owner.post("/api/tokens", json={"name": n}).json()["token"] for n in "cd"]
+    assert owner.delete("/api/tokens").json() == {"revoked": 2}
+    assert not any(works(t) for t in later)
+    page = owner.post("/account/tokens/revoke-all", follow_redirects=False)
+    assert page.status_code == 303

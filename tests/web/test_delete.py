@@ -110,3 +110,72 @@ def test_the_document_page_offers_deletion_with_a_confirmation(session: Session)
     response = client.post(f"/documents/{document.id}/delete", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/"
     assert "Brouillon" not in client.get("/").text
+
+
+def test_an_administrator_deletes_a_collection_saying_what_becomes_of_its_documents(
+    session: Session, redis_client: object
+) -> None:
+    editor, admin = authed_client("editor"), authed_client("admin")
+    png = encode(text_image([["Ratsprotokoll"]]), "PNG")
+
+    def upload(collection: str) -> int:
+        response = editor.post(
+            "/api/documents",
+            data={"source_lang": "de", "collection": collection},
+            files=[("files", ("p.png", png, "image/png"))],
+        )
+        return int(response.json()["id"])
+
+    kept, doomed = upload("Kept"), upload("Doomed")
+    ids = {c: editor.get(f"/api/documents/{d}").json()["collection_id"] for c, d in
+           (("Kept", kept), ("Doomed", doomed))}  # fmt: skip
+    editor.put(
+        f"/api/collections/{ids['Doomed']}/glossary", json={"term": "Rat", "translation": "council"}
+    )
+    url = f"/api/collections/{ids['Doomed']}"
+
+    assert editor.delete(url).status_code == 403  # a member, not an administrator
+    assert authed_client("editor").delete(url).status_code == 404  # not even told it exists
+    refused = admin.delete(url)
+    assert refused.status_code == 422
+    assert (
+        "holds 1 document" in refused.json()["message"]
+        and "documents=" in refused.json()["message"]
+    )
+
+    moved = admin.delete(url, params={"documents": "move", "move_to": ids["Kept"]})
+    assert moved.status_code == 200, moved.text
+    assert moved.json() == {"name": "Doomed", "documents": "move", "count": 1}
+    assert editor.get(f"/api/documents/{doomed}").json()["collection_id"] == ids["Kept"]
+    assert editor.get(f"{url}/glossary").status_code == 404  # its glossary went with it
+
+    files_before = stored_files()
+    gone = admin.delete(f"/api/collections/{ids['Kept']}", params={"documents": "delete"})
+    assert gone.json() == {"name": "Kept", "documents": "delete", "count": 2}
+    assert editor.get(f"/api/documents/{kept}").status_code == 404
+    assert stored_files() < files_before  # their files went too
+    assert editor.get("/api/me").json()["collection_ids"] == []
+
+
+def test_ungrouped_documents_open_to_every_user_and_the_page_offers_it(session: Session) -> None:
+    admin = authed_client("admin")
+    collection = admin.post("/api/collections", json={"name": "Open soon"}).json()["id"]
+    from tests.helpers import make_document
+
+    document = make_document(session, ["Un."], None, title="Aushang")
+    admin.put(f"/api/documents/{document.id}/collection", json={"collection_id": collection})
+    assert authed_client("viewer").get(f"/api/documents/{document.id}").status_code == 404
+    page = admin.get(f"/collections/{collection}").text
+    assert f'action="/collections/{collection}/delete"' in page and "data-confirm=" in page
+    member = authed_client("editor", collections=(collection,))
+    assert (
+        f'action="/collections/{collection}/delete"'
+        not in member.get(f"/collections/{collection}").text
+    )
+    response = admin.post(
+        f"/collections/{collection}/delete",
+        data={"documents": "ungroup", "move_to": ""},  # as the form sends it
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/collections"
+    assert authed_client("viewer").get(f"/api/documents/{document.id}").status_code == 200

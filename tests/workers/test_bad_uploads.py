@@ -174,3 +174,58 @@ def test_a_request_over_the_total_limit_gets_413(configure: Callable[..., None])
 def test_a_normal_scan_is_not_mistaken_for_a_bomb(session: Session) -> None:
     document_id = ingest([("page.png", encode(text_image([["Normal"]], width=2480), "PNG"))])
     assert reasons(session, document_id) == {"page.png": None}
+
+
+def test_a_truncated_multi_page_tiff_fails_alone_and_the_good_page_is_read(
+    session: Session,
+) -> None:
+    from service.documents.models import Document, DocumentStatus
+    from service.jobs.runner import run_inline
+    from service.jobs.steps import Step, TaskName
+    from tests.hostile import truncated_tiff
+
+    good = encode(text_image([["A good page"]]), "PNG")
+    document_id = ingest([("good.png", good), ("half.tif", truncated_tiff())])
+    found = reasons(session, document_id)
+    assert found["good.png"] is None
+    assert found["half.tif"] == (
+        "The image cannot be decoded (corrupt or truncated file): Missing dimensions"
+    )
+    document = documents.get_or_raise(session, document_id)
+    assert [p.file.filename for p in document.pages] == ["good.png"]
+    run_inline(pipeline.default_context(), [Step(TaskName.OCR_PAGE, (document.pages[0].id,))])
+    session.expire_all()
+    finished = session.get(Document, document_id)
+    assert finished is not None and finished.status is DocumentStatus.PARTIAL
+    assert finished.error == (
+        "half.tif: The image cannot be decoded (corrupt or truncated file): Missing dimensions"
+    )
+
+
+def test_zip_entries_of_zeros_are_refused_for_what_they_are(
+    session: Session, configure: Callable[..., None]
+) -> None:
+    """A zip entry of 64 MiB of zeros was refused as "it looks like text"."""
+    configure(PALIMPSEST_MAX_UPLOAD_BYTES=str(5 * 1024 * 1024))
+    good = encode(text_image([["Folio"]]), "PNG")
+    archive = zip_of({"a.png": good, "big.png": b"\x00" * (64 << 20), "small.png": b"\x00" * 900})
+    document_id = ingest([("scans.zip", archive)])
+    found = reasons(session, document_id)
+    assert found["scans.zip › big.png"] == "The file is larger than the 5 MB limit."
+    assert found["scans.zip › small.png"] == (
+        "Not a supported file type (it holds only zero bytes); upload PNG, JPEG, TIFF or PDF scans."
+    )
+    assert found["scans.zip › a.png"] is None
+
+
+def test_an_archive_listing_a_flood_of_entries_is_refused_unread(
+    session: Session, configure: Callable[..., None]
+) -> None:
+    configure(PALIMPSEST_MAX_ZIP_ENTRIES="3")
+    good = encode(text_image([["p"]]), "PNG")
+    flood = zip_of({"p.png": good} | {f"empty/{i}.txt": b"" for i in range(31)})
+    document_id = ingest([("flood.zip", flood), ("good.png", good)])
+    assert reasons(session, document_id)["flood.zip"] == (
+        "flood.zip lists 32 entries; an archive may list at most 30 "
+        "(PALIMPSEST_MAX_ZIP_ENTRIES files used)."
+    )

@@ -164,3 +164,46 @@ def test_the_reconcile_task_resends_only_what_stalled_work_lost(
     with unit_of_work() as s:
         assert pipeline.run(s, pipeline.default_context(), Step(TaskName.RECONCILE, ())) == lost
     assert moving != stalled
+
+
+def test_a_step_that_keeps_failing_is_given_up_with_its_reason(
+    broker_redis: redis.Redis, session: Session
+) -> None:
+    """A page whose stored scan vanished fails the same way on every delivery: the worker
+    records why, the reconciler re-sends it three times, then fails the page with that
+    reason and moves the document on, instead of re-sending it forever."""
+    from service.documents.models import DocumentStatus, SourceFile
+    from workers.ocr import ocr_page
+
+    document_id, (first, *others) = ingested()
+    ctx = pipeline.default_context()
+    for step in others:
+        with unit_of_work() as s:
+            pipeline.run(s, ctx, step)  # the other pages are read
+    with unit_of_work() as s:
+        source = s.scalars(select(SourceFile).where(SourceFile.document_id == document_id)).one()
+        ctx.storage.path(source.sha256 or "").unlink()  # the disk lost the scan
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    sent: list[list[Step]] = []
+    for _ in range(6):
+        assert ocr_page.apply(args=first.args).failed()  # as a worker runs it: it raises
+        with unit_of_work() as s:
+            for table in (Job, Document):
+                key = Job.document_id if table is Job else Document.id
+                s.execute(update(table).where(key == document_id).values(updated_at=an_hour_ago))
+        with unit_of_work() as s:
+            sent.append(pipeline.run(s, ctx, Step(TaskName.RECONCILE, ())))
+        if sent[-1] != [first]:
+            break
+    assert sent == [[first]] * 3 + [[Step(TaskName.FINALIZE_DOCUMENT, (document_id,))]]
+    page = session.get(Page, first.args[0])
+    assert page is not None and page.ocr_status is OcrStatus.FAILED
+    assert (page.ocr_error or "").startswith(
+        "Gave up after 4 attempts; the last one failed with FileNotFoundError"
+    )
+    with unit_of_work() as s:
+        pipeline.run(s, ctx, sent[-1][0])
+    session.expire_all()
+    document = session.get(Document, document_id)
+    assert document is not None and document.status is DocumentStatus.PARTIAL
+    assert "page 1: Gave up after 4 attempts" in (document.error or "")

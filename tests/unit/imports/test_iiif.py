@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -15,66 +12,17 @@ from sqlalchemy.orm import Session
 from service.db import unit_of_work
 from service.documents.models import Document, Segment
 from service.documents.service import NewDocument
-from service.imports import iiif
+from service.imports import fetching, iiif
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
-from tests.helpers import authed_client, encode, text_image
-
-
-class IiifServer:
-    """Serves manifests and images from memory and records every request's Host and path."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, tuple[str, bytes]] = {}
-        self.requests: list[tuple[str, str]] = []
-        self.redirects: dict[str, str] = {}
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests.append((self.headers.get("Host", ""), self.path))
-                if self.path in server.redirects:
-                    self.send_response(302)
-                    self.send_header("Location", server.redirects[self.path])
-                    self.end_headers()
-                    return
-                if self.path not in server.files:
-                    self.send_error(404)
-                    return
-                kind, body = server.files[self.path]
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def image(self, path: str, lines: list[str]) -> str:
-        self.files[path] = ("image/png", encode(text_image([lines], width=1400), "PNG"))
-        return self.base + path
-
-    def manifest(self, path: str, data: dict[str, Any]) -> str:
-        self.files[path] = ("application/json", json.dumps(data).encode())
-        return self.base + path
+from tests.helpers import authed_client
+from tests.servers import IiifServer
 
 
 @pytest.fixture
-def server(configure: Callable[..., None]) -> Iterator[IiifServer]:
-    state = IiifServer()
-    thread = threading.Thread(target=state.httpd.serve_forever, daemon=True)
-    thread.start()
-    configure(PALIMPSEST_IIIF_ALLOWED_HOSTS=f"iiif.example.org, 127.0.0.1:{state.port}")
-    try:
-        yield state
-    finally:
-        state.httpd.shutdown()
-        state.httpd.server_close()
+def server(iiif_server: IiifServer) -> IiifServer:
+    """The IIIF server of tests/servers.py, its host allowed."""
+    return iiif_server
 
 
 def manifest_v2(images: list[str]) -> dict[str, Any]:
@@ -127,11 +75,17 @@ def manifest_v3(image_services: list[str]) -> dict[str, Any]:
     }
 
 
-def create(manifest: iiif.Manifest) -> int:
+def create(url: str | None = None, manifest: bytes | None = None, fetch: bool = True) -> int:
+    """A IIIF import as the web request makes it; then its fetch steps and what follows."""
     ctx = pipeline.default_context()
     spec = NewDocument(None, "fr", "en", translate=False)
     with unit_of_work() as session:
-        return iiif.create(session, ctx.storage, ctx.settings, spec, manifest).id
+        document_id = fetching.create(
+            session, ctx.storage, ctx.settings, spec, url=url, manifest=manifest
+        ).id
+    if fetch:
+        run_inline(ctx, pipeline.start_iiif(document_id))
+    return document_id
 
 
 def test_v2_manifest_by_url_becomes_a_document_read_by_ocr(
@@ -144,12 +98,13 @@ def test_v2_manifest_by_url_becomes_a_document_read_by_ocr(
     url = server.manifest("/manifest.json", manifest_v2(urls))
     manifest, _ = iiif.load_manifest(url, pipeline.default_context().settings)
     assert (manifest.version, manifest.title) == (2, "Registre des délibérations")
-    document_id = create(manifest)
-    run_inline(pipeline.default_context(), pipeline.start(document_id))
+    server.requests.clear()
+    document_id = create(url)
 
     document = session.get(Document, document_id)
     assert document is not None and document.title == "Registre des délibérations"
     assert [f.filename for f in document.files] == ["0001-f. 1.img", "0002-f. 2.img"]
+    assert [f.source_url for f in document.files] == urls
     text = " ".join(
         s.normalized
         for s in session.scalars(select(Segment).where(Segment.document_id == document_id))
@@ -160,14 +115,15 @@ def test_v2_manifest_by_url_becomes_a_document_read_by_ocr(
 
 def test_v3_manifest_file_with_image_services(server: IiifServer, session: Session) -> None:
     server.image("/iiif/p1/full/max/0/default.jpg", ["Première lettre"])
-    data = manifest_v3([f"{server.base}/iiif/p1"])
-    manifest = iiif.manifest_from_bytes(json.dumps(data).encode())
+    data = json.dumps(manifest_v3([f"{server.base}/iiif/p1"])).encode()
+    manifest = iiif.manifest_from_bytes(data)
     assert (manifest.version, manifest.title) == (3, "Lettres")
     assert manifest.canvases == [
         iiif.Canvas("p. 1", f"{server.base}/iiif/p1/full/max/0/default.jpg")
     ]
-    document = session.get(Document, create(manifest))
+    document = session.get(Document, create(manifest=data))
     assert document is not None and len(document.files) == 1 and document.files[0].error is None
+    assert document.title == "Lettres"
 
 
 def test_hosts_not_configured_are_refused_without_any_connection(server: IiifServer) -> None:
@@ -177,11 +133,11 @@ def test_hosts_not_configured_are_refused_without_any_connection(server: IiifSer
     with pytest.raises(iiif.HostNotAllowed) as refused:
         iiif.load_manifest(elsewhere, settings)
     assert f"localhost:{server.port} is not an allowed IIIF host" in refused.value.message
-    mixed = iiif.parse_manifest(
-        manifest_v2([f"{server.base}/img/1.png", f"http://localhost:{server.port}/img/1.png"])
-    )
     with pytest.raises(iiif.HostNotAllowed):
-        create(mixed)
+        create(elsewhere)
+    mixed = manifest_v2([f"{server.base}/img/1.png", f"http://localhost:{server.port}/img/1.png"])
+    with pytest.raises(iiif.HostNotAllowed):
+        create(manifest=json.dumps(mixed).encode())
     assert server.requests == []  # nothing was fetched, not even from the allowed host
 
 
@@ -192,12 +148,24 @@ def test_a_redirect_to_another_host_is_not_followed(server: IiifServer) -> None:
     assert [p for _, p in server.requests] == ["/moved.json"]
 
 
-def test_api_imports_a_manifest_and_refuses_other_hosts(server: IiifServer) -> None:
+def test_api_imports_a_manifest_and_refuses_other_hosts(
+    server: IiifServer, session: Session, redis_client: Any
+) -> None:
     url = server.manifest("/m.json", manifest_v2([server.image("/img/1.png", ["Un mot"])]))
     client = authed_client()
     accepted = client.post("/api/imports/iiif", data={"manifest_url": url, "source_lang": "fr"})
     assert accepted.status_code == 202, accepted.text
-    assert accepted.json()["files"][0]["filename"] == "0001-f. 1.img"
+    assert server.requests == []  # the web request fetched nothing: a worker will
+    messages = [json.loads(m) for m in redis_client.lrange("default", 0, -1)]
+    assert [m["headers"]["task"] for m in messages] == ["palimpsest.fetch_iiif"]
+    document_id = accepted.json()["id"]
+    with unit_of_work() as s:  # the worker's first step: the manifest
+        assert pipeline.fetch_iiif(s, pipeline.default_context(), document_id)
+    ingest = client.get(f"/api/documents/{document_id}").json()["jobs"][0]
+    assert ingest["detail"] == "fetched 0 of 1 page images from 127.0.0.1"
+    assert client.get(f"/api/documents/{document_id}").json()["files"][0]["filename"] == (
+        "0001-f. 1.img"
+    )
     refused = client.post(
         "/api/imports/iiif",
         data={"manifest_url": "https://iiif.elsewhere.net/m.json", "source_lang": "fr"},

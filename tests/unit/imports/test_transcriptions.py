@@ -38,13 +38,23 @@ def upload(*names: str, renamed: dict[str, str] | None = None) -> list[Upload]:
     return [Upload(renamed.get(n, n), io.BytesIO((SAMPLES / n).read_bytes())) for n in names]
 
 
-def import_files(uploads: list[Upload], lang: str = "fr", translate: bool = True) -> int:
+def import_files(
+    uploads: list[Upload], lang: str = "fr", translate: bool = True, ingest: bool = True
+) -> int:
+    """Create the import as the web request does, then run its ingest step (a worker's)."""
+    from service.documents.router import zip_limits
     from service.jobs.pipeline import default_context
 
     ctx = default_context()
     spec = NewDocument(None, lang, "en", "ollama", "llama3.2:3b", translate)
     with unit_of_work() as session:
-        return imports.create(session, ctx.storage, spec, uploads, ctx.settings.max_upload_bytes).id
+        document_id = imports.create(
+            session, ctx.storage, spec, uploads, zip_limits(ctx.settings)
+        ).id
+    if ingest:
+        with unit_of_work() as session:
+            pipeline.ingest_document(session, ctx, document_id)
+    return document_id
 
 
 def original_lines(path: Path) -> list[tuple[str, str]]:
@@ -101,13 +111,13 @@ def test_page_import_then_page_export_keeps_text_and_coordinates(
 def test_imported_page_skips_ocr_and_goes_to_translation(
     ollama: FakeOllama, session: Session
 ) -> None:
-    document_id = import_files(upload(*BORRDISC))
+    document_id = import_files(upload(*BORRDISC), ingest=False)
     ctx = pipeline.Context(
         settings=pipeline.default_context().settings,
         storage=pipeline.default_context().storage,
         make_engine=no_ocr,
     )
-    run_inline(ctx, pipeline.start_imported(document_id, translate=True))
+    run_inline(ctx, pipeline.start(document_id))
 
     document = session.get(Document, document_id)
     assert document is not None and document.status is DocumentStatus.DONE
@@ -233,10 +243,12 @@ def test_unusable_files_are_reported_and_the_rest_imported(session: Session) -> 
     document = session.get(Document, document_id)
     assert document is not None
     assert len(document.pages) == 1
-    error = document.error or ""
-    assert "notes.xml: notes.xml is neither PAGE XML nor ALTO (root element <html>)." in error
-    assert "broken.xml: broken.xml is not well-formed XML" in error
-    assert "its page image OCR-D-IMG_00000084.tif is not among the uploaded files." in error
+    errors = {f.filename: f.error or "" for f in document.files}
+    assert errors["notes.xml"] == "notes.xml is neither PAGE XML nor ALTO (root element <html>)."
+    assert errors["broken.xml"].startswith("broken.xml is not well-formed XML")
+    assert errors[ANEKDOTEN[0]] == (
+        "its page image OCR-D-IMG_00000084.tif is not among the uploaded files."
+    )
     with pytest.raises(NoUsableFile) as refused:
         import_files([Upload("notes.xml", io.BytesIO(b"<html/>"))])
     assert refused.value.rejected[0][0] == "notes.xml"
@@ -275,12 +287,19 @@ def test_api_import_answers_202_and_queues_translation_not_ocr(
     )
     assert response.status_code == 202, response.text
     body = response.json()
-    assert [f["filename"] for f in body["files"]] == [tif.name]
+    assert [(f["filename"], f["status"]) for f in body["files"]] == [
+        (tif.name, "accepted"),  # stored, not yet decoded: that is the worker's
+        ("stray.xml", "failed"),
+    ]
     assert body["rejected"] == [
         {"filename": "stray.xml", "error": "stray.xml: expected one ALTO <Page>, found 0."}
     ]
     messages = [json.loads(m) for m in redis_client.lrange("default", 0, -1)]
-    assert [m["headers"]["task"] for m in messages] == ["palimpsest.plan_translation"]
+    assert [m["headers"]["task"] for m in messages] == ["palimpsest.ingest_document"]
+    assert client.get(f"/api/documents/{body['id']}").json()["pages"] == []
+    with unit_of_work() as s:
+        after = pipeline.ingest_document(s, pipeline.default_context(), body["id"])
+    assert [step.task.value for step in after] == ["palimpsest.plan_translation"]
     detail = client.get(f"/api/documents/{body['id']}").json()
     assert [j["status"] for j in detail["jobs"]][:2] == ["done", "done"]
     assert detail["pages"][0]["image_url"]
