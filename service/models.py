@@ -5,6 +5,7 @@ from service.db import Base
 from service.documents.models import Collection, Document, Page, Segment, SourceFile
 from service.jobs.models import Job
 from service.review.models import Annotation, Edit
+from service.transcription.models import TranscriptionProposal
 from service.translation.models import (
     Correction,
     GlossaryEntry,
@@ -31,6 +32,7 @@ __all__ = [
     "RunItem",
     "Segment",
     "SourceFile",
+    "TranscriptionProposal",
     "Translation",
     "TranslationRun",
     "User",

@@ -32,9 +32,9 @@ from service.jobs.steps import Step, TaskName
 from service.ocr import service as ocr
 from service.ocr.engines.base import OcrEngine
 from service.storage import Storage
+from service.transcription import steps as transcription_steps
 from service.translation import backends, runs
 from service.translation.backends.base import TranslationBackend
-from service.translation.models import Translation, TranslationStatus
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def _after_ocr(session: Session, document_id: int) -> list[Step]:
 
 def _read(counts: dict[Any, int]) -> int:
     # A page that needs manual transcription was read: its status says what to do next.
-    return counts.get(OcrStatus.DONE, 0) + counts.get(OcrStatus.NEEDS_TRANSCRIPTION, 0)
+    return sum(counts.get(status, 0) for status in documents.READ_STATUSES)
 
 
 def _count_by(session: Session, column: Any, *where: Any) -> dict[Any, int]:
@@ -163,21 +163,7 @@ def finalize_document(session: Session, _ctx: Context, document_id: int) -> list
     job = jobs.get_locked(session, document_id, JobStage.FINALIZE)
     if job.status in jobs.TERMINAL:
         return []
-    problems = documents.page_failures(session, document_id)
-    failed_translations = _count_by(
-        session, Translation.status, Translation.document_id == document_id
-    ).get(TranslationStatus.FAILED, 0)
-    if failed_translations:
-        problems.append(f"{failed_translations} segment(s) could not be translated")
-    read_pages = _read(_count_by(session, Page.ocr_status, Page.document_id == document_id))
-    document.status = (
-        DocumentStatus.FAILED
-        if not read_pages
-        else DocumentStatus.PARTIAL
-        if problems
-        else DocumentStatus.DONE
-    )
-    document.error = "; ".join(problems) or None
+    document.status, document.error = documents.outcome(session, document_id)
     jobs.start(job, total=1)
     jobs.record_progress(job, done=1, failed=0)
     return []
@@ -254,6 +240,7 @@ RUNNERS: dict[TaskName, Callable[..., list[Step]]] = {
     TaskName.TRANSLATE_BATCH: translate_batch,
     TaskName.FINALIZE_DOCUMENT: finalize_document,
     TaskName.RECONCILE: reconcile_stalled,
+    TaskName.DETECT_LINES: transcription_steps.detect_lines,
 }
 
 

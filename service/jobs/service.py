@@ -78,6 +78,12 @@ def record_progress(job: Job, done: int, failed: int) -> bool:
     return True
 
 
+def skip(job: Job, reason: str) -> None:
+    """Close a stage that had nothing to do, saying why (not "done": nothing was done)."""
+    job.status = JobStatus.SKIPPED
+    job.detail = reason
+
+
 def reopen(job: Job, status: JobStatus) -> None:
     """Put a finished stage back to work (a retry), clearing its error."""
     job.status = status

@@ -17,6 +17,7 @@ class TaskName(StrEnum):
     TRANSLATE_BATCH = "palimpsest.translate_batch"
     FINALIZE_DOCUMENT = "palimpsest.finalize_document"
     RECONCILE = "palimpsest.reconcile"
+    DETECT_LINES = "palimpsest.detect_lines"
 
 
 class Queue(StrEnum):
@@ -29,6 +30,7 @@ class Queue(StrEnum):
 
 ROUTES: dict[TaskName, Queue] = {
     TaskName.OCR_PAGE: Queue.OCR,
+    TaskName.DETECT_LINES: Queue.OCR,
     TaskName.TRANSLATE_BATCH: Queue.LLM,
 }
 

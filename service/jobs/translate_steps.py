@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from service.documents import service as documents
 from service.documents.models import Document
 from service.errors import PermanentError
 from service.jobs import service as jobs
@@ -176,15 +177,32 @@ def after_batch(session: Session, run_id: int, error: str | None = None) -> list
     if error:
         run.error = error
     complete = runs.record_progress(session, run)
+    if complete and run.purpose is RunPurpose.TRANSCRIPTION:
+        _settle_document(session, run.document_id)
     if job is None:
         return []
     if run.error:
         job.error = run.error
     if jobs.record_progress(job, run.done + run.skipped, run.failed):
+        if job.total == 0:
+            jobs.skip(job, NOTHING_TO_TRANSLATE)
         return [Step(TaskName.FINALIZE_DOCUMENT, (run.document_id,))]
     if complete:
         log.info("run %s finished after its job %s", run.id, job.status)
     return []
+
+
+NOTHING_TO_TRANSLATE = (
+    "nothing to translate: the OCR found no readable text (pages typed by hand are "
+    "translated as their regions are saved)"
+)
+
+
+def _settle_document(session: Session, document_id: int) -> None:
+    """A finished document's status counts the typed regions' translations too."""
+    document = session.get(Document, document_id)
+    if document is not None:
+        documents.settle_outcome(session, document)
 
 
 def job_of(session: Session, run: TranslationRun) -> Job | None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from service.documents.models import PROSE_KINDS, Document, Page, Segment
+from service.documents.models import Document, Page, Segment, SegmentKind, translatable
 from service.errors import InvalidInput, NotFound
 from service.ocr.text import source_hash
 from service.translation.backends import BackendChoice, BackendName, stored_name
@@ -123,9 +123,11 @@ def segments(session: Session, run: TranslationRun) -> list[SegmentText]:
     query = (
         select(Segment.id, Segment.normalized)
         .join(Page, Page.id == Segment.page_id)
-        .where(Segment.document_id == run.document_id, Segment.kind.in_(PROSE_KINDS))
+        .where(Segment.document_id == run.document_id, translatable())
         .order_by(Page.number, Segment.position)
     )
+    if run.kind is RunKind.CORRECT:  # text typed by hand has no OCR errors to correct
+        query = query.where(Segment.kind != SegmentKind.MANUAL)
     if run.page_from is not None:
         query = query.where(Page.number >= run.page_from)
     if run.page_to is not None:

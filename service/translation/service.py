@@ -18,7 +18,7 @@ from sqlalchemy import Table, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from service.documents.models import PROSE_KINDS, Document, Page, Segment
+from service.documents.models import Document, Page, Segment, translatable
 from service.ocr.text import source_hash, storable
 from service.translation import batching, glossary, memory
 from service.translation.backends.base import Task, TranslationBackend
@@ -47,7 +47,7 @@ def document_segments(session: Session, document_id: int) -> list[SegmentText]:
     rows = session.execute(
         select(Segment.id, Segment.normalized)
         .join(Page, Page.id == Segment.page_id)
-        .where(Segment.document_id == document_id, Segment.kind.in_(PROSE_KINDS))
+        .where(Segment.document_id == document_id, translatable())
         .order_by(Page.number, Segment.position)
     )
     return [SegmentText(id=row.id, text=row.normalized) for row in rows]
@@ -110,7 +110,7 @@ def _units(
     prose = (
         select(Segment.id, Segment.normalized, *lags)
         .join(Page, Page.id == Segment.page_id)
-        .where(Segment.document_id == document_id, Segment.kind.in_(PROSE_KINDS))
+        .where(Segment.document_id == document_id, translatable())
         .subquery()
     )
     rows = session.execute(select(prose).where(prose.c.id.in_(list(segment_ids)))).all()
