@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 from service.documents.models import Segment
 from service.ocr.layout import reading_order
 
+BBox = tuple[int, int, int, int]
+
 
 def place(session: Session, page_id: int, segment: Segment) -> None:
     """Put a segment where reading order puts its box among the page's other segments,
@@ -19,11 +21,16 @@ def place(session: Session, page_id: int, segment: Segment) -> None:
         )
         if s.id != segment.id and s.position >= 0
     ]
-    boxes = [s.bbox for s in others] + [segment.bbox]
-    order = reading_order(boxes)
-    before = order[order.index(len(others)) - 1] if order.index(len(others)) else -1
-    ordered = [*others[: before + 1], segment, *others[before + 1 :]]
-    number(session, ordered)
+    at = insertion_index([s.bbox for s in others], segment.bbox)
+    number(session, [*others[:at], segment, *others[at:]])
+
+
+def insertion_index(boxes: list[BBox], box: BBox) -> int:
+    """Where a box goes among boxes in reading order: right after the one the XY cut of
+    them all puts before it (the others keep their order, whatever the cut says of them)."""
+    order = reading_order([*boxes, box])
+    k = order.index(len(boxes))
+    return order[k - 1] + 1 if k else 0
 
 
 def renumber(session: Session, page_id: int) -> None:

@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 from service.deps import SessionDep, SettingsDep
 from service.documents import duplicates
 from service.documents import service as documents
+from service.documents.summary import summarise
 from service.exports.service import FORMATS
 from service.jobs import service as jobs
 from service.review import service
@@ -44,6 +45,7 @@ def document_page(
         "engines": [e for e in backends.engine_choices(settings) if e[0] != "auto"],
         "view": None,
         "duplicates": duplicates.earlier_copies(session, document),
+        "summary": summarise(session, document_id),
     }
     if page_count:
         number = min(page, page_count)

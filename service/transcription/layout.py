@@ -61,7 +61,7 @@ def forget_covered(page: Page, bbox: BBox) -> None:
         return
     regions = []
     for region in stored.get("regions", []):
-        lines = [line for line in region["lines"] if not _inside(tuple(line["bbox"]), bbox)]
+        lines = [line for line in region["lines"] if not inside(tuple(line["bbox"]), bbox)]
         if lines:
             boxes = [tuple(line["bbox"]) for line in lines]
             regions.append(region | {"bbox": list(_union(boxes)), "lines": lines})
@@ -117,10 +117,10 @@ def _clipped(bbox: BBox, width: int, height: int) -> BBox:
 
 
 def _inside_any(box: BBox, others: Sequence[BBox]) -> bool:
-    return any(_inside(box, other) for other in others)
+    return any(inside(box, other) for other in others)
 
 
-def _inside(box: BBox | tuple[Any, ...], container: BBox) -> bool:
+def inside(box: BBox | tuple[Any, ...], container: BBox) -> bool:
     """Whether at least half of `box` lies within `container`."""
     x0, y0, x1, y1 = (int(v) for v in box)
     width = max(0, min(x1, container[2]) - max(x0, container[0]))

@@ -123,6 +123,7 @@ def manual_read(
         translation_note=saved.note if saved is not None else None,
         page_status=page.ocr_status.value,
         page_status_text=service.status_text(page, finished, drafts),
+        lines_version=int((page.line_layout or {}).get("version", 0)),
     )
 
 

@@ -97,6 +97,7 @@ class ManualSegmentRead(BaseModel):
     translation_note: str | None = None
     page_status: str
     page_status_text: str
+    lines_version: int = Field(0, description="version of the page's untyped lines now")
 
 
 class DetectedLine(BaseModel):

@@ -82,6 +82,7 @@ def create(session: Session, page_id: int, data: ManualSegmentCreate, author: Au
     _write(segment, bbox, typed)
     session.add(segment)
     session.flush()
+    drop_unreadable_under(session, page.id, bbox)
     positions.place(session, page.id, segment)
     _replace_unclear(session, segment, typed.unclear, author)
     if not data.draft:
@@ -111,6 +112,7 @@ def update(session: Session, segment_id: int, data: ManualSegmentUpdate, author:
     segment.version += 1
     session.flush()
     if moved:
+        drop_unreadable_under(session, page.id, bbox)
         positions.place(session, page.id, segment)
         layout.forget_covered(page, bbox)
     if data.lines is not None:
@@ -131,6 +133,17 @@ def delete_segment(session: Session, segment_id: int) -> Page:
     refresh_page(session, page)
     documents.settle_outcome(session, page.document)
     return page
+
+
+def drop_unreadable_under(session: Session, page_id: int, bbox: BBox) -> None:
+    """Remove what the OCR could not read inside a typed region: the region replaces it
+    (an OCR run reads the page again from its image, so nothing is lost for good)."""
+    for segment in session.scalars(
+        select(Segment).where(Segment.page_id == page_id, Segment.kind == SegmentKind.UNREADABLE)
+    ):
+        if layout.inside(segment.bbox, bbox):
+            session.delete(segment)
+    session.flush()
 
 
 def get_manual_or_raise(session: Session, segment_id: int, lock: bool = False) -> Segment:
