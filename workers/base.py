@@ -42,6 +42,7 @@ def metrics_client() -> redis.Redis:
 _FIRST_ARGUMENT = {
     TaskName.OCR_PAGE: "page_id",
     TaskName.DETECT_LINES: "page_id",
+    TaskName.TRANSCRIBE_REGION: "proposal_id",
 }
 
 

@@ -32,7 +32,9 @@ from service.jobs.steps import Step, TaskName
 from service.ocr import service as ocr
 from service.ocr.engines.base import OcrEngine
 from service.storage import Storage
+from service.transcription import proposals, vision
 from service.transcription import steps as transcription_steps
+from service.transcription.vision.base import VisionBackend
 from service.translation import backends, runs
 from service.translation.backends.base import TranslationBackend
 
@@ -47,6 +49,7 @@ class Context:
     storage: Storage
     make_engine: Callable[[], OcrEngine] | None = None
     make_backend: Callable[[backends.BackendChoice], TranslationBackend] | None = None
+    make_vision: Callable[[str, str], VisionBackend] | None = None
     _engine: OcrEngine | None = field(default=None, repr=False)
 
     def engine(self) -> OcrEngine:
@@ -61,6 +64,12 @@ class Context:
         if self.make_backend is not None:
             return self.make_backend(choice)
         return backends.create(self.settings, choice)
+
+    def vision(self, backend: str, model: str) -> VisionBackend:
+        """A vision backend (Ollama or OpenAI-compatible) for the model."""
+        if self.make_vision is not None:
+            return self.make_vision(backend, model)
+        return vision.create(self.settings, backend, model)
 
 
 @lru_cache
@@ -218,6 +227,9 @@ MODEL_STEPS = (TaskName.PLAN_TRANSLATION, TaskName.PLAN_TRANSLATION_RUN, TaskNam
 def note_waiting(session: Session, step: Step, reason: str) -> None:
     """Show on the stage, and on the run, that they wait for the model server (the step
     retries by itself)."""
+    if step.task is TaskName.TRANSCRIBE_REGION:
+        proposals.wait(session, step.args[0], reason)
+        return
     if step.task not in MODEL_STEPS:
         return
     job: Job | None
@@ -241,6 +253,7 @@ RUNNERS: dict[TaskName, Callable[..., list[Step]]] = {
     TaskName.FINALIZE_DOCUMENT: finalize_document,
     TaskName.RECONCILE: reconcile_stalled,
     TaskName.DETECT_LINES: transcription_steps.detect_lines,
+    TaskName.TRANSCRIBE_REGION: proposals.transcribe_region,
 }
 
 
@@ -261,6 +274,10 @@ def give_up(session: Session, step: Step, reason: str) -> list[Step]:
         return []  # the next one runs within a minute
     if step.task is TaskName.OCR_PAGE:
         return fail_page(session, step.args[0], reason)
+    if step.task is TaskName.TRANSCRIBE_REGION:
+        return proposals.fail(session, step.args[0], reason)
+    if step.task is TaskName.DETECT_LINES:
+        return []  # asked again when the editor opens the page
     if step.task is TaskName.TRANSLATE_BATCH:
         return translate_steps.fail_batch(session, step.args[0], step.args[1], reason)
     if step.task is TaskName.PLAN_TRANSLATION_RUN:

@@ -18,6 +18,7 @@ class TaskName(StrEnum):
     FINALIZE_DOCUMENT = "palimpsest.finalize_document"
     RECONCILE = "palimpsest.reconcile"
     DETECT_LINES = "palimpsest.detect_lines"
+    TRANSCRIBE_REGION = "palimpsest.transcribe_region"
 
 
 class Queue(StrEnum):
@@ -32,6 +33,7 @@ ROUTES: dict[TaskName, Queue] = {
     TaskName.OCR_PAGE: Queue.OCR,
     TaskName.DETECT_LINES: Queue.OCR,
     TaskName.TRANSLATE_BATCH: Queue.LLM,
+    TaskName.TRANSCRIBE_REGION: Queue.LLM,
 }
 
 

@@ -19,6 +19,7 @@ from service.errors import PermanentError
 from service.jobs import service as jobs
 from service.jobs.models import Job, JobStage
 from service.jobs.steps import Step, TaskName
+from service.transcription import correction
 from service.translation import backends, runs
 from service.translation import service as translation
 from service.translation.backends.base import ModelInfo
@@ -71,6 +72,8 @@ def plan_run(session: Session, ctx: Context, run_id: int) -> list[Step]:
 
 
 def _plan(session: Session, ctx: Context, run: TranslationRun, job: Job | None) -> list[Step]:
+    if run.with_images:
+        return _plan_with_images(session, ctx, run)
     if run.status is RunStatus.RUNNING:  # a redelivered plan re-sends unsettled batches only
         batches = runs.pending_batches(session, run)
     else:
@@ -84,6 +87,16 @@ def _plan(session: Session, ctx: Context, run: TranslationRun, job: Job | None) 
         )
         batches = runs.plan(session, run, choice, info, budget)
         _started(session, run, job, choice)
+    steps = [Step(TaskName.TRANSLATE_BATCH, (run.id, batch)) for batch in batches]
+    return steps or after_batch(session, run.id)
+
+
+def _plan_with_images(session: Session, ctx: Context, run: TranslationRun) -> list[Step]:
+    """A correction run that shows a vision model each segment's image."""
+    try:
+        batches = correction.plan(session, ctx, run)
+    except PermanentError as exc:
+        return fail_plan(session, ctx.settings, run.id, exc.message, correction.choice(ctx, run))
     steps = [Step(TaskName.TRANSLATE_BATCH, (run.id, batch)) for batch in batches]
     return steps or after_batch(session, run.id)
 
@@ -109,6 +122,9 @@ def translate_batch(
         return []
     choice = backends.BackendChoice(backends.BackendName(run.backend), run.model_ref or "")
     try:
+        if run.with_images:
+            correction.correct_batch(session, ctx, run, segment_ids)
+            return after_batch(session, run_id)
         translation.translate_batch(
             session,
             run,

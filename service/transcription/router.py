@@ -7,13 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
-from service.deps import ReviewerDep, SessionDep
+from service.deps import ReviewerDep, SessionDep, SettingsDep
 from service.documents import service as documents
 from service.documents.models import Page, Segment
 from service.jobs.queue import enqueue
 from service.jobs.steps import Step, TaskName
 from service.review.schemas import ConflictRead
-from service.transcription import layout, service
+from service.transcription import layout, proposals, service
+from service.transcription.models import TranscriptionProposal
 from service.transcription.schemas import (
     DetectedLine,
     DetectedRegion,
@@ -23,6 +24,8 @@ from service.transcription.schemas import (
     ManualSegmentUpdate,
     PageLinesRead,
     PageLinesUpdate,
+    ProposalRead,
+    ProposalRequest,
 )
 
 router = APIRouter(prefix="/api", tags=["transcription"])
@@ -79,6 +82,29 @@ def save_lines(session: SessionDep, page_id: int, body: PageLinesUpdate) -> Page
     page = layout.save(session, page_id, body.regions, body.version)
     session.commit()
     return _lines_read(session, page, ready=True)
+
+
+@router.post("/pages/{page_id}/proposals", status_code=202, response_model=list[ProposalRead])
+def ask_vision_model(
+    session: SessionDep, settings: SettingsDep, page_id: int, body: ProposalRequest
+) -> list[ProposalRead]:
+    """Have a local vision model read the page's untyped and draft regions (or their lines);
+    its proposals come as a layer of their own and never replace typed text."""
+    asked = proposals.request(session, page_id, body, settings)
+    session.commit()
+    enqueue(proposals.steps(asked))
+    return [_proposal_read(p) for p in asked]
+
+
+@router.get("/pages/{page_id}/proposals", response_model=list[ProposalRead])
+def page_proposals(session: SessionDep, page_id: int) -> list[ProposalRead]:
+    """A page's proposals with their provenance (model, digest, time), newest first."""
+    documents.get_page_or_raise(session, page_id)
+    return [_proposal_read(p) for p in proposals.rows(session, page_id)]
+
+
+def _proposal_read(proposal: TranscriptionProposal) -> ProposalRead:
+    return ProposalRead.model_validate(proposal).model_copy(update={"bbox": proposal.bbox})
 
 
 def _committed(session: Session, saved: service.Saved) -> ManualSegmentRead:

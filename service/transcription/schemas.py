@@ -169,7 +169,7 @@ class ProposalRead(BaseModel):
 class ProposalRequest(BaseModel):
     """Ask a vision model to read a page's untyped regions (or lines)."""
 
-    backend: str = Field("ollama", description="ollama or openai")
+    backend: str | None = Field(None, description="ollama or openai (PALIMPSEST_VISION_BACKEND)")
     model: str | None = Field(None, description="default: PALIMPSEST_VISION_MODEL")
     unit: ProposalUnit = ProposalUnit.LINE
     force: bool = Field(False, description="ask again where this model answered already")

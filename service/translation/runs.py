@@ -50,6 +50,7 @@ class RunRequest:
     force: bool = False
     kind: RunKind = RunKind.TRANSLATE
     purpose: RunPurpose = RunPurpose.RETRANSLATE
+    with_images: bool = False
 
 
 def create(session: Session, document: Document, request: RunRequest) -> TranslationRun:
@@ -63,6 +64,11 @@ def create(session: Session, document: Document, request: RunRequest) -> Transla
         )
     if request.page_from and request.page_to and request.page_from > request.page_to:
         raise InvalidInput("The page range ends before it starts.")
+    if request.with_images and (request.kind is not RunKind.CORRECT or backend == "embedded"):
+        raise InvalidInput(
+            "Images go to a vision model correcting OCR: use kind `correct` with backend "
+            "ollama or openai (or leave it empty for PALIMPSEST_VISION_BACKEND)."
+        )
     run = TranslationRun(
         document_id=document.id,
         kind=request.kind,
@@ -74,6 +80,7 @@ def create(session: Session, document: Document, request: RunRequest) -> Transla
         page_to=request.page_to,
         segment_ids=request.segment_ids,
         force=request.force,
+        with_images=request.with_images,
     )
     session.add(run)
     session.flush()

@@ -373,6 +373,11 @@ _SETTLE = (
 )
 
 
+def settle(session: Session, run_id: int, settled: dict[int, tuple[ItemStatus, str]]) -> None:
+    """Record the outcome of run items decided without a model (done before, kept, gone)."""
+    _settle(session, run_id, settled)
+
+
 def _settle(session: Session, run_id: int, settled: dict[int, tuple[ItemStatus, str]]) -> None:
     session.flush()
     if settled:

@@ -3,88 +3,29 @@ keyboard alone, and its regions and lines edited on the scan with the mouse."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.config import get_settings
-from service.documents.models import (
-    Document,
-    DocumentStatus,
-    FileStatus,
-    OcrStatus,
-    Segment,
-    SegmentKind,
-    SourceFile,
-)
-from service.documents.models import Page as PageRow
-from service.jobs import service as jobs
-from service.ocr.lines import find_lines
-from service.storage import Storage
-from service.transcription.layout import store_detected
+from service.documents.models import Segment, SegmentKind
 from tests.browser.conftest import screenshot
-from tests.conftest import SHARED_DATA
-from tests.fakes.ollama_server import fake_translation
+from tests.conftest import SHARED_DATA, reset_caches
+from tests.fakes.ollama_server import FakeOllama, fake_translation, wait_until
+from tests.helpers import handwritten_page
+from tests.workerproc import worker_log
 
 pytestmark = pytest.mark.e2e
 CANDIDE = SHARED_DATA / "pages" / "fra-hand-c1758-candide-ms-p2"
+VISION = "qwen2.5vl:7b"
 
 
 def gt_lines(folder: Path) -> list[str]:
     return [line for line in (folder / "gt.txt").read_text().splitlines() if line.strip()]
-
-
-def handwritten_document(session: Session, folder: Path = CANDIDE) -> PageRow:
-    """A document whose one page the OCR flagged, as the pipeline leaves it (lines found)."""
-    scan = next(folder.glob("*.jpg"))
-    sha = Storage(get_settings().storage_path).put_bytes(scan.read_bytes())
-    document = Document(
-        title="Candide, manuscrit",
-        source_lang="fr",
-        target_lang="en",
-        status=DocumentStatus.PARTIAL,
-        backend="ollama",
-        model="llama3.2:3b",
-        error="page 1: needs manual transcription: mean word confidence 31",
-    )
-    session.add(document)
-    session.flush()
-    jobs.create_for_document(session, document.id, translate=True)
-    source = SourceFile(
-        document_id=document.id,
-        position=0,
-        filename=scan.name,
-        size=scan.stat().st_size,
-        sha256=sha,
-        media_type="image/jpeg",
-        page_count=1,
-        status=FileStatus.INGESTED,
-    )
-    session.add(source)
-    session.flush()
-    with Image.open(scan) as image:
-        width, height = image.size
-        found = find_lines(image)
-    page = PageRow(
-        document_id=document.id,
-        file_id=source.id,
-        number=1,
-        file_index=0,
-        width=width,
-        height=height,
-        image_sha256=sha,
-        ocr_status=OcrStatus.NEEDS_TRANSCRIPTION,
-        ocr_note="needs manual transcription: mean word confidence 31",
-    )
-    session.add(page)
-    session.flush()
-    store_detected(session, page, found)
-    session.commit()
-    return page
 
 
 def typed(session: Session, page_id: int) -> list[Segment]:
@@ -101,7 +42,7 @@ def typed(session: Session, page_id: int) -> list[Segment]:
 def test_a_page_is_typed_line_by_line_with_the_keyboard_alone(
     page: Page, live_server: str, session: Session
 ) -> None:
-    row = handwritten_document(session)
+    row = handwritten_page(session, CANDIDE)
     page.goto(f"{live_server}/documents/{row.document_id}/pages/1/transcribe")
     fields = page.locator("input.tx-text")
     expect(fields.first).to_be_focused()  # the first empty line waits for the keyboard
@@ -149,7 +90,7 @@ def test_a_page_is_typed_line_by_line_with_the_keyboard_alone(
 def test_words_are_marked_unclear_and_lines_walked_back_with_the_keyboard(
     page: Page, live_server: str, session: Session
 ) -> None:
-    row = handwritten_document(session)
+    row = handwritten_page(session, CANDIDE)
     page.goto(f"{live_server}/documents/{row.document_id}/pages/1/transcribe")
     expect(page.locator("input.tx-text").first).to_be_focused()
     page.keyboard.type("le Baron de Thunder ten tronckh")
@@ -185,7 +126,7 @@ def centre(page: Page, selector: str) -> tuple[float, float]:
 def test_regions_and_lines_are_edited_on_the_scan_with_the_mouse(
     page: Page, live_server: str, session: Session
 ) -> None:
-    row = handwritten_document(session)
+    row = handwritten_page(session, CANDIDE)
     page.goto(f"{live_server}/documents/{row.document_id}/pages/1/transcribe")
     regions = page.locator(".tx-overlay .tx-region")
     expect(regions.first).to_be_visible()
@@ -257,3 +198,53 @@ def test_regions_and_lines_are_edited_on_the_scan_with_the_mouse(
     page.reload()
     expect(page.locator(".tx-overlay .tx-region")).to_have_count(before - 1)
     expect(page.locator("input.tx-text").first).to_have_value("En marge")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def vision_model(worker_ollama: FakeOllama) -> Iterator[str]:
+    """The web app and worker of this module know a vision model (set before they start)."""
+    os.environ["PALIMPSEST_VISION_MODEL"] = VISION
+    if VISION not in worker_ollama.models:
+        worker_ollama.models.append(VISION)
+    yield VISION
+    os.environ.pop("PALIMPSEST_VISION_MODEL", None)
+    reset_caches()
+
+
+def test_a_vision_models_proposals_are_taken_line_by_line_and_region_by_region(
+    page: Page, live_server: str, session: Session
+) -> None:
+    row = handwritten_page(session, CANDIDE)
+    page.goto(f"{live_server}/documents/{row.document_id}/pages/1/transcribe")
+    fields = page.locator("input.tx-text")
+    expect(fields.first).to_be_focused()
+    page.keyboard.type("Typed by hand")  # typed text is never replaced by a proposal
+    page.click("#tx-vision button[type=submit]")
+    url = f"{live_server}/api/pages/{row.id}/proposals"
+
+    def answered() -> bool:
+        listed = page.request.get(url).json()
+        return bool(listed) and all(p["status"] == "done" for p in listed)
+
+    assert wait_until(answered, timeout=120), worker_log()
+    # The editor shows them as they come, each under its line.
+    expect(page.locator(".tx-row").nth(1).locator(".tx-proposal q")).to_contain_text(
+        "Il y avoit en Westphalie la ligne 1", timeout=20_000
+    )
+    expect(page.locator(".tx-proposal")).to_have_count(page.locator(".tx-row").count())
+    screenshot(page, "transcribe-04-proposals")
+    assert fields.first.input_value() == "Typed by hand"
+
+    # Line by line: Alt+P takes the line's proposal, and the line records which it took.
+    page.keyboard.press("Enter")
+    page.keyboard.press("Alt+P")
+    taken = fields.nth(1).input_value()
+    assert taken.startswith("Il y avoit en Westphalie la ligne 1")
+    # Region by region: the proposals fill the empty lines only.
+    third = page.locator("section.tx-group").nth(2)
+    third.locator("button", has_text="Take the proposals into empty lines").click()
+    expect(page.locator("#tx-saved")).to_have_text("All changes saved", timeout=20_000)
+    segments = typed(session, row.id)
+    assert segments[0].text == "Typed by hand"
+    assert segments[1].text == taken and segments[1].lines[0]["proposal"]
+    assert all(t.startswith("Il y avoit") for t in segments[2].text.split("\n"))
