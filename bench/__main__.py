@@ -1,6 +1,6 @@
 """`make bench`: every benchmark of issue 8 in one run, written to bench/results/latest.md.
 
-    .venv/bin/python -m bench [--only ocr,translation,web,exports,footprint]
+    .venv/bin/python -m bench [--only ocr,translation,web,exports,footprint,transcription]
 
 Runs against a scratch database (PALIMPSEST_BENCH_DB, created and dropped) and its own
 Redis database (PALIMPSEST_BENCH_REDIS_URL), with a real `palimpsest serve` and real
@@ -22,7 +22,7 @@ from typing import Any
 from bench import procs
 from bench.common import RESULTS, Figure, git_revision, machine
 
-SECTIONS = ("ocr", "translation", "web", "exports", "footprint")
+SECTIONS = ("ocr", "translation", "web", "exports", "footprint", "transcription")
 
 
 @dataclasses.dataclass
@@ -65,12 +65,19 @@ def _footprint(ctx: Context) -> list[Figure]:
     return footprint.figures(ctx.web_pid, ctx.web_memory, ctx.base, ctx.token)
 
 
+def _transcription(ctx: Context) -> list[Figure]:
+    from bench import transcription
+
+    return transcription.figures(ctx.base, ctx.token)
+
+
 RUNNERS: dict[str, Callable[[Context], list[Figure]]] = {
     "ocr": _ocr,
     "translation": _translation,
     "web": _web,
     "exports": _exports,
     "footprint": _footprint,
+    "transcription": _transcription,
 }
 
 

@@ -18,6 +18,7 @@ TITLES = {
     "web": "4. Web",
     "exports": "5. Exports (300-page document)",
     "footprint": "6. Footprint (resident memory)",
+    "transcription": "7. Transcribing by hand (bench/results/transcription.md)",
 }
 NOISE = (
     "This machine is shared with other jobs (see the load averages above): single timings "

@@ -1,10 +1,10 @@
 """Finding text lines on a page without reading them: a projection-profile line finder.
 
 Handwriting defeats Tesseract's recognition, and its layout analysis too on many pages: on
-the seven handwritten pages of ../shared/data its line boxes matched 150 of the 176 lines
-of the ground truth (IoU ≥ 0.5), with 51 boxes that are no line, in 6–12 s a page. This
-finder matched 157 with 36 spurious ones, in 0.2–0.5 s (tests/unit/ocr/test_lines.py
-holds the figures per page). It works on a copy of the page about 1,400 pixels high:
+the seven handwritten pages of ../shared/data its line boxes (psm 3) matched 151 of the
+176 lines of the ground truth (IoU ≥ 0.5), with 92 boxes that are no line, in 10–29 s a
+page. This finder matched 157 with 36 spurious ones, in 0.1–0.4 s
+(bench/results/transcription.md; tests/unit/ocr/test_lines.py checks it page by page). It works on a copy of the page about 1,400 pixels high:
 
 1. ink is what Sauvola's local threshold and Otsu's global one both call dark (stains
    and the yellowed paper of old manuscripts are neither), without the dark strips a

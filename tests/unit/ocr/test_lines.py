@@ -5,8 +5,8 @@ boxes. A detected line matches a true one when their boxes overlap by half their
 (IoU ≥ 0.5), each used once. Measured when this was written (lines found / true lines,
 matches): abrege-arts 22/23, 22; candide p1 33/19, 12 (the title page: a stamp, a
 flourish and a title in three sizes); p2 27/23, 21; p3 22/21, 20; p4 22/22, 20;
-p5 20/19, 18; verne 47/49, 44. Tesseract's own line boxes (psm 3) matched 150 of the 176
-with 51 boxes that are no line (bench/results/transcription.md).
+p5 20/19, 18; verne 47/49, 44. Tesseract's own line boxes (psm 3) matched 151 of the 176
+with 92 boxes that are no line (bench/results/transcription.md).
 """
 
 from __future__ import annotations
