@@ -12,13 +12,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.documents.models import Document, DocumentStatus, OcrStatus, Page
+from service.documents.models import Document, DocumentStatus, OcrStatus, Page, Segment, SegmentKind
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
 from service.jobs.steps import Step, TaskName
 from tests.conftest import SHARED_DATA
 from tests.fakes.ollama_server import FakeOllama, fake_translation
-from tests.helpers import authed_client
+from tests.helpers import authed_client, encode, text_image
 from tests.workers.test_pipeline import upload
 
 CANDIDE = SHARED_DATA / "pages" / "fra-hand-c1758-candide-ms-p1"
@@ -87,3 +87,72 @@ def test_typed_regions_of_a_handwritten_page_are_translated_and_the_page_is_tran
     left = [line["bbox"] for line in client.get(f"/api/pages/{page.id}/lines").json()["lines"]]
     assert not any(line["bbox"] in left for line in region["lines"])
     assert len(left) < len(lines["lines"]) - len(region["lines"]) + 2
+
+
+def read_again(page_id: int) -> None:
+    """The OCR stage reads the page again (as after a retry or a new OCR version)."""
+    from service.db import unit_of_work
+
+    with unit_of_work() as session:
+        page = session.get(Page, page_id)
+        assert page is not None
+        page.ocr_status = OcrStatus.PENDING
+    run_inline(pipeline.default_context(), [Step(TaskName.OCR_PAGE, (page_id,))])
+
+
+def test_an_ocr_run_never_replaces_what_was_typed(
+    ollama: FakeOllama, session: Session, client: TestClient
+) -> None:
+    page = read_handwritten_page(session)
+    region = max(
+        client.get(f"/api/pages/{page.id}/lines").json()["regions"],
+        key=lambda r: r["bbox"][3] - r["bbox"][1],
+    )
+    body = {"bbox": region["bbox"], "text": "Il y avoit en Westphalie"}
+    typed = client.post(f"/api/pages/{page.id}/segments", json=body).json()
+    read_again(page.id)
+
+    session.expire_all()
+    segments = session.scalars(
+        select(Segment).where(Segment.page_id == page.id).order_by(Segment.position)
+    ).all()
+    [manual] = [s for s in segments if s.kind is SegmentKind.MANUAL]
+    assert manual.id == typed["id"] and manual.text == "Il y avoit en Westphalie"
+    assert [s.position for s in segments] == list(range(len(segments)))
+    # What the OCR could not read inside the typed region is not brought back.
+    inside = [s for s in segments if s.kind is SegmentKind.UNREADABLE and inside_box(s, region)]
+    assert inside == []
+    refreshed = session.get(Page, page.id)
+    assert refreshed is not None and refreshed.ocr_status is OcrStatus.TRANSCRIBED
+
+
+def inside_box(segment: Segment, region: dict[str, Any]) -> bool:
+    x0, y0, x1, y1 = (int(v) for v in region["bbox"])
+    w = max(0, min(segment.x1, x1) - max(segment.x0, x0))
+    h = max(0, min(segment.y1, y1) - max(segment.y0, y0))
+    return w * h >= 0.5 * (segment.x1 - segment.x0) * (segment.y1 - segment.y0)
+
+
+def test_a_note_typed_beside_printed_text_stays_through_an_ocr_run_in_reading_order(
+    ollama: FakeOllama, session: Session, client: TestClient
+) -> None:
+    printed = text_image([["The council of the town met on", "the first day of May."]] * 3)
+    document_id = upload(
+        [("minutes.png", encode(printed, "PNG"))], source_lang="en", target_lang="fr"
+    )
+    run_inline(pipeline.default_context(), pipeline.start(document_id))
+    page = session.scalars(select(Page).where(Page.document_id == document_id)).one()
+    assert page.ocr_status is OcrStatus.DONE and page.height is not None
+    # A handwritten note at the foot of the page, which the OCR did not read.
+    note = {"bbox": [150, page.height - 120, 900, page.height - 60], "text": "Vu et approuvé"}
+    typed = client.post(f"/api/pages/{page.id}/segments", json=note).json()
+    assert typed["page_status"] == "done"
+    assert typed["page_status_text"] == "read by OCR, with 1 segment typed by hand"
+    read_again(page.id)
+    session.expire_all()
+    segments = session.scalars(
+        select(Segment).where(Segment.page_id == page.id).order_by(Segment.position)
+    ).all()
+    assert [s.kind for s in segments][-1] is SegmentKind.MANUAL  # last in reading order
+    assert sum(s.kind is SegmentKind.PARAGRAPH for s in segments) >= 1
+    assert segments[-1].id == typed["id"]

@@ -338,3 +338,26 @@ def test_the_typed_regions_of_a_page_are_not_sent_for_ocr_correction(
     assert run["total"] == 2  # the two OCR segments, not the typed one
     kinds = {s.kind for s in session.scalars(select(Segment))}
     assert SegmentKind.MANUAL in kinds
+
+
+def test_a_proposal_whose_task_was_lost_is_sent_again_by_the_reconciler(
+    vision: FakeOllama, session: Session, client: TestClient
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from service.jobs.reconcile import stalled_steps
+
+    page = handwritten_page(session, CANDIDE)
+    asked = ask(client, page.id)[:1]  # queued, but no worker ever takes it
+    long_ago = datetime.now(UTC) - timedelta(minutes=10)
+    session.execute(update(TranscriptionProposal).values(updated_at=long_ago))
+    session.commit()
+    steps = stalled_steps(session, datetime.now(UTC) - timedelta(minutes=2))
+    lost = [s for s in steps if s.task is TaskName.TRANSCRIBE_REGION]
+    assert {s.args[0] for s in lost} >= {asked[0]["id"]}
+    answer([{"id": asked[0]["id"]}])
+    session.expire_all()
+    done = session.get(TranscriptionProposal, asked[0]["id"])
+    assert done is not None and done.status is ProposalStatus.DONE
