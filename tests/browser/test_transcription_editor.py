@@ -8,15 +8,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.db import unit_of_work
 from service.documents.models import Segment, SegmentKind
-from tests.browser.conftest import screenshot
+from service.transcription.models import ProposalStatus, ProposalUnit, TranscriptionProposal
+from tests.browser.conftest import log_in, screenshot
+from tests.browser.test_accessibility import violations
+from tests.browser.test_hostile_input import RECORDER, ran
 from tests.conftest import SHARED_DATA, reset_caches
 from tests.fakes.ollama_server import FakeOllama, fake_translation, wait_until
 from tests.helpers import handwritten_page
+from tests.hostile import PAYLOADS
 from tests.workerproc import worker_log
 
 pytestmark = pytest.mark.e2e
@@ -248,3 +253,67 @@ def test_a_vision_models_proposals_are_taken_line_by_line_and_region_by_region(
     assert segments[0].text == "Typed by hand"
     assert segments[1].text == taken and segments[1].lines[0]["proposal"]
     assert all(t.startswith("Il y avoit") for t in segments[2].text.split("\n"))
+
+
+def test_the_editor_is_accessible_and_shows_hostile_text_as_text(
+    browser: Browser, live_server: str, session: Session
+) -> None:
+    row = handwritten_page(session, CANDIDE)
+    lines = [
+        {"bbox": (300, 400 + 100 * i, 2400, 500 + 100 * i), "text": payload}
+        for i, payload in enumerate(PAYLOADS[:12])
+    ]
+    with unit_of_work() as unit:
+        from service.review.models import Author
+        from service.transcription import service as transcription
+        from service.transcription.schemas import ManualSegmentCreate
+
+        body = ManualSegmentCreate(bbox=(300, 400, 2400, 1600), lines=lines, draft=True)
+        transcription.create(unit, row.id, body, Author(None, PAYLOADS[4]))
+        unit.add(
+            TranscriptionProposal(
+                document_id=row.document_id,
+                page_id=row.id,
+                unit=ProposalUnit.LINE,
+                x0=300,
+                y0=400,
+                x1=2400,
+                y1=500,
+                lines=[{"bbox": [300, 400, 2400, 500], "text": PAYLOADS[1]}],
+                status=ProposalStatus.DONE,
+                text=PAYLOADS[1],
+                backend="ollama",
+                model=PAYLOADS[2],
+                flags=[{"kind": PAYLOADS[3], "message": PAYLOADS[5]}],
+            )
+        )
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
+    context.add_init_script(RECORDER)
+    page = context.new_page()
+    dialogs: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    log_in(page, live_server)
+    page.goto(f"{live_server}/documents/{row.document_id}/pages/1/transcribe")
+    fields = page.locator("section.tx-group.typed input.tx-text")
+    expect(fields.first).to_have_value(PAYLOADS[0])
+    assert [fields.nth(i).input_value() for i in range(12)] == PAYLOADS[:12]
+    expect(page.locator(".tx-proposal q").first).to_have_text(PAYLOADS[1])
+    page.keyboard.press("Tab")
+    page.mouse.move(400, 400)
+    page.wait_for_timeout(300)
+    assert ran(page) == [] and dialogs == []
+    context.close()
+
+
+def test_the_editor_has_no_accessibility_violations(
+    page: Page, live_server: str, session: Session
+) -> None:
+    row = handwritten_page(session, CANDIDE)
+    page.goto(f"{live_server}/documents/{row.document_id}/pages/1/transcribe")
+    expect(page.locator("input.tx-text").first).to_be_focused()
+    assert violations(page) == []
