@@ -4,7 +4,8 @@ Handwriting defeats Tesseract's recognition, and its layout analysis too on many
 the seven handwritten pages of ../shared/data its line boxes (psm 3) matched 151 of the
 176 lines of the ground truth (IoU ≥ 0.5), with 92 boxes that are no line, in 10–29 s a
 page. This finder matched 157 with 36 spurious ones, in 0.1–0.4 s
-(bench/results/transcription.md; tests/unit/ocr/test_lines.py checks it page by page). It works on a copy of the page about 1,400 pixels high:
+(bench/results/transcription.md; tests/unit/ocr/test_lines.py checks it page by page).
+It works on a copy of the page about 1,400 pixels high:
 
 1. ink is what Sauvola's local threshold and Otsu's global one both call dark (stains
    and the yellowed paper of old manuscripts are neither), without the dark strips a

@@ -102,6 +102,8 @@ def test_a_page_not_read_yet_and_an_ocr_segment_are_refused_with_the_way_forward
     session.commit()
     refused = client.post(f"/api/pages/{page.id}/segments", json={"bbox": BOX, "text": "x"})
     assert refused.status_code == 422 and "not been read yet" in refused.json()["message"]
+    editor = client.get(f"/documents/{document.id}/pages/1/transcribe").text
+    assert "has not been read yet" in editor and "tx-state" not in editor
 
 
 def test_a_stale_version_is_a_conflict_and_keeps_the_other_text(

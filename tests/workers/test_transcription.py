@@ -156,3 +156,23 @@ def test_a_note_typed_beside_printed_text_stays_through_an_ocr_run_in_reading_or
     assert [s.kind for s in segments][-1] is SegmentKind.MANUAL  # last in reading order
     assert sum(s.kind is SegmentKind.PARAGRAPH for s in segments) >= 1
     assert segments[-1].id == typed["id"]
+
+
+def test_on_a_printed_page_the_lines_are_found_when_asked_and_exclude_what_ocr_read(
+    ollama: FakeOllama, session: Session, client: TestClient
+) -> None:
+    printed = text_image([["The council of the town met on", "the first day of May."]] * 2)
+    document_id = upload(
+        [("minutes.png", encode(printed, "PNG"))], source_lang="en", target_lang="fr"
+    )
+    run_inline(pipeline.default_context(), pipeline.start(document_id))
+    page = session.scalars(select(Page).where(Page.document_id == document_id)).one()
+    asked = client.get(f"/api/pages/{page.id}/lines")
+    assert asked.status_code == 202 and asked.json()["status"] == "detecting"
+    run_inline(pipeline.default_context(), [Step(TaskName.DETECT_LINES, (page.id,))])
+    found = client.get(f"/api/pages/{page.id}/lines")
+    assert found.status_code == 200 and found.json()["method"] == "projection-profile"
+    # Every printed line lies in a segment the OCR read: none is offered for typing.
+    assert found.json()["lines"] == []
+    editor = client.get(f"/documents/{document_id}/pages/1/transcribe")
+    assert editor.status_code == 200 and 'id="tx-state"' in editor.text
