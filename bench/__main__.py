@@ -1,6 +1,7 @@
 """`make bench`: every benchmark of issue 8 in one run, written to bench/results/latest.md.
 
-    .venv/bin/python -m bench [--only ocr,translation,quality,web,exports,footprint,live]
+    .venv/bin/python -m bench [--only ocr,translation,quality,web,exports,footprint,live,
+                               transcription]
 
 Runs against a scratch database (PALIMPSEST_BENCH_DB, created and dropped) and its own
 Redis database (PALIMPSEST_BENCH_REDIS_URL), with a real `palimpsest serve` and real
@@ -22,7 +23,7 @@ from typing import Any
 from bench import procs
 from bench.common import RESULTS, Figure, git_revision, machine
 
-SECTIONS = ("ocr", "translation", "quality", "web", "exports", "footprint", "live")
+SECTIONS = ("ocr", "translation", "quality", "web", "exports", "footprint", "live", "transcription")
 
 
 @dataclasses.dataclass
@@ -80,6 +81,12 @@ def _live(ctx: Context) -> list[Figure]:
     return found
 
 
+def _transcription(ctx: Context) -> list[Figure]:
+    from bench import transcription
+
+    return transcription.figures(ctx.base, ctx.token)
+
+
 RUNNERS: dict[str, Callable[[Context], list[Figure]]] = {
     "ocr": _ocr,
     "translation": _translation,
@@ -88,6 +95,7 @@ RUNNERS: dict[str, Callable[[Context], list[Figure]]] = {
     "exports": _exports,
     "footprint": _footprint,
     "live": _live,
+    "transcription": _transcription,
 }
 
 

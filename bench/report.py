@@ -20,6 +20,7 @@ TITLES = {
     "exports": "5. Exports (300-page document)",
     "footprint": "6. Footprint (resident memory)",
     "live": "7. Review desk: rows as pages are read",
+    "transcription": "8. Transcribing by hand (bench/results/transcription.md)",
 }
 NOISE = (
     "This machine is shared with other jobs (see the load averages above): single timings "

@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     sentence_mode_max_billions: float = Field(3.0, ge=0)
     # LLM post-correction of the OCR text, as a separate layer for review (off by default).
     ocr_post_correction: bool = False
+    # A local vision model that reads page regions (handwriting) and proposes corrections of
+    # the OCR from the image; off while no model is named. Crops are scaled down to at most
+    # `vision_max_pixels` (larger images read worse and slower in Ollama).
+    vision_backend: Literal["ollama", "openai"] = "ollama"
+    vision_model: str = ""
+    vision_openai_base_url: str = ""
+    vision_max_pixels: int = Field(1_200_000, ge=50_000, le=8_000_000)
+    vision_timeout_s: float = Field(600.0, gt=0)
     # Crash safety: how often the reconciler looks for work that stopped moving, after how
     # long without progress a stage counts as stalled, and the retry backoff of tasks that
     # hit a transient error (model server or database away): base * 2^n, capped, jittered.
@@ -122,6 +130,11 @@ class Settings(BaseSettings):
     def ollama_context(self, model: str) -> int:
         """The fixed num_ctx sent with every request for this model."""
         return self.ollama_num_ctx_by_model.get(model, self.ollama_num_ctx)
+
+    @property
+    def vision_base_url(self) -> str:
+        """The OpenAI-compatible server that reads images (the translation one by default)."""
+        return (self.vision_openai_base_url or self.openai_base_url).rstrip("/")
 
     @property
     def storage_path(self) -> Path:

@@ -42,6 +42,8 @@ from service.review import router as review_api
 from service.review import views as review_views
 from service.templating import templates
 from service.timing import ServerTimingMiddleware
+from service.transcription import router as transcription_api
+from service.transcription import views as transcription_views
 from service.translation import router as translation_api
 from service.translation import views as translation_views
 
@@ -94,6 +96,8 @@ def create_app() -> FastAPI:
     app.include_router(documents_views.router)
     app.include_router(review_views.router)
     app.include_router(translation_api.router)
+    app.include_router(transcription_api.router)
+    app.include_router(transcription_views.router)
     app.include_router(translation_views.router)
     app.add_exception_handler(PalimpsestError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -6,6 +6,7 @@ from service.documents.models import Collection, Document, Page, Segment, Source
 from service.imports.models import IiifManifest
 from service.jobs.models import Job, StepAttempt
 from service.review.models import Annotation, Edit
+from service.transcription.models import TranscriptionProposal
 from service.translation.models import (
     Correction,
     GlossaryEntry,
@@ -34,6 +35,7 @@ __all__ = [
     "Segment",
     "SourceFile",
     "StepAttempt",
+    "TranscriptionProposal",
     "Translation",
     "TranslationRun",
     "User",

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.orm import Session
 
+from service.config import get_settings
 from service.documents.models import (
     Document,
     DocumentStatus,
@@ -21,8 +22,11 @@ from service.documents.models import (
     SourceFile,
 )
 from service.jobs import service as jobs
+from service.ocr.lines import find_lines
 from service.ocr.text import normalise, source_hash
 from service.review.models import Annotation, AnnotationLayer, AnnotationType
+from service.storage import Storage
+from service.transcription.layout import store_detected
 from service.translation.models import Translation, TranslationStatus
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
@@ -241,3 +245,52 @@ def flag(session: Session, segment_id: int, *flags: tuple[str, str]) -> None:
     translation.status = TranslationStatus.NEEDS_CHECK
     translation.flags = [{"kind": kind, "message": message} for kind, message in flags]
     session.commit()
+
+
+def handwritten_page(session: Session, folder: Path) -> Page:
+    """A document whose one page the OCR flagged, as the pipeline leaves it (lines found)."""
+    scan = next(folder.glob("*.jpg"))
+    sha = Storage(get_settings().storage_path).put_bytes(scan.read_bytes())
+    document = Document(
+        title="Candide, manuscrit",
+        source_lang="fr",
+        target_lang="en",
+        status=DocumentStatus.PARTIAL,
+        backend="ollama",
+        model="llama3.2:3b",
+        error="page 1: needs manual transcription: mean word confidence 31",
+    )
+    session.add(document)
+    session.flush()
+    jobs.create_for_document(session, document.id, translate=True)
+    source = SourceFile(
+        document_id=document.id,
+        position=0,
+        filename=scan.name,
+        size=scan.stat().st_size,
+        sha256=sha,
+        media_type="image/jpeg",
+        page_count=1,
+        status=FileStatus.INGESTED,
+    )
+    session.add(source)
+    session.flush()
+    with Image.open(scan) as image:
+        width, height = image.size
+        found = find_lines(image)
+    page = Page(
+        document_id=document.id,
+        file_id=source.id,
+        number=1,
+        file_index=0,
+        width=width,
+        height=height,
+        image_sha256=sha,
+        ocr_status=OcrStatus.NEEDS_TRANSCRIPTION,
+        ocr_note="needs manual transcription: mean word confidence 31",
+    )
+    session.add(page)
+    session.flush()
+    store_detected(session, page, found)
+    session.commit()
+    return page

@@ -38,9 +38,17 @@ def metrics_client() -> redis.Redis:
     return redis.Redis.from_url(str(get_settings().redis_url), socket_timeout=2)
 
 
+# What the first argument of a step is, where it is not a document's id.
+_FIRST_ARGUMENT = {
+    TaskName.OCR_PAGE: "page_id",
+    TaskName.DETECT_LINES: "page_id",
+    TaskName.TRANSCRIBE_REGION: "proposal_id",
+}
+
+
 def ids_of(step: Step) -> dict[str, Any]:
     """The ids a step works on, for the log context."""
-    key = "page_id" if step.task is TaskName.OCR_PAGE else "document_id"
+    key = _FIRST_ARGUMENT.get(step.task, "document_id")
     return {key: step.args[0]} if step.args else {}
 
 

@@ -16,6 +16,7 @@ app = Celery(
         "workers.translate",
         "workers.finalize",
         "workers.reconcile",
+        "workers.transcribe",
     ],
 )
 app.conf.update(celery_config(get_settings()))

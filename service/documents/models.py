@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    ColumnElement,
     Enum,
     Float,
     ForeignKey,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     inspect,
 )
 from sqlalchemy.dialects.postgresql import JSON, JSONB, TSVECTOR
@@ -64,6 +67,9 @@ class OcrStatus(StrEnum):
     # Read, but too unreliably to use (handwriting, an unreadable scan): a person must
     # transcribe it. Its segments are kept as UNREADABLE and never translated.
     NEEDS_TRANSCRIPTION = "needs_transcription"
+    # A page that needed transcription (or whose OCR failed) and now has text typed by hand
+    # (MANUAL segments); `ocr_note` keeps what the OCR said about it.
+    TRANSCRIBED = "transcribed"
 
 
 class SegmentKind(StrEnum):
@@ -78,6 +84,9 @@ class SegmentKind(StrEnum):
     CATCHWORD = "catchword"
     # Text of a page that needs manual transcription: kept for the transcriber only.
     UNREADABLE = "unreadable"
+    # A region typed by a person (the transcription editor or the API): prose, translated
+    # like a paragraph, and never replaced by an OCR run or a model's proposal.
+    MANUAL = "manual"
 
 
 # Page furniture is kept and exported but neither merged into the text flow nor translated.
@@ -86,7 +95,10 @@ PROSE_KINDS = (
     SegmentKind.HEADING,
     SegmentKind.FOOTNOTE,
     SegmentKind.MARGINALIA,
+    SegmentKind.MANUAL,
 )
+# Kinds an OCR run writes, and so replaces when it reads the page again.
+OCR_KINDS = tuple(k for k in SegmentKind if k is not SegmentKind.MANUAL)
 
 
 class Collection(TimestampMixin, Base):
@@ -204,6 +216,9 @@ class Page(TimestampMixin, Base):
     rotation: Mapped[int | None] = mapped_column(Integer)
     script: Mapped[str | None] = mapped_column(String(32))
     low_confidence_words: Mapped[int | None] = mapped_column(Integer)
+    # Text lines and regions found on the image the boxes refer to, not yet typed: the
+    # transcription editor's starting point ({"method", "version", "regions": [...]}).
+    line_layout: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     document: Mapped[Document] = relationship(back_populates="pages")
     file: Mapped[SourceFile] = relationship()
@@ -247,6 +262,8 @@ class Segment(TimestampMixin, Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     min_confidence: Mapped[float | None] = mapped_column(Float)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # A MANUAL segment still being typed: kept and exported, translated once finished.
+    draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Maintained by a database trigger in the source language's text-search configuration.
     search_vector: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True)
 
@@ -258,12 +275,24 @@ class Segment(TimestampMixin, Base):
         return (self.x0, self.y0, self.x1, self.y1)
 
 
+def translatable() -> ColumnElement[bool]:
+    """Segments a translation run takes: prose, typed regions once they are finished."""
+    return Segment.kind.in_(PROSE_KINDS) & Segment.draft.is_(False)
+
+
 @event.listens_for(Segment, "before_insert")
 @event.listens_for(Segment, "before_update")
 def _keep_word_spans(_mapper: Any, _connection: Any, segment: Segment) -> None:
-    """Recompute the words' offsets whenever the text or the word boxes change."""
+    """Recompute the words' offsets whenever the text or the word boxes change; a typed
+    segment whose text changed alone (on the review desk) gets its lines from the text."""
     attrs = inspect(segment).attrs
-    if attrs.text.history.has_changes() or attrs.lines.history.has_changes():
+    text_changed, lines_changed = (
+        attrs.text.history.has_changes(),
+        attrs.lines.history.has_changes(),
+    )
+    if segment.kind is SegmentKind.MANUAL and text_changed and not lines_changed:
+        segment.lines = spans.relined(segment.text, segment.lines or [])
+    if text_changed or lines_changed:
         segment.word_spans = spans.word_spans(segment.text, segment.lines or [])
 
 

@@ -498,6 +498,51 @@ def page_failures(session: Session, document_id: int) -> list[str]:
     ]
 
 
+# Pages whose text is there to use: read by OCR, read but needing a person (a status that
+# says what to do next), or typed by hand.
+READ_STATUSES = (OcrStatus.DONE, OcrStatus.NEEDS_TRANSCRIPTION, OcrStatus.TRANSCRIBED)
+FINISHED = (DocumentStatus.DONE, DocumentStatus.PARTIAL, DocumentStatus.FAILED)
+
+
+def outcome(
+    session: Session, document_id: int, stopped: Sequence[str] = ()
+) -> tuple[DocumentStatus, str | None]:
+    """A document's final status and the problems it has, from its pages and translations;
+    `stopped` says why its translation stopped (cancelled, or it could not start)."""
+    problems = page_failures(session, document_id)
+    failed = session.scalar(
+        select(func.count()).where(
+            Translation.document_id == document_id,
+            Translation.status == TranslationStatus.FAILED,
+        )
+    )
+    if failed:
+        problems.append(f"{failed} segment(s) could not be translated")
+    else:
+        problems += stopped
+    read = session.scalar(
+        select(func.count()).where(
+            Page.document_id == document_id, Page.ocr_status.in_(READ_STATUSES)
+        )
+    )
+    status = (
+        DocumentStatus.FAILED
+        if not read
+        else DocumentStatus.PARTIAL
+        if problems
+        else DocumentStatus.DONE
+    )
+    return status, "; ".join(problems) or None
+
+
+def settle_outcome(session: Session, document: Document) -> None:
+    """Work a finished document's status out again after a change outside the pipeline
+    (a page typed by hand, its translation); a document in the pipeline is left to it."""
+    if document.status in FINISHED:
+        session.flush()
+        document.status, document.error = outcome(session, document.id)
+
+
 def delete(session: Session, document_id: int) -> list[str]:
     """Delete a document and everything derived from it; return blobs no longer referenced.
 

@@ -33,3 +33,17 @@ def word_spans(text: str, lines: Sequence[dict[str, Any]]) -> list[list[float]]:
 def _confidence(value: Any) -> float:
     # Imported transcriptions may give no confidence: such a word is not flagged.
     return float(value) if isinstance(value, int | float) else 100.0
+
+
+def relined(text: str, lines: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Typed lines after their text changed as a whole (an edit on the review desk, an
+    undo): line i keeps the box and marks of the line that was i-th, its text is the
+    text's i-th line; a line beyond the boxes has none."""
+    kept = list(lines)
+    result: list[dict[str, Any]] = []
+    for i, line_text in enumerate(text.split("\n")):
+        before: dict[str, Any] = dict(kept[i]) if i < len(kept) else {"bbox": None}
+        before["text"] = line_text
+        before["words"] = []
+        result.append(before)
+    return result

@@ -11,6 +11,7 @@ from service.config import get_settings
 from service.deps import SessionDep, SettingsDep, StorageDep
 from service.documents import archives, collections, service
 from service.documents.router import zip_limits
+from service.documents.summary import summarise
 from service.errors import InvalidInput, NoUsableFile
 from service.jobs import pipeline
 from service.jobs import service as jobs
@@ -204,5 +205,6 @@ def progress(request: Request, session: SessionDep, document_id: int) -> Respons
             "jobs": jobs.for_document(session, document_id),
             "runs": runs.for_document(session, document_id),
             "needs_check": doubts.by_page(session, document_id),
+            "summary": summarise(session, document_id),
         },
     )

@@ -31,6 +31,8 @@ KINDS = (
     "running_head",
     "page_number",
     "catchword",
+    "manual",
+    "unreadable",
 )
 
 

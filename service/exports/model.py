@@ -22,9 +22,16 @@ from sqlalchemy.orm import Session
 
 from service.documents import service as documents
 from service.documents import spans as word_spans
-from service.documents.models import Collection, Document, FileStatus, Page
+from service.documents.models import Collection, Document, FileStatus, Page, SegmentKind
 from service.errors import InvalidInput
-from service.exports.rows import SegmentRow, TranslationRow, segment_rows, shown_translations
+from service.exports.rows import (
+    SegmentRow,
+    TranslationRow,
+    segment_rows,
+    shown_translations,
+    transcribers,
+    typed_pages,
+)
 from service.review.models import Annotation
 from service.translation.doubts import Doubt, standing
 from service.translation.doubts import counts as needs_check_counts
@@ -186,6 +193,9 @@ class ExportDocument:
     approved: int = 0
     page_count: int = 0
     needs_check: int = 0
+    # Pages holding regions typed by hand, and who typed them (names kept in the history).
+    typed_pages: list[int] = field(default_factory=list)
+    transcribers: list[str] = field(default_factory=list)
 
     def read(self, reading: Reading) -> Iterable[ExportPage]:
         """The pages with what `reading` asks for (everything when they were given whole)."""
@@ -234,6 +244,8 @@ def load(
         approved=_count_approved(session, document_id),
         page_count=len(pages),
         needs_check=needs_check_counts(session, [document_id]).get(document_id, 0),
+        typed_pages=[n for n in typed_pages(session, document_id) if options.includes(n)],
+        transcribers=transcribers(session, document_id),
     )
 
 
@@ -408,6 +420,8 @@ def _segment(
     approved = tr is not None and tr.status is TranslationStatus.APPROVED
     if options.approved_only and not approved:
         return None
+    if seg.kind is SegmentKind.MANUAL and not seg.text.strip():
+        return None  # a region drawn, nothing typed in it yet
     usable = tr is not None and tr.status is not TranslationStatus.FAILED and bool(tr.text)
     keep = [a for a in annotations if options.translation or a.layer != "translation"]
     exported = usable and tr is not None and options.translation

@@ -45,6 +45,8 @@ REGION_TYPES = {
     "running_head": "header",
     "page_number": "page-number",
     "catchword": "catch-word",
+    "manual": "paragraph",
+    "unreadable": "other",
 }
 
 

@@ -9,7 +9,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import null, select
 from sqlalchemy.orm import Session
 
-from service.documents.models import Segment, SegmentKind
+from service.documents.models import Page, Segment, SegmentKind
+from service.review.models import Edit, EditField
 from service.translation.models import Translation, TranslationStatus
 from service.translation.shown import latest_shown
 
@@ -77,3 +78,31 @@ def shown_translations(session: Session, segment_ids: list[int]) -> dict[int, Tr
         return {}
     query = select(*_TRANSLATION_COLUMNS).where(Translation.segment_id.in_(segment_ids))
     return {row.segment_id: TranslationRow(*row) for row in session.execute(latest_shown(query))}
+
+
+def typed_pages(session: Session, document_id: int) -> list[int]:
+    """Numbers of the pages holding regions typed by hand."""
+    numbers = session.scalars(
+        select(Page.number)
+        .join(Segment, Segment.page_id == Page.id)
+        .where(Page.document_id == document_id, Segment.kind == SegmentKind.MANUAL)
+        .distinct()
+        .order_by(Page.number)
+    )
+    return list(numbers)
+
+
+def transcribers(session: Session, document_id: int) -> list[str]:
+    """Who typed regions of the document, by the names its history keeps."""
+    names = session.scalars(
+        select(Edit.author)
+        .join(Segment, Segment.id == Edit.segment_id)
+        .where(
+            Edit.document_id == document_id,
+            Edit.field == EditField.SOURCE,
+            Segment.kind == SegmentKind.MANUAL,
+        )
+        .distinct()
+        .order_by(Edit.author)
+    )
+    return list(names)

@@ -124,7 +124,10 @@ def _header(document: ExportDocument) -> etree._Element:
     file_desc = _sub(header, "fileDesc")
     title_stmt = _sub(file_desc, "titleStmt")
     _sub(title_stmt, "title", document.title)
-    _resp(title_stmt, "Transcription by OCR", ", ".join(document.ocr_engines) or "Palimpsest")
+    if document.ocr_engines or not document.typed_pages:
+        _resp(title_stmt, "Transcription by OCR", ", ".join(document.ocr_engines) or "Palimpsest")
+    if document.typed_pages:
+        _resp(title_stmt, "Transcription by hand", ", ".join(document.transcribers) or "Palimpsest")
     for backend, model in document.translation_models if document.has_translation else []:
         _resp(title_stmt, "Machine translation", f"{backend} {model}")
     _publication(_sub(file_desc, "publicationStmt"))
@@ -202,6 +205,10 @@ def _revisions(header: etree._Element, document: ExportDocument) -> None:
     changes = []
     if document.created:
         changes.append((document.created, "Scans uploaded and read by OCR."))
+    typed_when = document.updated or document.created
+    if document.typed_pages and typed_when:
+        pages = ", ".join(str(n) for n in document.typed_pages)
+        changes.append((typed_when, f"Transcribed by hand: page(s) {pages}."))
     if document.approved:
         when = document.updated or document.created
         if when:

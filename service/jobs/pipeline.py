@@ -35,9 +35,11 @@ from service.jobs.steps import Step, TaskName
 from service.ocr import service as ocr
 from service.ocr.engines.base import OcrEngine
 from service.storage import Storage
+from service.transcription import proposals, vision
+from service.transcription import steps as transcription_steps
+from service.transcription.vision.base import VisionBackend
 from service.translation import backends, runs
 from service.translation.backends.base import TranslationBackend
-from service.translation.models import Translation, TranslationStatus
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class Context:
     storage: Storage
     make_engine: Callable[[], OcrEngine] | None = None
     make_backend: Callable[[backends.BackendChoice], TranslationBackend] | None = None
+    make_vision: Callable[[str, str], VisionBackend] | None = None
     _engine: OcrEngine | None = field(default=None, repr=False)
 
     def engine(self) -> OcrEngine:
@@ -64,6 +67,12 @@ class Context:
         if self.make_backend is not None:
             return self.make_backend(choice)
         return backends.create(self.settings, choice)
+
+    def vision(self, backend: str, model: str) -> VisionBackend:
+        """A vision backend (Ollama or OpenAI-compatible) for the model."""
+        if self.make_vision is not None:
+            return self.make_vision(backend, model)
+        return vision.create(self.settings, backend, model)
 
 
 @lru_cache
@@ -175,7 +184,7 @@ def _after_ocr(session: Session, document_id: int) -> list[Step]:
 
 def _read(counts: dict[Any, int]) -> int:
     # A page that needs manual transcription was read: its status says what to do next.
-    return counts.get(OcrStatus.DONE, 0) + counts.get(OcrStatus.NEEDS_TRANSCRIPTION, 0)
+    return sum(counts.get(status, 0) for status in documents.READ_STATUSES)
 
 
 def _count_by(session: Session, column: Any, *where: Any) -> dict[Any, int]:
@@ -191,28 +200,12 @@ def finalize_document(session: Session, _ctx: Context, document_id: int) -> list
     job = jobs.get_locked(session, document_id, JobStage.FINALIZE)
     if job.status in jobs.TERMINAL:
         return []
-    problems = documents.page_failures(session, document_id)
-    failed_translations = _count_by(
-        session, Translation.status, Translation.document_id == document_id
-    ).get(TranslationStatus.FAILED, 0)
-    if failed_translations:
-        problems.append(f"{failed_translations} segment(s) could not be translated")
-    else:
-        stopped = [
-            j.error
-            for j in jobs.for_document(session, document_id)
-            if j.stage is JobStage.TRANSLATE and j.status is JobStatus.FAILED and j.error
-        ]
-        problems += [e.rstrip(".") for e in stopped]  # cancelled, or could not start
-    read_pages = _read(_count_by(session, Page.ocr_status, Page.document_id == document_id))
-    document.status = (
-        DocumentStatus.FAILED
-        if not read_pages
-        else DocumentStatus.PARTIAL
-        if problems
-        else DocumentStatus.DONE
-    )
-    document.error = "; ".join(problems) or None
+    stopped = [
+        j.error.rstrip(".")
+        for j in jobs.for_document(session, document_id)
+        if j.stage is JobStage.TRANSLATE and j.status is JobStatus.FAILED and j.error
+    ]  # cancelled, or could not start
+    document.status, document.error = documents.outcome(session, document_id, stopped)
     jobs.start(job, total=1)
     jobs.record_progress(job, done=1, failed=0)
     return []
@@ -271,6 +264,9 @@ MODEL_STEPS = (TaskName.PLAN_TRANSLATION, TaskName.PLAN_TRANSLATION_RUN, TaskNam
 def note_waiting(session: Session, step: Step, reason: str) -> float:
     """Show on the stage, and on the run, that they wait for the model server (the step
     retries by itself); return for how many seconds they have been waiting."""
+    if step.task is TaskName.TRANSCRIBE_REGION:
+        proposals.wait(session, step.args[0], reason)
+        return 0.0
     if step.task not in MODEL_STEPS:
         return 0.0
     job: Job | None
@@ -307,6 +303,8 @@ RUNNERS: dict[TaskName, Callable[..., list[Step]]] = {
     TaskName.TRANSLATE_BATCH: translate_batch,
     TaskName.FINALIZE_DOCUMENT: finalize_document,
     TaskName.RECONCILE: reconcile_stalled,
+    TaskName.DETECT_LINES: transcription_steps.detect_lines,
+    TaskName.TRANSCRIBE_REGION: proposals.transcribe_region,
 }
 
 
@@ -330,6 +328,10 @@ def give_up(session: Session, step: Step, reason: str) -> list[Step]:
         return []  # the next one runs within a minute
     if step.task is TaskName.OCR_PAGE:
         return fail_page(session, step.args[0], reason)
+    if step.task is TaskName.TRANSCRIBE_REGION:
+        return proposals.fail(session, step.args[0], reason)
+    if step.task is TaskName.DETECT_LINES:
+        return []  # asked again when the editor opens the page
     if step.task is TaskName.TRANSLATE_BATCH:
         return translate_steps.fail_batch(session, step.args[0], step.args[1], reason)
     if step.task is TaskName.PLAN_TRANSLATION_RUN:

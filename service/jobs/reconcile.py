@@ -24,6 +24,7 @@ from service.jobs import broker, claims
 from service.jobs import service as jobs
 from service.jobs.models import Job, JobStage
 from service.jobs.steps import Step, TaskName
+from service.transcription import proposals
 from service.translation import runs
 from service.translation.models import RunKind, RunPurpose, RunStatus, TranslationRun
 
@@ -59,7 +60,7 @@ def stalled_steps(session: Session, cutoff: datetime) -> list[Step]:
         steps += document_steps(session, document)
     for run in _stalled_runs(session, cutoff):
         steps += run_steps(session, run)
-    return steps
+    return steps + proposals.stalled(session, cutoff)
 
 
 def _stalled_documents(session: Session, cutoff: datetime) -> Sequence[Document]:

@@ -78,6 +78,15 @@ def record_progress(job: Job, done: int, failed: int) -> bool:
     return True
 
 
+def skip(job: Job, reason: str | None = None) -> None:
+    """Close a stage that will not run or had nothing to do, saying why where it is not
+    plain (not "done": nothing was done)."""
+    job.status = JobStatus.SKIPPED
+    job.finished_at = datetime.now(UTC)
+    if reason:
+        job.detail = reason
+
+
 def reopen(job: Job, status: JobStatus) -> None:
     """Put a finished stage back to work (a retry), clearing its error."""
     job.status = status
@@ -98,9 +107,3 @@ def report(job: Job, done: int, failed: int, detail: str) -> None:
     """Show how far a running stage got without closing it (its step goes on)."""
     job.done, job.failed, job.detail = done, failed, detail
     job.waiting, job.waiting_since = None, None
-
-
-def skip(job: Job) -> None:
-    """Close a stage that will not run (an earlier one failed the document)."""
-    job.status = JobStatus.SKIPPED
-    job.finished_at = datetime.now(UTC)

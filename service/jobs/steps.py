@@ -18,6 +18,8 @@ class TaskName(StrEnum):
     TRANSLATE_BATCH = "palimpsest.translate_batch"
     FINALIZE_DOCUMENT = "palimpsest.finalize_document"
     RECONCILE = "palimpsest.reconcile"
+    DETECT_LINES = "palimpsest.detect_lines"
+    TRANSCRIBE_REGION = "palimpsest.transcribe_region"
 
 
 class Queue(StrEnum):
@@ -30,7 +32,9 @@ class Queue(StrEnum):
 
 ROUTES: dict[TaskName, Queue] = {
     TaskName.OCR_PAGE: Queue.OCR,
+    TaskName.DETECT_LINES: Queue.OCR,
     TaskName.TRANSLATE_BATCH: Queue.LLM,
+    TaskName.TRANSCRIBE_REGION: Queue.LLM,
 }
 
 

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from service.documents import service as documents
 from service.documents.models import Document
 from service.errors import InvalidInput, NotFound, PermanentError
 from service.jobs import service as jobs
 from service.jobs.models import Job, JobStage
 from service.jobs.steps import Step, TaskName
+from service.transcription import correction
 from service.translation import backends, runs
 from service.translation import service as translation
 from service.translation.backends.base import ModelInfo
@@ -71,6 +73,8 @@ def plan_run(session: Session, ctx: Context, run_id: int) -> list[Step]:
 
 
 def _plan(session: Session, ctx: Context, run: TranslationRun, job: Job | None) -> list[Step]:
+    if run.with_images:
+        return _plan_with_images(session, ctx, run)
     if run.status is RunStatus.RUNNING:  # a redelivered plan re-sends unsettled batches only
         batches = runs.pending_batches(session, run)
     else:
@@ -85,6 +89,16 @@ def _plan(session: Session, ctx: Context, run: TranslationRun, job: Job | None) 
         unit = choose_unit(ctx.settings, info)
         batches = runs.plan(session, run, choice, info, budget, unit)
         _started(session, run, job, choice)
+    steps = [Step(TaskName.TRANSLATE_BATCH, (run.id, batch)) for batch in batches]
+    return steps or after_batch(session, run.id)
+
+
+def _plan_with_images(session: Session, ctx: Context, run: TranslationRun) -> list[Step]:
+    """A correction run that shows a vision model each segment's image."""
+    try:
+        batches = correction.plan(session, ctx, run)
+    except PermanentError as exc:
+        return fail_plan(session, ctx.settings, run.id, exc.message, correction.choice(ctx, run))
     steps = [Step(TaskName.TRANSLATE_BATCH, (run.id, batch)) for batch in batches]
     return steps or after_batch(session, run.id)
 
@@ -110,6 +124,9 @@ def translate_batch(
         return []
     choice = backends.BackendChoice(backends.BackendName(run.backend), run.model_ref or "")
     try:
+        if run.with_images:
+            correction.correct_batch(session, ctx, run, segment_ids)
+            return after_batch(session, run_id)
         translation.translate_batch(
             session,
             run,
@@ -178,11 +195,15 @@ def after_batch(session: Session, run_id: int, error: str | None = None) -> list
     if error:
         run.error = error
     complete = runs.record_progress(session, run)
+    if complete and run.purpose is RunPurpose.TRANSCRIPTION:
+        _settle_document(session, run.document_id)
     if job is None:
         return []
     if run.error:
         job.error = run.error
     if jobs.record_progress(job, run.done + run.skipped, run.failed):
+        if job.total == 0:
+            jobs.skip(job, NOTHING_TO_TRANSLATE)
         return [Step(TaskName.FINALIZE_DOCUMENT, (run.document_id,))]
     if complete:
         log.info("run %s finished after its job %s", run.id, job.status)
@@ -218,6 +239,19 @@ def _stop_job(job: Job | None, reason: str, document_id: int) -> list[Step]:
         return []
     jobs.finish(job, error=f"Translation stopped: {reason}")
     return [Step(TaskName.FINALIZE_DOCUMENT, (document_id,))]
+
+
+NOTHING_TO_TRANSLATE = (
+    "nothing to translate: the OCR found no readable text (pages typed by hand are "
+    "translated as their regions are saved)"
+)
+
+
+def _settle_document(session: Session, document_id: int) -> None:
+    """A finished document's status counts the typed regions' translations too."""
+    document = session.get(Document, document_id)
+    if document is not None:
+        documents.settle_outcome(session, document)
 
 
 def job_of(session: Session, run: TranslationRun) -> Job | None:

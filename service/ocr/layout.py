@@ -58,6 +58,13 @@ def order_and_classify(layout: PageLayout) -> PageLayout:
     return replace(layout, blocks=ordered)
 
 
+def reading_order(boxes: list[BBox]) -> list[int]:
+    """Indices of the boxes in reading order (the XY cut OCR blocks are ordered by)."""
+    blocks = [Block(bbox=box) for box in boxes]
+    position = {id(block): i for i, block in enumerate(blocks)}
+    return [position[id(block)] for block in _xy_cut(blocks)]
+
+
 def _xy_cut(blocks: list[Block]) -> list[Block]:
     """Columns left to right where there are columns; otherwise sections top to bottom."""
     if len(blocks) <= 1:

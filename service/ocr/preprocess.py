@@ -327,6 +327,11 @@ def median3(gray: Gray) -> Gray:
     return p[4]
 
 
+def otsu(gray: Gray) -> float:
+    """Otsu's global threshold of a grayscale page (0–255)."""
+    return _otsu(gray)
+
+
 def _otsu(gray: Gray) -> float:
     # Pillow's histogram counts the bytes as they are; np.bincount first widened every pixel
     # to 64 bits (72 MB for a 9-megapixel page, mapped fresh each time): 4–20× slower.

@@ -11,6 +11,7 @@ from PIL import Image
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from service.documents import positions
 from service.documents.files import (
     BROWSER_IMAGES,
     MediaType,
@@ -18,12 +19,13 @@ from service.documents.files import (
     encode_png,
     render_page,
 )
-from service.documents.models import Document, OcrStatus, Page, Segment, SegmentKind
+from service.documents.models import OCR_KINDS, Document, OcrStatus, Page, Segment, SegmentKind
 from service.errors import OcrFailed, PermanentError
 from service.ocr.engines.base import Block, Line, OcrEngine, PageLayout
 from service.ocr.languages import ModelChoice, ocr_models
 from service.ocr.text import normalise, storable
 from service.storage import Storage
+from service.transcription.layout import store_detected
 
 if TYPE_CHECKING:
     from service.ocr.reading import Reading
@@ -59,8 +61,13 @@ def read_page(
         return
     _record_preparation(page, reading, storage)
     store_layout(session, page, reading.layout, settings.low_confidence)
+    page.line_layout = None  # found again for the image just stored, when it is asked for
     if not reading.legibility.readable:
         mark_needs_transcription(session, page, reading.legibility.reason or "unreadable")
+        from service.ocr.lines import find_lines  # numpy: never in the web process
+
+        # The transcription editor opens on these lines (0.2–0.5 s a page).
+        store_detected(session, page, find_lines(reading.prepared.image))
 
 
 @dataclass(frozen=True)
@@ -117,12 +124,17 @@ def json_safe(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def mark_needs_transcription(session: Session, page: Page, reason: str) -> None:
-    """Flag a page a person must transcribe; its text stays, marked unreadable."""
+    """Flag a page a person must transcribe; its text stays, marked unreadable. A page with
+    finished typed regions stays transcribed: the OCR found nothing better."""
     log.info("page %s needs manual transcription: %s", page.id, reason)
-    page.ocr_status = OcrStatus.NEEDS_TRANSCRIPTION
     page.ocr_note = reason
+    typed = False
     for segment in session.scalars(select(Segment).where(Segment.page_id == page.id)):
-        segment.kind = SegmentKind.UNREADABLE
+        if segment.kind is SegmentKind.MANUAL:
+            typed = typed or not segment.draft
+        else:
+            segment.kind = SegmentKind.UNREADABLE
+    page.ocr_status = OcrStatus.TRANSCRIBED if typed else OcrStatus.NEEDS_TRANSCRIPTION
     session.flush()
 
 
@@ -172,10 +184,23 @@ def _is_upright(file_sha: str, storage: Storage) -> bool:
 def store_layout(
     session: Session, page: Page, layout: PageLayout, low_confidence: float = 60.0
 ) -> None:
-    """Replace the page's segments with the blocks read, in reading order."""
-    session.execute(delete(Segment).where(Segment.page_id == page.id))
-    for position, block in enumerate(b for b in layout.blocks if b.words):
+    """Replace the page's OCR segments with the blocks read, in reading order. Regions typed
+    by hand are never replaced: they stay where reading order puts them, and a block the
+    OCR read inside one of them is left out."""
+    session.execute(delete(Segment).where(Segment.page_id == page.id, Segment.kind.in_(OCR_KINDS)))
+    typed = list(
+        session.scalars(
+            select(Segment).where(Segment.page_id == page.id).order_by(Segment.position)
+        )
+    )
+    positions.park(session, typed)
+    boxes = [s.bbox for s in typed]
+    blocks = [b for b in layout.blocks if b.words and not _inside_any(b.bbox, boxes)]
+    for position, block in enumerate(blocks):
         session.add(_segment(page, position, block, low_confidence))
+    session.flush()
+    for segment in typed:
+        positions.place(session, page.id, segment)
     words = [w for b in layout.blocks for w in b.words]
     page.low_confidence_words = sum(1 for w in words if w.confidence < low_confidence)
     page.ocr_status = OcrStatus.DONE
@@ -185,6 +210,17 @@ def store_layout(
     page.ocr_languages = layout.languages
     page.mean_confidence = layout.mean_confidence
     session.flush()
+
+
+def _inside_any(box: tuple[int, int, int, int], typed: list[tuple[int, int, int, int]]) -> bool:
+    """Whether most of an OCR block lies inside a region typed by hand."""
+    area = max(1, (box[2] - box[0]) * (box[3] - box[1]))
+    for x0, y0, x1, y1 in typed:
+        width = max(0, min(box[2], x1) - max(box[0], x0))
+        height = max(0, min(box[3], y1) - max(box[1], y0))
+        if width * height >= 0.5 * area:
+            return True
+    return False
 
 
 def _segment(page: Page, position: int, block: Block, low_confidence: float) -> Segment:

@@ -155,6 +155,7 @@ class ReviewSegment:
     confidence: float | None
     min_confidence: float | None
     version: int
+    draft: bool
     translation: ShownTranslation | None
     # True when the source changed after the shown translation was made: compared in the
     # query, so a page of 500 rows hashes no text in Python.

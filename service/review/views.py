@@ -13,6 +13,7 @@ from service.deps import SessionDep, SettingsDep
 from service.documents import duplicates
 from service.documents import service as documents
 from service.documents.models import Document
+from service.documents.summary import summarise
 from service.exports.service import FORMATS
 from service.jobs import service as jobs
 from service.review import live, service
@@ -59,6 +60,9 @@ def document_page(
         "needs_check": doubts.by_page(session, document_id),
         "draft": draft.bundled_drafts(session, document_id),
         "collections": [c for c in documents.list_collections(session) if access.may_see(c.id)],
+        # Only the uploader or an administrator moves a document between collections.
+        "may_move": access.may_move(document.created_by),
+        "summary": summarise(session, document_id),
     }
     return templates().TemplateResponse(request, "review/page.html", context)
 

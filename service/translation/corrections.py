@@ -15,11 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
-from service.documents.models import PROSE_KINDS, Page, Segment
+from service.documents.models import PROSE_KINDS, Page, Segment, SegmentKind
 from service.ocr.text import source_hash
 from service.translation.models import Correction
 
 _TOKENS = re.compile(r"\s+|[^\s]+")
+# Text read by OCR: what typed regions hold has no OCR errors to correct.
+OCR_PROSE = tuple(k for k in PROSE_KINDS if k is not SegmentKind.MANUAL)
 
 
 class DiffOp(StrEnum):
@@ -72,7 +74,7 @@ def for_document(session: Session, document_id: int) -> list[CorrectedSegment]:
     rows = session.execute(
         select(Segment, Page.number)
         .join(Page, Page.id == Segment.page_id)
-        .where(Segment.document_id == document_id, Segment.kind.in_(PROSE_KINDS))
+        .where(Segment.document_id == document_id, Segment.kind.in_(OCR_PROSE))
         .order_by(Page.number, Segment.position)
     ).all()
     latest = {

@@ -115,6 +115,8 @@ class RunPurpose(StrEnum):
     DOCUMENT = "document"
     RETRANSLATE = "retranslate"
     COMPARE = "compare"
+    # A region typed by hand (or its change), translated as soon as it is saved finished.
+    TRANSCRIPTION = "transcription"
 
 
 class RunStatus(StrEnum):
@@ -161,6 +163,8 @@ class TranslationRun(TimestampMixin, Base):
     unit: Mapped[str | None] = mapped_column(String(16))
     budget: Mapped[int | None] = mapped_column(Integer)
     force: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A correction run that shows the model each segment's image beside its OCR text.
+    with_images: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     page_from: Mapped[int | None] = mapped_column(Integer)
     page_to: Mapped[int | None] = mapped_column(Integer)
     segment_ids: Mapped[list[int] | None] = mapped_column(JSONB)

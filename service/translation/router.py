@@ -56,8 +56,17 @@ def create_run(session: SessionDep, document_id: int, body: RunCreate) -> RunRea
     """Translate (or correct) a document, a page range or chosen segments with one model."""
     document = documents.get_or_raise(session, document_id)
     backend, model = _own_model(document, body.backend, body.model)
+    if body.with_images:  # a vision model, not the document's translation model
+        backend, model = body.backend, body.model
     request = runs.RunRequest(
-        backend, model, body.page_from, body.page_to, body.segment_ids, body.force, body.kind
+        backend,
+        model,
+        body.page_from,
+        body.page_to,
+        body.segment_ids,
+        body.force,
+        body.kind,
+        with_images=body.with_images,
     )
     return _start(session, [runs.create(session, document, request)])[0]
 
@@ -280,4 +289,5 @@ def _correction(item: corrections.CorrectedSegment) -> CorrectionRead:
         backend=c.backend if c is not None else None,
         model=c.model if c is not None else None,
         diff=[(op.value, text) for op, text in item.diff],
+        flags=c.flags if c is not None else [],
     )

@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts import access
-from service.documents.models import PROSE_KINDS, Document, Page, Segment
+from service.documents.models import Document, Page, Segment, SegmentKind, translatable
 from service.errors import InvalidInput, NotFound
 from service.ocr.text import source_hash
 from service.translation.backends import BackendChoice, BackendName, stored_name
@@ -51,6 +51,7 @@ class RunRequest:
     force: bool = False
     kind: RunKind = RunKind.TRANSLATE
     purpose: RunPurpose = RunPurpose.RETRANSLATE
+    with_images: bool = False
 
 
 def create(session: Session, document: Document, request: RunRequest) -> TranslationRun:
@@ -64,6 +65,11 @@ def create(session: Session, document: Document, request: RunRequest) -> Transla
         )
     if request.page_from and request.page_to and request.page_from > request.page_to:
         raise InvalidInput("The page range ends before it starts.")
+    if request.with_images and (request.kind is not RunKind.CORRECT or backend == "embedded"):
+        raise InvalidInput(
+            "Images go to a vision model correcting OCR: use kind `correct` with backend "
+            "ollama or openai (or leave it empty for PALIMPSEST_VISION_BACKEND)."
+        )
     run = TranslationRun(
         document_id=document.id,
         kind=request.kind,
@@ -75,6 +81,7 @@ def create(session: Session, document: Document, request: RunRequest) -> Transla
         page_to=request.page_to,
         segment_ids=request.segment_ids,
         force=request.force,
+        with_images=request.with_images,
     )
     session.add(run)
     session.flush()
@@ -129,9 +136,11 @@ def segments(session: Session, run: TranslationRun) -> list[SegmentText]:
     query = (
         select(Segment.id, Segment.normalized)
         .join(Page, Page.id == Segment.page_id)
-        .where(Segment.document_id == run.document_id, Segment.kind.in_(PROSE_KINDS))
+        .where(Segment.document_id == run.document_id, translatable())
         .order_by(Page.number, Segment.position)
     )
+    if run.kind is RunKind.CORRECT:  # text typed by hand has no OCR errors to correct
+        query = query.where(Segment.kind != SegmentKind.MANUAL)
     if run.page_from is not None:
         query = query.where(Page.number >= run.page_from)
     if run.page_to is not None:

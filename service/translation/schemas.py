@@ -20,6 +20,11 @@ class RunCreate(BaseModel):
     segment_ids: list[int] | None = None
     force: bool = Field(False, description="translate again even where this model is done")
     kind: RunKind = RunKind.TRANSLATE
+    with_images: bool = Field(
+        False,
+        description="with kind `correct`: a vision model reads each segment's image beside "
+        "its OCR text (model default: PALIMPSEST_VISION_MODEL)",
+    )
 
 
 class ModelChoice(BaseModel):
@@ -54,6 +59,7 @@ class RunRead(BaseModel):
     kind: RunKind
     purpose: RunPurpose
     status: RunStatus
+    with_images: bool = False
     backend: str | None
     model: str | None
     model_digest: str | None
@@ -181,3 +187,8 @@ class CorrectionRead(BaseModel):
     backend: str | None
     model: str | None
     diff: list[tuple[str, str]]
+    flags: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="from_image: read from the page image; modernised/historicised: "
+        "spellings the model changed",
+    )

@@ -18,7 +18,7 @@ from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from service.documents.models import PROSE_KINDS, Document, Page, Segment
+from service.documents.models import Document, Page, Segment, translatable
 from service.ocr.text import source_hash, storable
 from service.translation import batching, glossary, memory
 from service.translation.backends.base import Task, TranslationBackend, Unit
@@ -100,7 +100,7 @@ def _units(
     prose = (
         select(Segment.id, Segment.normalized, *lags)
         .join(Page, Page.id == Segment.page_id)
-        .where(Segment.document_id == document_id, Segment.kind.in_(PROSE_KINDS))
+        .where(Segment.document_id == document_id, translatable())
         .subquery()
     )
     rows = session.execute(select(prose).where(prose.c.id.in_(list(segment_ids)))).all()
@@ -380,6 +380,11 @@ _SETTLE = (
     .where(_ITEMS.c.run_id == bindparam("r"), _ITEMS.c.segment_id == bindparam("s"))
     .values(status=bindparam("status"), note=bindparam("note"))
 )
+
+
+def settle(session: Session, run_id: int, settled: dict[int, tuple[ItemStatus, str]]) -> None:
+    """Record the outcome of run items decided without a model (done before, kept, gone)."""
+    _settle(session, run_id, settled)
 
 
 def _settle(session: Session, run_id: int, settled: dict[int, tuple[ItemStatus, str]]) -> None:

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import FilePayload, Page, expect
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.accounts.models import User
 from tests.browser.conftest import screenshot
 from tests.helpers import make_document
 from tests.workers.test_bad_uploads import huge_png_header
@@ -64,6 +66,11 @@ def test_a_document_goes_into_a_collection_whose_glossary_asks_before_replacing(
     page: Page, live_server: str, session: Session
 ) -> None:
     document = make_document(session, ["Texto."], ["Text."], title="Carta de Sevilla")
+    # Only its uploader (or an administrator) moves a document: the reviewer uploaded it.
+    uploader = session.scalars(select(User).order_by(User.id.desc())).first()
+    assert uploader is not None
+    document.created_by = uploader.id
+    session.commit()
     page.goto(f"{live_server}/collections")  # its maker is a member and may use it
     page.fill("#collection-name", "Cartas de Indias")
     page.click("form.upload button[type=submit]")

@@ -34,6 +34,16 @@ request says `think: false`, as older Ollama versions did. `/api/show` reports e
 size as Ollama does (`details.parameter_size`, `model_info["general.parameter_count"]`),
 from the size in its name. TranslateGemma (`translategemma:4b`) gets one text per message in
 its model card's format and answers with plain text, as the real model does.
+
+Vision models (qwen2.5vl, llama3.2-vision, gemma3, minicpm-v…: `vision` among their
+`/api/show` capabilities) take images as base64 in a message's `images` (`/api/chat`) or
+in the request's `images` (`/api/generate`), as Ollama does; an image that does not
+decode is refused with 400. Every image is kept in `images` (format and size) for the
+tests. Asked to transcribe, the stand-in "reads" the lines the prompt announces in old
+French spelling (`fake_reading`); asked to correct OCR text from an image, it answers
+`fake_correction` of it. Vision modes: `vision-english` answers in English until the
+stricter retry (`vision-english-always`: always), `modernise` turns -oit into -ait and ſ
+into s until told to keep the page's spelling; `think` and `chatter` wrap answers too.
 """
 
 from __future__ import annotations
@@ -82,6 +92,22 @@ def fake_correction(text: str) -> str:
     return re.sub(r"(?<=[^\W\d])1|1(?=[^\W\d])", "l", text)
 
 
+VISION_STRICT_MARK = "previous answer for this image was not usable"
+VISION_NAMES = ("vl", "vision", "llava", "minicpm-v", "gemma3")
+
+
+def fake_reading(line: int, width: int, height: int, english: bool = False) -> str:
+    """What the stand-in reads in line `line` of an image of width × height pixels."""
+    if english:
+        return f"There was in Westphalia the line {line} of an image {width} pixels wide"
+    return f"Il y avoit en Westphalie la ligne {line} d'une image de {width} pixels"
+
+
+def modernised(text: str) -> str:
+    """What a modernising model makes of old French: -oit → -ait, ſ → s."""
+    return re.sub(r"oi(t|ent)\b", r"ai\1", text).replace("ſ", "s")
+
+
 def _apply_glossary(system: str, text: str) -> str:
     """Use the glossary lines of the system prompt (`- term → rendering`), as a good model does."""
     for term, rendering in re.findall(r"^- (.+?) → (.+?)(?: \(.*\))?$", system, re.MULTILINE):
@@ -110,6 +136,7 @@ class FakeOllama:
     delay: float = 0.0
     in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    images: list[dict[str, Any]] = field(default_factory=list)
 
     def segments(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
         """The segments a chat request asks for."""
@@ -154,8 +181,41 @@ class FakeOllama:
         text = payload["messages"][-1]["content"].split("\n\n\n", 1)[-1]
         return self._text(text, strict=False)
 
+    def vision_text(self, system: str, prompt: str, image: dict[str, Any]) -> str:
+        """What a vision model answers about one image."""
+        strict = VISION_STRICT_MARK in system
+        if system.startswith("You correct OCR"):
+            found = re.search(r"<<<\n(.*)\n>>>", prompt, re.DOTALL)
+            text = fake_correction(found.group(1) if found else "")
+            keep = "keep the spelling of the page" in system
+            return modernised(text) if self.mode == "modernise" and not keep else text
+        count = re.search(r"the (\d+) lines", prompt)
+        english = self.mode == "vision-english-always" or (
+            self.mode == "vision-english" and not strict
+        )
+        lines = int(count.group(1)) if count else 1
+        readings = [
+            fake_reading(i + 1, image["width"], image["height"], english) for i in range(lines)
+        ]
+        return "\n".join(readings)
+
+    def wrap(self, body: str, payload: dict[str, Any]) -> str:
+        """Thinking and chatter around an answer, as the modes and capabilities say."""
+        if self.mode == "think" or self._thinks(payload):
+            body = f"<think>The user wants a translation. Let me think.</think>\n{body}"
+        if self.mode == "chatter":
+            body = f"Here is the transcription:\n```\n{body}\n```"
+        return body
+
     def answer_text(self, payload: dict[str, Any]) -> tuple[str, str]:
         """The assistant's content for a chat request and why generation stopped."""
+        images = [m for m in payload.get("messages", []) if m.get("images")]
+        if images:
+            system = payload["messages"][0].get("content", "")
+            seen = _decoded(images[-1]["images"][0])
+            with self.lock:
+                self.images.append(seen)
+            return self.wrap(self.vision_text(system, images[-1]["content"], seen), payload), "stop"
         if "translategemma" in payload.get("model", ""):
             return self.plain_answer(payload), "stop"
         batch = len(self.segments(payload)) > 1
@@ -229,7 +289,23 @@ def parameters(model: str) -> float:
 
 def capabilities(model: str) -> list[str]:
     """What /api/show lists for a model."""
-    return ["completion", "thinking"] if "deepseek-r1" in model else ["completion", "tools"]
+    if "deepseek-r1" in model:
+        return ["completion", "thinking"]
+    if any(name in model for name in VISION_NAMES):
+        return ["completion", "vision"]
+    return ["completion", "tools"]
+
+
+def _decoded(data: str) -> dict[str, Any]:
+    """An image sent as base64, opened as Ollama does (ValueError when it is none)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    raw = base64.b64decode(data, validate=True)
+    with Image.open(io.BytesIO(raw)) as image:
+        return {"format": image.format, "width": image.width, "height": image.height}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -255,6 +331,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._show(payload)
         elif self.path == "/api/chat":
             self._chat(payload)
+        elif self.path == "/api/generate":
+            self._generate(payload)
         else:
             self._json(404, {"error": "not found"})
 
@@ -288,6 +366,40 @@ class _Handler(BaseHTTPRequestHandler):
             with state.lock:
                 state.in_flight -= 1
 
+    def _generate(self, payload: dict[str, Any]) -> None:
+        """`/api/generate`: a prompt (and images) in, `response` out, streamed or not."""
+        state = self.server.state
+        model = payload.get("model", "")
+        if model not in state.models:
+            self._json(404, {"error": f'model "{model}" not found, try pulling it first'})
+            return
+        images = payload.get("images") or []
+        try:
+            seen = [_decoded(image) for image in images]
+        except (ValueError, OSError):
+            self._json(400, {"error": "illegal base64 data at input byte 0"})
+            return
+        with state.lock:
+            state.images.extend(seen)
+        prompt = str(payload.get("prompt", ""))
+        system = str(payload.get("system", ""))
+        text = state.vision_text(system, prompt, seen[0]) if seen else prompt[:40]
+        final = _final(model, text, {"messages": [{"content": prompt}]})
+        if payload.get("stream", True):
+            self._stream_generate(model, state.wrap(text, payload), final)
+        else:
+            self._json(200, final | {"response": state.wrap(text, payload)})
+
+    def _stream_generate(self, model: str, text: str, final: dict[str, Any]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for piece in _pieces(text, 16):
+            self._chunk({"model": model, "created_at": _now(), "response": piece, "done": False})
+        self._chunk(final | {"response": ""})
+        self.wfile.write(b"0\r\n\r\n")
+
     def _answer_chat(self, payload: dict[str, Any]) -> None:
         state = self.server.state
         with state.lock:
@@ -311,7 +423,11 @@ class _Handler(BaseHTTPRequestHandler):
         if state.mode == "error-500":
             self._json(500, {"error": "llama runner process has terminated: signal: killed"})
             return
-        text, reason = state.answer_text(payload)
+        try:
+            text, reason = state.answer_text(payload)
+        except (ValueError, OSError):
+            self._json(400, {"error": "illegal base64 data at input byte 0"})
+            return
         final = _final(model, text, payload) | {"done_reason": reason}
         if reason == "length":
             final["eval_count"] = payload.get("options", {}).get("num_predict", 1)
