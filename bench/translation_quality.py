@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 from bench.common import RESULTS, Figure, write_results
+from bench.scanned import scanned
 from service.translation import evaluation
 from service.translation.eval_command import Run, prepare, render
 
@@ -35,12 +36,17 @@ def _path(name: str) -> Path:
 
 
 def measure() -> list[Run]:
-    """Every dev set in both units with the embedded model, and the references checked."""
+    """Every dev set in both units with the embedded model, from its text and from a
+    printed page through OCR, and the references checked."""
+    from service.ocr.service import get_engine
+
+    engine = get_engine(300)
     runs: list[Run] = []
     for name in SETS:
         parallel = evaluation.load(_path(name))
         for unit in ("sentence", "segment"):
             runs.append(_translated(parallel, unit))
+        runs.append(_translated(scanned(parallel, engine), "sentence"))
         runs.append(_references(parallel))
     return runs
 
@@ -84,12 +90,27 @@ def figures() -> list[Figure]:
 def _set_figures(name: str, runs: list[Run]) -> list[Figure]:
     mine = {r.unit: r for r in runs if r.parallel.name == Path(name).stem}
     sentence, segment, refs = mine["sentence"], mine["segment"], mine["-"]
+    scan = next(r for r in runs if r.parallel.name == f"{Path(name).stem} (scanned)")
+    chrf_scan = evaluation.corpus_chrf(scan.scored)
     pair = sentence.summary()["pair"]
     chrf_sentence = evaluation.corpus_chrf(sentence.scored)
     chrf_segment = evaluation.corpus_chrf(segment.scored)
     per_token = ms_per_token(sentence) / ms_per_token(segment)
     false_alarms = sum(1 for s in refs.scored if s.flags) / len(refs.scored)
     return [
+        Figure(
+            "quality",
+            f"{pair} corpus chrF end to end from a printed page (OCR, then the bundled model)",
+            chrf_scan,
+            "chrF",
+            "the same passages from their text",
+            chrf_sentence,
+            chrf_scan / chrf_sentence,
+            "scan / text",
+            f"≥ {CHRF_GOAL:g}",
+            chrf_scan >= CHRF_GOAL,
+            f"{scan.summary()['flagged']} of {len(scan.scored)} items flagged",
+        ),
         Figure(
             "quality",
             f"{pair} corpus chrF, bundled model, sentence by sentence",

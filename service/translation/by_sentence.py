@@ -24,7 +24,7 @@ from service.translation.work import Outcome, Spec, Unit
 # A sentence longer than this is asked for clause by clause.
 LONG_SENTENCE = 110
 # A clause shorter than this stays with its neighbour: alone it has too little to go on.
-SHORT_CLAUSE = 35
+SHORT_CLAUSE = 25
 # Where a long sentence is cut: at the space after a comma, semicolon, colon or dash (and
 # after a quotation mark that closes there).
 _CLAUSE_END = re.compile(r"(?:(?<=[,;:—])|(?<=[,;:—][\"'»”’)]))\s+")
@@ -125,7 +125,10 @@ def _said(
     said, echoes = _ask(unit, piece, first, previous, backend, spec, strict)
     _charge(outcome, said.cost)
     if strict is None and said.findings:
-        again, _ = _ask(unit, piece, first, previous, backend, spec, said.findings[0].message)
+        # Asked again without the sentence before: a model that echoed it, or took it for
+        # the answer and said too little, is led back to the sentence alone.
+        reason = said.findings[0].message
+        again, _ = _ask(unit, piece, first, previous, backend, spec, reason, context=False)
         _charge(outcome, again.cost)
         outcome.fallback("strict retry of a flagged sentence")
         if again.rank() < said.rank():
@@ -141,6 +144,7 @@ def _ask(
     backend: TranslationBackend,
     spec: Spec,
     strict: str | None,
+    context: bool = True,
 ) -> tuple[_Said, tuple[tuple[str, str], ...]]:
     request = BatchRequest(
         source_lang=spec.source_lang,
@@ -153,7 +157,7 @@ def _ask(
         genre=spec.genre,
         strict=strict,
         route=spec.route + unit.segment_id,
-        previous=previous,
+        previous=previous if context else None,
         attempt=0 if strict is None else 1,
     )
     result = backend.translate(request)

@@ -47,7 +47,8 @@ _REFUSAL = re.compile(
     re.IGNORECASE,
 )
 _COMMENTARY = re.compile(
-    r"(?:^|\n)\s*(?:here(?:'s| is| are)\b|sure[,!.]|certainly[,!.]|of course[,!.]"
+    r"(?:^|\n)\s*(?:here(?:'s| is| are) (?:the|a|an|my|your) (?:\w+ )?"
+    r"(?:translation|version|rendering|text)\b|sure[,!.]|certainly[,!.]|of course[,!.]"
     r"|translation\s*:|translated text\s*:|note\s*:|notes\s*:|\(note\b|\[note\b"
     r"|translator'?s? note|explanation\s*:|voici\b|hier ist\b|übersetzung\s*:|traduction\s*:)"
     r"|\b(?:I hope this helps|let me know if|this (?:text|passage|sentence) (?:is|describes|"

@@ -46,6 +46,9 @@ def first(source: str, text: str, lang: str = "fr", **extra: object) -> Finding:
 def test_faithful_translations_pass_every_check() -> None:
     assert kinds(CANDIDE, CANDIDE_EN) == []
     assert kinds(HARVEST, HARVEST_EN) == []
+    # "Here is" opening a sentence is a translation, not a preface to one.
+    cheese = "C'est là que l'on fait les pires fromages de Neufchâtel."
+    assert kinds(cheese, "Here is where the worst cheeses of Neufchâtel are made.") == []
 
 
 def test_one_line_for_a_paragraph_is_an_omission_with_the_sentence_count() -> None:
