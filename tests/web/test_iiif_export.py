@@ -13,26 +13,32 @@ import pytest
 from fastapi.testclient import TestClient
 from iiif_prezi3 import AnnotationPage, Manifest
 from lxml import etree
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.orm import Session
 
 from service.config import get_settings
 from service.documents.models import Document
+from service.jobs import pipeline
+from service.jobs.runner import run_inline
 from service.review.models import AnnotationLayer, AnnotationType
 from service.storage import Storage
 from service.translation.models import TranslationStatus
-from tests.helpers import annotate, authed_client, make_document, segment_ids
+from tests.helpers import FONT, annotate, authed_client, make_document, segment_ids
 from tests.hostile import PAYLOADS, make_hostile_document
+from tests.servers import static_server
 from tests.test_cli import run
 
 BASE = "https://archive.example.org/iiif/brief/"
 TEI = {"tei": "http://www.tei-c.org/ns/1.0"}
 
 
-def scan(width: int = 1000, height: int = 1500) -> str:
+def scan(width: int = 1000, height: int = 1500, text: str = "") -> str:
     """A stored page image of the size the test documents' pages have; its digest."""
     image = Image.new("RGB", (width, height), "white")
-    ImageDraw.Draw(image).rectangle((10, 10, 900, 40), outline="black")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((10, 10, 900, 40), outline="black")
+    if text:
+        draw.text((150, 200), text, font=ImageFont.truetype(str(FONT), 42), fill="black")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return Storage(get_settings().storage_path).put_bytes(buffer.getvalue())
@@ -255,6 +261,47 @@ def test_the_live_manifest_needs_a_login_and_serves_annotation_pages_and_images(
     missing = client.get(f"/api/documents/{document.id}/iiif/annotations/3.json")
     assert missing.status_code == 404 and "no page 3" in missing.json()["message"]
     assert client.get("/api/documents/999/iiif/manifest.json").status_code == 404
+
+
+def test_the_exported_zip_imports_back_through_the_iiif_import_with_the_same_pages(
+    session: Session, client: TestClient, tmp_path: Path, configure: Any, redis_client: object
+) -> None:
+    document = letter(session)
+    pages = sorted(document.pages, key=lambda p: p.number)
+    pages[1].image_sha256 = scan(text="Ferney, le 3 mai")  # each page its own scan
+    session.commit()
+    exported = client.get(f"/api/documents/{document.id}/export", params={"format": "iiif"})
+    unzip(exported.content).extractall(tmp_path / "site")
+    with static_server(tmp_path / "site") as site:
+        configure(PALIMPSEST_IIIF_ALLOWED_HOSTS=f"127.0.0.1:{site.port}")
+        started = client.post(
+            "/api/imports/iiif",
+            data={
+                "manifest_url": f"{site.base}/manifest.json",
+                "source_lang": "fr",
+                "translate": "false",
+            },
+        )
+        assert started.status_code == 202, started.text
+        imported_id = started.json()["id"]
+        run_inline(pipeline.default_context(), pipeline.start_iiif(imported_id))
+        assert site.requests[:3] == [
+            "/manifest.json",
+            "/images/page-0001.png",
+            "/images/page-0002.png",
+        ]
+    session.expire_all()
+    imported = session.get(Document, imported_id)
+    assert imported is not None and imported.title == "Lettre à Voltaire"
+    assert [f.status.value for f in imported.files] == ["ingested", "ingested"]
+    again = sorted(imported.pages, key=lambda p: p.number)
+    assert len(again) == len(pages) == 2
+    for before, after in zip(pages, again, strict=True):
+        assert after.number == before.number
+        assert (after.width, after.height) == (before.width, before.height) == (1000, 1500)
+        assert after.image_sha256 == before.image_sha256  # the very same scan, in order
+    read = " ".join(s.text for s in again[1].segments)
+    assert "Ferney" in read  # the OCR read the second page's own scan
 
 
 def test_a_bad_base_url_gets_a_clear_error_from_the_api_and_the_cli(
