@@ -33,6 +33,7 @@ from iiif_prezi3 import (
     Manifest,
     TextualBody,
 )
+from pydantic import AnyHttpUrl, TypeAdapter, ValidationError
 
 from service.errors import InvalidInput
 from service.exports import images, tei
@@ -55,6 +56,7 @@ LINK_KEYS = frozenset({"id", "target", "source"})
 MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "tif": "image/tiff"}
 TEI_FILE = "transcription.tei.xml"
 PLAIN = "text/plain"
+_HTTP_URL = TypeAdapter(AnyHttpUrl)
 
 
 class Links(Protocol):
@@ -162,7 +164,8 @@ def check_base_url(value: str | None) -> str | None:
     try:
         parts = urlsplit(url)
         ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
-    except ValueError:  # a port of 99999, an unclosed "[::1"
+        _HTTP_URL.validate_python(url)  # what iiif-prezi3 will accept as an id
+    except (ValueError, ValidationError):  # a port of 99999, an unclosed "[::1", "a<b"
         ok = False
     if not ok or parts.query or parts.fragment or any(c.isspace() or c < " " for c in url):
         shown = url if len(url) <= 200 else url[:200] + "…"

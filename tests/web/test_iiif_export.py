@@ -309,7 +309,8 @@ def test_a_bad_base_url_gets_a_clear_error_from_the_api_and_the_cli(
 ) -> None:
     document = letter(session)
     url = f"/api/documents/{document.id}/export"
-    for bad in ("ftp://example.org/", "example.org/iiif", "https://exa mple.org/", "http://[::1"):
+    bad_urls = ("ftp://example.org/", "example.org/iiif", "https://exa mple.org/", "http://[::1")
+    for bad in (*bad_urls, "http://a<b/", "https://example.org:0/", "https://x.org/?q=1"):
         response = client.get(url, params={"format": "iiif", "base_url": bad})
         assert response.status_code == 422, bad
         assert "base_url must be an http(s) URL" in response.json()["message"]
