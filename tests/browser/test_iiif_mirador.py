@@ -2,7 +2,8 @@
 headless Chromium opens the unzipped export from a static server on loopback, as an
 archive's site would host it, shows the page image and lists the transcription and the
 translation of a segment in its annotation panel. No request leaves loopback, and the XSS
-corpus in the transcription runs nothing.
+corpus in the transcription runs nothing. The live manifest opens the same way from a page
+of the site itself, with the user's session.
 
 The viewer page sits beside manifest.json, so the zip's relative links resolve there (a
 viewer elsewhere needs a zip exported with a base URL). Mirador lists only the motivations
@@ -26,15 +27,20 @@ from playwright.sync_api import Browser, Dialog, Page, Route, expect
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from service.accounts import service as accounts
+from service.accounts.middleware import SESSION_COOKIE
+from service.accounts.models import Role
 from service.config import get_settings
+from service.db import unit_of_work
 from service.documents.models import Page as PageRow
 from service.exports.service import ExportFormat, export
 from service.review.models import AnnotationType
 from service.storage import Storage
 from tests.browser.conftest import ARTIFACTS
+from tests.conftest import DATA_DIR
 from tests.helpers import annotate, make_document, segment_ids
 from tests.hostile import WORD, make_hostile_document
-from tests.servers import StaticServer, static_server
+from tests.servers import StaticServer, served, static_server
 
 VENDOR = Path(__file__).parent / "vendor" / "mirador"
 RED = (200, 30, 30)
@@ -46,7 +52,7 @@ VIEWER = """<!doctype html>
 <script>
 Mirador.viewer({
   id: "viewer",
-  windows: [{ manifestId: new URL("manifest.json", location.href).href }],
+  windows: [{ manifestId: new URL("MANIFEST", location.href).href }],
   window: { sideBarOpen: true, sideBarPanel: "annotations", defaultSidebarPanelWidth: 420 },
   workspaceControlPanel: { enabled: false },
   annotations: {
@@ -66,6 +72,11 @@ for (const name of ["alert", "confirm", "prompt"]) {
 """
 
 
+def viewer_page(manifest: str) -> str:
+    """A page opening one manifest in Mirador (its URL relative to the page)."""
+    return VIEWER.replace("MANIFEST", manifest)
+
+
 def red_scan() -> str:
     """A 1000 x 1500 page image with a red band a screenshot can find; its digest."""
     image = Image.new("RGB", (1000, 1500), "white")
@@ -80,7 +91,7 @@ def hosted(session: Session, document_id: int, folder: Path) -> Path:
     content = export(session, document_id, ExportFormat.IIIF).content
     zipfile.ZipFile(io.BytesIO(content)).extractall(folder)
     shutil.copy(VENDOR / "mirador.min.js", folder / "mirador.min.js")
-    (folder / "index.html").write_text(VIEWER, encoding="utf-8")
+    (folder / "index.html").write_text(viewer_page("manifest.json"), encoding="utf-8")
     return folder
 
 
@@ -195,3 +206,39 @@ def test_hostile_text_in_the_transcription_stays_inert_in_mirador(
     assert viewer.ran() == [], f"payloads ran: {viewer.ran()}"
     assert viewer.dialogs == []
     assert viewer.foreign == [], f"requests left loopback: {viewer.foreign}"
+
+
+def test_the_live_manifest_opens_in_mirador_on_the_same_site_with_the_login(
+    session: Session, viewer: Visit
+) -> None:
+    """Mirador on a page of the site itself (fulfilled by the browser, never served by the
+    app) opens the live manifest with the user's session cookie."""
+    document = make_document(
+        session,
+        ["Monsieur, j'ai reçu votre lettre"],
+        ["Sir, I received your letter"],
+        image_sha256=red_scan(),
+    )
+    with unit_of_work() as db:
+        user = accounts.create_user(db, "iiif-reader", "correct horse battery", Role.VIEWER)
+        token = accounts.start_session(db, user)
+    manifest = f"/api/documents/{document.id}/iiif/manifest.json"
+    with served(DATA_DIR / "iiif-live.log") as site:
+        viewer.page.context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": site}])
+
+        def fulfil(route: Route) -> None:
+            if route.request.url.endswith("/mirador.min.js"):
+                route.fulfill(path=VENDOR / "mirador.min.js", content_type="text/javascript")
+            else:
+                route.fulfill(body=viewer_page(manifest), content_type="text/html")
+
+        viewer.page.route(f"{site}/mirador-test/*", fulfil)
+        viewer.page.goto(f"{site}/mirador-test/index.html")
+        expect(viewer.page.locator(".mirador-window")).to_be_visible(timeout=30_000)
+        listed = viewer.page.get_by_role("menuitem")
+        expect(listed.filter(has_text="Monsieur, j'ai reçu votre lettre")).to_have_count(1)
+        expect(listed.filter(has_text="Sir, I received your letter")).to_have_count(1)
+        viewer.page.wait_for_load_state("networkidle")
+        assert red_share(viewer, "iiif-mirador-live") > 0.05
+    assert viewer.foreign == [], f"requests left loopback: {viewer.foreign}"
+    assert viewer.errors == [], viewer.errors
