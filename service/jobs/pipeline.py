@@ -214,6 +214,11 @@ def finalize_document(session: Session, _ctx: Context, document_id: int) -> list
     job = jobs.get_locked(session, document_id, JobStage.FINALIZE)
     if job.status in jobs.TERMINAL:
         return []
+    if not translate_steps.ocr_finished(session, document_id):
+        # Translation stopped (cancelled) while pages are still read: the last page read
+        # sends this step again.
+        log.info("document %s: pages still being read; finalizing after them", document_id)
+        return []
     stopped = [
         j.error.rstrip(".")
         for j in jobs.for_document(session, document_id)

@@ -43,8 +43,9 @@ def plan_translation(session: Session, ctx: Context, document_id: int) -> list[S
     if document is None:
         return []
     job = jobs.get_locked(session, document_id, JobStage.TRANSLATE)
-    if job.status in jobs.TERMINAL:
-        return []
+    if job.status in jobs.TERMINAL:  # stopped while pages were read: finalize after them
+        done = ocr_finished(session, document_id)
+        return [Step(TaskName.FINALIZE_DOCUMENT, (document_id,))] if done else []
     run = runs.primary(session, document_id) or runs.create(
         session, document, document_request(document)
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from service.db import unit_of_work
 from service.documents.models import Document, DocumentStatus, OcrStatus, Page, Segment
-from service.jobs import broker, claims, pipeline, reconcile
+from service.jobs import broker, claims, pipeline, reconcile, translate_steps
 from service.jobs import service as jobs
 from service.jobs.models import Job, JobStage, JobStatus
 from service.jobs.queue import client, enqueue
@@ -251,3 +251,31 @@ def test_a_worker_dying_between_a_pages_ocr_and_its_translation_loses_nothing(
     ).all()
     assert sorted(translated) == sorted(segments)  # each once, none twice
     assert len(ollama.chats) == len(translated)
+
+
+def test_translation_cancelled_while_pages_are_read_finishes_after_the_last_page(
+    session: Session, ollama: FakeOllama
+) -> None:
+    """Cancelling a book's translation after its first page was translated stops the
+    translation at once, but the document is finished only when every page is read."""
+    document_id, (first, *others) = ingested(translate=True)
+    ctx = pipeline.default_context()
+    run_inline(ctx, [first])  # the first page read and translated
+    with unit_of_work() as s:
+        finalize = translate_steps.cancel_document_translation(s, document_id, "ann")
+    with unit_of_work() as s:
+        assert pipeline.run(s, ctx, finalize[0]) == []  # two pages are still unread
+    session.expire_all()
+    document = session.get(Document, document_id)
+    assert document is not None and document.status is DocumentStatus.PROCESSING
+
+    run_inline(ctx, others)
+    session.refresh(document)
+    assert document.status is DocumentStatus.PARTIAL
+    pages = session.scalars(select(Page.ocr_status).where(Page.document_id == document_id))
+    assert set(pages) == {OcrStatus.DONE}
+    translated = session.scalars(
+        select(Translation.segment_id).where(Translation.document_id == document_id)
+    ).all()
+    first_page = session.scalars(select(Segment.id).where(Segment.page_id == first.args[0]))
+    assert sorted(translated) == sorted(first_page)  # nothing sent after the cancel
