@@ -1,7 +1,7 @@
 """`make bench`: every benchmark of issue 8 in one run, written to bench/results/latest.md.
 
     .venv/bin/python -m bench [--only ocr,translation,quality,web,exports,footprint,live,
-                               transcription]
+                               transcription,pagewise]
 
 Runs against a scratch database (PALIMPSEST_BENCH_DB, created and dropped) and its own
 Redis database (PALIMPSEST_BENCH_REDIS_URL), with a real `palimpsest serve` and real
@@ -23,7 +23,17 @@ from typing import Any
 from bench import procs
 from bench.common import RESULTS, Figure, git_revision, machine
 
-SECTIONS = ("ocr", "translation", "quality", "web", "exports", "footprint", "live", "transcription")
+SECTIONS = (
+    "ocr",
+    "translation",
+    "quality",
+    "web",
+    "exports",
+    "footprint",
+    "live",
+    "transcription",
+    "pagewise",
+)
 
 
 @dataclasses.dataclass
@@ -87,6 +97,15 @@ def _transcription(ctx: Context) -> list[Figure]:
     return transcription.figures(ctx.base, ctx.token)
 
 
+def _pagewise(ctx: Context) -> list[Figure]:
+    from bench import pagewise
+
+    rounds = pagewise.measure(ctx.base, ctx.token)
+    found = pagewise.figures(rounds)
+    pagewise.write(rounds, found)
+    return found
+
+
 RUNNERS: dict[str, Callable[[Context], list[Figure]]] = {
     "ocr": _ocr,
     "translation": _translation,
@@ -96,6 +115,7 @@ RUNNERS: dict[str, Callable[[Context], list[Figure]]] = {
     "footprint": _footprint,
     "live": _live,
     "transcription": _transcription,
+    "pagewise": _pagewise,
 }
 
 

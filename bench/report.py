@@ -21,6 +21,7 @@ TITLES = {
     "footprint": "6. Footprint (resident memory)",
     "live": "7. Review desk: rows as pages are read",
     "transcription": "8. Transcribing by hand (bench/results/transcription.md)",
+    "pagewise": "9. Translation page by page (bench/results/pagewise.md)",
 }
 NOISE = (
     "This machine is shared with other jobs (see the load averages above): single timings "

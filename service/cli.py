@@ -9,17 +9,115 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from service.config import get_settings
+from service.exports.service import ExportFormat
 from service.jobs.steps import Queue
 from service.observability import configure_logging
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script: what a user can fix is one line on stderr and
+    exit code 2, never a traceback."""
     parser = _parser()
     args = parser.parse_args(argv)
-    configure_logging(args.log_level, get_settings().log_format)
+    try:
+        configure_logging(args.log_level, get_settings().log_format)
+        return _run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line when a user can fix it, else the traceback
+        message = fixable(exc)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 2
+
+
+# What each command needs of the database schema: `migrate` it when absent (the quickest
+# try of the README), `require` it (say which command to run), or `serve` (require it when
+# the server answers; a server still starting gives 503s until it is up).
+SCHEMA = {
+    "process": "migrate",
+    "export": "require",
+    "import": "require",
+    "createuser": "require",
+    "eval-translation": "require",
+    "serve": "serve",
+}
+
+
+def _run(args: argparse.Namespace) -> int:
+    policy = SCHEMA.get(args.command)
+    if policy is not None:
+        refused = _check_schema(policy)
+        if refused is not None:
+            print(refused, file=sys.stderr)
+            return 2
     result: int = args.handler(args)
     return result
+
+
+def _check_schema(policy: str) -> str | None:
+    """None when the command may go on (after migrating, for `migrate`), else why not."""
+    import logging
+
+    from sqlalchemy.exc import OperationalError
+
+    alembic_log = logging.getLogger("alembic")
+    if alembic_log.getEffectiveLevel() > logging.DEBUG:  # its plugin chatter, on every command
+        alembic_log.setLevel(logging.WARNING)
+    from service.migrate import SchemaState, schema_state, upgrade
+
+    try:
+        state = schema_state()
+    except OperationalError:
+        if policy == "serve":
+            return None
+        raise
+    if state is SchemaState.CURRENT:
+        return None
+    if policy == "migrate":
+        upgrade()
+        had = "no schema" if state is SchemaState.ABSENT else "an older schema"
+        print(
+            f"the database {_where()} had {had}: migrated it (as `palimpsest migrate` does)",
+            file=sys.stderr,
+        )
+        return None
+    what = "has no schema yet" if state is SchemaState.ABSENT else "has an older schema"
+    return f"the database {_where()} {what}: run `palimpsest migrate` first"
+
+
+def _where() -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(get_settings().sqlalchemy_url)
+    return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+
+
+def fixable(exc: BaseException) -> str | None:
+    """One line for an error a user can fix (a server down, a schema missing), else None."""
+    import redis
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from service.errors import PalimpsestError
+
+    if isinstance(exc, PalimpsestError):
+        return exc.message
+    if isinstance(exc, OperationalError):
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+        return (
+            f"cannot reach the database {_where()} ({reason}): is PostgreSQL running, and "
+            "is PALIMPSEST_DATABASE_URL right?"
+        )
+    if isinstance(exc, ProgrammingError) and "does not exist" in str(exc.orig):
+        return f"the database {_where()} lacks tables: run `palimpsest migrate` first"
+    if isinstance(exc, redis.ConnectionError):
+        return (
+            f"cannot reach Redis at {get_settings().redis_url}: is it running, and is "
+            "PALIMPSEST_REDIS_URL right?"
+        )
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", dest="command")
 
     serve = commands.add_parser("serve", help="run the web application")
     serve.add_argument("--host", default=None)
@@ -67,8 +165,15 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(handler=_migrate)
 
-    process = commands.add_parser("process", help="OCR and translate files now, in this process")
-    process.add_argument("files", nargs="+", type=Path)
+    process = commands.add_parser(
+        "process",
+        help="OCR and translate scans now, in this process",
+        description="Each file (a folder: its scans; a quoted glob: its matches) becomes a "
+        "document and an export, or all of them one with --combine. Files the database "
+        "already holds finished, with the same languages and model, are exported again "
+        "without being read again. A database never migrated is migrated first.",
+    )
+    process.add_argument("inputs", nargs="+", metavar="FILE|FOLDER|GLOB")
     process.add_argument("--source-lang", required=True, help="e.g. fr, la, de-Latf (Fraktur)")
     process.add_argument("--target-lang", default="en")
     process.add_argument(
@@ -77,9 +182,17 @@ def _parser() -> argparse.ArgumentParser:
     process.add_argument("--model", default=None)
     process.add_argument("--title", default=None)
     process.add_argument("--no-translate", action="store_true", help="OCR only")
-    process.add_argument("--format", choices=["tei", "txt"], default="tei")
+    process.add_argument("--combine", action="store_true", help="all inputs: one document")
     process.add_argument(
-        "-o", "--output", type=Path, required=True, help="file to write, - for stdout"
+        "--format", choices=[f.value for f in ExportFormat], default="tei", help="as `export`"
+    )
+    process.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="file to write, - for stdout; with several outputs a folder "
+        "(default: the current folder, named after each input)",
     )
     process.set_defaults(handler=_process)
 
@@ -257,10 +370,9 @@ def _migrate(_: argparse.Namespace) -> int:
 
 
 def _process(args: argparse.Namespace) -> int:
-    from service.process import process_files
+    from service.process import Request, process_inputs
 
-    return process_files(
-        files=args.files,
+    request = Request(
         source_lang=args.source_lang,
         target_lang=args.target_lang,
         backend=args.backend,
@@ -269,7 +381,9 @@ def _process(args: argparse.Namespace) -> int:
         translate=not args.no_translate,
         fmt=args.format,
         output=args.output,
+        combine=args.combine,
     )
+    return process_inputs(args.inputs, request)
 
 
 def _eval_ocr(args: argparse.Namespace) -> int:

@@ -171,15 +171,29 @@ def fail_page(session: Session, page_id: int, reason: str) -> list[Step]:
 
 
 def _after_ocr(session: Session, document_id: int) -> list[Step]:
+    """Count OCR's progress; each page read moves translation on (it plans the pages read
+    so far, see `translate_steps.plan_translation`), and the last one ends the stage."""
     job = jobs.get_locked(session, document_id, JobStage.OCR)
     counts = _count_by(session, Page.ocr_status, Page.document_id == document_id)
     done, failed = _read(counts), counts.get(OcrStatus.FAILED, 0)
-    if not jobs.record_progress(job, done, failed):
-        return []
+    finished = jobs.record_progress(job, done, failed)
     document = session.get(Document, document_id)
-    if document is not None and document.translate and done:
+    translating = document is not None and document.translate and done > 0
+    if finished:
+        task = TaskName.PLAN_TRANSLATION if translating else TaskName.FINALIZE_DOCUMENT
+        return [Step(task, (document_id,))]
+    if translating and not _waiting_for_model(session, document_id):
         return [Step(TaskName.PLAN_TRANSLATION, (document_id,))]
-    return [Step(TaskName.FINALIZE_DOCUMENT, (document_id,))]
+    return []
+
+
+def _waiting_for_model(session: Session, document_id: int) -> bool:
+    """A plan already retrying for its model server plans every page read by then; more
+    plans would only pile up behind it (the one sent when OCR ends catches up)."""
+    waiting = session.scalar(
+        select(Job.waiting).where(Job.document_id == document_id, Job.stage == JobStage.TRANSLATE)
+    )
+    return waiting is not None
 
 
 def _read(counts: dict[Any, int]) -> int:
@@ -199,6 +213,11 @@ def finalize_document(session: Session, _ctx: Context, document_id: int) -> list
         return []
     job = jobs.get_locked(session, document_id, JobStage.FINALIZE)
     if job.status in jobs.TERMINAL:
+        return []
+    if not translate_steps.ocr_finished(session, document_id):
+        # Translation stopped (cancelled) while pages are still read: the last page read
+        # sends this step again.
+        log.info("document %s: pages still being read; finalizing after them", document_id)
         return []
     stopped = [
         j.error.rstrip(".")

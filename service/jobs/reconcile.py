@@ -104,9 +104,13 @@ def document_steps(session: Session, document: Document) -> list[Step]:
         task = TaskName.FETCH_IIIF if fetching.pending(session, document.id) else None
         return [Step(task or TaskName.INGEST_DOCUMENT, (document.id,))]
     ocr = stages[JobStage.OCR]
+    translating = (
+        document.translate and ocr.done and stages[JobStage.TRANSLATE].status not in jobs.TERMINAL
+    )  # pages are translated while the others are read
     if ocr.status not in jobs.TERMINAL:
-        return [Step(TaskName.OCR_PAGE, (page_id,)) for page_id in _unread(session, document.id)]
-    if document.translate and ocr.done and stages[JobStage.TRANSLATE].status not in jobs.TERMINAL:
+        steps = [Step(TaskName.OCR_PAGE, (page_id,)) for page_id in _unread(session, document.id)]
+        return steps + (_translation_steps(session, document.id) if translating else [])
+    if translating:
         return _translation_steps(session, document.id)
     if stages[JobStage.FINALIZE].status not in jobs.TERMINAL:
         return [Step(TaskName.FINALIZE_DOCUMENT, (document.id,))]
@@ -123,9 +127,13 @@ def _unread(session: Session, document_id: int) -> Sequence[int]:
 
 def _translation_steps(session: Session, document_id: int) -> list[Step]:
     run = runs.primary(session, document_id)
+    plan = [Step(TaskName.PLAN_TRANSLATION, (document_id,))]
     if run is None or run.status is RunStatus.PENDING:
-        return [Step(TaskName.PLAN_TRANSLATION, (document_id,))]
-    return run_steps(session, run)
+        return plan
+    batches = run_steps(session, run)
+    # Pages read whose plan was lost (a worker died between OCR and translation), or the
+    # plan after the last page that would have ended the run.
+    return batches + (plan if not batches or runs.unplanned(session, run) else [])
 
 
 def run_steps(session: Session, run: TranslationRun) -> list[Step]:

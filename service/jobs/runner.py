@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from service.db import unit_of_work
 from service.errors import TransientError
 from service.jobs import pipeline
-from service.jobs.steps import Step
+from service.jobs.steps import Step, TaskName
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,11 @@ def run_inline(
         step = queue.popleft()
         if on_step is not None:
             on_step(step)
-        queue.extend(_run_with_retries(ctx, step, max_retries))
+        # Pages are read in order, each translated before the next is read (as a worker
+        # pool would, with a worker on the model): the first translated page comes soon.
+        after = _run_with_retries(ctx, step, max_retries)
+        queue.extendleft(reversed([s for s in after if s.task is not TaskName.OCR_PAGE]))
+        queue.extend(s for s in after if s.task is TaskName.OCR_PAGE)
 
 
 def _run_with_retries(ctx: pipeline.Context, step: Step, max_retries: int) -> list[Step]:

@@ -68,6 +68,12 @@ def wait(job: Job, reason: str) -> None:
     job.waiting_since = job.waiting_since or datetime.now(UTC)
 
 
+def count(job: Job, done: int, failed: int) -> None:
+    """Update a running stage's counts while more work may still be added to it."""
+    job.done, job.failed = done, failed
+    job.waiting, job.waiting_since = None, None
+
+
 def record_progress(job: Job, done: int, failed: int) -> bool:
     """Update counts; return True exactly once, when a running stage completes."""
     job.done, job.failed = done, failed

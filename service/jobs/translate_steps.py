@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.documents import service as documents
-from service.documents.models import Document
+from service.documents.models import Document, OcrStatus, Page
 from service.errors import InvalidInput, NotFound, PermanentError
 from service.jobs import service as jobs
 from service.jobs.models import Job, JobStage
@@ -35,21 +36,86 @@ log = logging.getLogger(__name__)
 
 
 def plan_translation(session: Session, ctx: Context, document_id: int) -> list[Step]:
-    """Create the document's own run (and a correction run when enabled) and plan it."""
+    """Plan the document's own run page by page: sent after each page is read, it adds the
+    pages read since the last plan and sends their batches (see `plan_pages`); once OCR is
+    done it also starts a correction run when enabled."""
     document = session.get(Document, document_id)
     if document is None:
         return []
     job = jobs.get_locked(session, document_id, JobStage.TRANSLATE)
-    if job.status in jobs.TERMINAL:
+    if job.status in jobs.TERMINAL:  # stopped while pages were read: finalize after them
+        done = ocr_finished(session, document_id)
+        return [Step(TaskName.FINALIZE_DOCUMENT, (document_id,))] if done else []
+    run = runs.primary(session, document_id) or runs.create(
+        session, document, document_request(document)
+    )
+    run = _locked(session, run.id)
+    if run.status is RunStatus.PENDING:
+        failed = _resolve_model(session, ctx, run, job)
+        if failed is not None:
+            return failed
+    if run.status is not RunStatus.RUNNING:
         return []
-    run = runs.primary(session, document_id)
-    extra: list[Step] = []
-    if run is None:
-        run = runs.create(session, document, document_request(document))
-        if ctx.settings.ocr_post_correction:
-            correction = runs.create(session, document, _correction_request(document))
-            extra.append(Step(TaskName.PLAN_TRANSLATION_RUN, (correction.id,)))
-    return _plan(session, ctx, run, job) + extra
+    batches = runs.plan_pages(session, run, _read_prefix(session, document_id))
+    if run.total:
+        jobs.start(job, total=run.total)
+    steps = [Step(TaskName.TRANSLATE_BATCH, (run.id, batch)) for batch in batches]
+    return (steps or after_batch(session, run.id)) + _correction(session, ctx, document)
+
+
+def _resolve_model(
+    session: Session, ctx: Context, run: TranslationRun, job: Job
+) -> list[Step] | None:
+    """Fix the run's model, budget and unit before its first page; the steps that record
+    why the model cannot be used, or None when it can."""
+    choice = backends.resolve(ctx.settings, run.requested_backend, run.requested_model)
+    try:
+        info = ctx.backend(choice).describe()
+    except PermanentError as exc:
+        return fail_plan(session, ctx.settings, run.id, exc.message, choice)
+    budget = budget_for(info.context_tokens, ctx.settings.translation_token_budget, info.reasoning)
+    runs.fix_model(run, choice, info, budget, choose_unit(ctx.settings, info))
+    runs.start(run)
+    _started(session, run, job, choice)
+    return None
+
+
+def _read_prefix(session: Session, document_id: int) -> int:
+    """The last page of the unbroken run of settled pages from the first: a page is planned
+    only when every page before it is read, so the previous sentences it is translated with
+    (which may run on from the pages before) are the same as in a whole-document plan."""
+    statuses = session.execute(
+        select(Page.number, Page.ocr_status)
+        .where(Page.document_id == document_id)
+        .order_by(Page.number)
+    ).all()
+    last = 0
+    for number, status in statuses:
+        if status is OcrStatus.PENDING:
+            break
+        last = number
+    return last
+
+
+def _correction(session: Session, ctx: Context, document: Document) -> list[Step]:
+    """The OCR correction run, started once every page is read (when enabled)."""
+    if not ctx.settings.ocr_post_correction or not ocr_finished(session, document.id):
+        return []
+    if any(
+        r.kind is RunKind.CORRECT and r.purpose is RunPurpose.DOCUMENT
+        for r in runs.for_document(session, document.id)
+    ):
+        return []
+    correction = runs.create(session, document, _correction_request(document))
+    return [Step(TaskName.PLAN_TRANSLATION_RUN, (correction.id,))]
+
+
+def ocr_finished(session: Session, document_id: int) -> bool:
+    """Whether every page of the document has been read (or failed)."""
+    pending = select(Page.id).where(
+        Page.document_id == document_id, Page.ocr_status == OcrStatus.PENDING
+    )
+    return session.execute(pending.limit(1)).first() is None
 
 
 def document_request(document: Document) -> runs.RunRequest:
@@ -186,7 +252,8 @@ def fail_document_plan(
 
 
 def after_batch(session: Session, run_id: int, error: str | None = None) -> list[Step]:
-    """Count the run's progress under its lock; the last batch finishes it."""
+    """Count the run's progress under its lock; the last batch finishes it (a document's
+    own run only once OCR has ended and every page is planned)."""
     run = runs.get(session, run_id)
     if run is None:
         return []
@@ -194,13 +261,19 @@ def after_batch(session: Session, run_id: int, error: str | None = None) -> list
     run = _locked(session, run_id)
     if error:
         run.error = error
-    complete = runs.record_progress(session, run)
+    planned = job is None or (
+        ocr_finished(session, run.document_id) and not runs.unplanned(session, run)
+    )
+    complete = runs.record_progress(session, run, planned)
     if complete and run.purpose is RunPurpose.TRANSCRIPTION:
         _settle_document(session, run.document_id)
     if job is None:
         return []
     if run.error:
         job.error = run.error
+    if not planned:  # more pages to come: show the counts, finish nothing yet
+        jobs.count(job, run.done + run.skipped, run.failed)
+        return []
     if jobs.record_progress(job, run.done + run.skipped, run.failed):
         if job.total == 0:
             jobs.skip(job, NOTHING_TO_TRANSLATE)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from service.config import get_settings
-from service.ocr import eval_report
+from service.ocr import eval_report, installed
 from service.ocr.evaluation import PageResult, discover, evaluate
 from service.ocr.preprocess import PrepStep
 from service.ocr.service import get_engine
@@ -35,6 +35,12 @@ def run_evaluation(
     if pages:
         wanted = [p.strip() for p in pages.split(",") if p.strip()]
         chosen = [p for p in chosen if any(w in p.id for w in wanted)]
+    problem = installed.missing_message(
+        {m for page in chosen for m in installed.needed(page.tag, plain=baseline)}
+    )
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     tuning = set(json.loads(split.read_text())["tuning"]) if split else set()
     step_set = _steps(steps)
     engine = get_engine(get_settings().ocr_timeout_s)

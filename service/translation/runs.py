@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -131,10 +132,17 @@ def primary(session: Session, document_id: int) -> TranslationRun | None:
     ).one_or_none()
 
 
-def segments(session: Session, run: TranslationRun) -> list[SegmentText]:
-    """The run's prose segments in reading order."""
+def segments(
+    session: Session, run: TranslationRun, after_page: int | None = None
+) -> list[SegmentText]:
+    """The run's prose segments in reading order (those after a page number when given)."""
+    rows = session.execute(_in_scope(run, after_page))
+    return [SegmentText(row.id, row.normalized) for row in rows]
+
+
+def _in_scope(run: TranslationRun, after_page: int | None = None) -> Any:
     query = (
-        select(Segment.id, Segment.normalized)
+        select(Segment.id, Segment.normalized, Page.number)
         .join(Page, Page.id == Segment.page_id)
         .where(Segment.document_id == run.document_id, translatable())
         .order_by(Page.number, Segment.position)
@@ -147,7 +155,9 @@ def segments(session: Session, run: TranslationRun) -> list[SegmentText]:
         query = query.where(Page.number <= run.page_to)
     if run.segment_ids is not None:
         query = query.where(Segment.id.in_(run.segment_ids))
-    return [SegmentText(row.id, row.normalized) for row in session.execute(query)]
+    if after_page is not None:
+        query = query.where(Page.number > after_page)
+    return query
 
 
 def plan(
@@ -160,27 +170,79 @@ def plan(
 ) -> list[list[int]]:
     """Fix the run's model and prompting unit, split its segments into batches and create
     its items."""
+    fix_model(run, choice, info, budget, unit)
+    batches = plan_batches(segments(session, run), budget)
+    _add_items(session, run, batches)
+    start(run)
+    session.flush()
+    return batches
+
+
+def fix_model(
+    run: TranslationRun,
+    choice: BackendChoice,
+    info: ModelInfo,
+    budget: int,
+    unit: Unit = Unit.SEGMENT,
+) -> None:
+    """Settle which model, prompt, budget and unit the run uses (once, before any item)."""
     run.backend, run.model = choice.backend.value, stored_name(choice)
     run.model_ref, run.model_digest = choice.model, info.digest
     run.prompt_version, run.budget, run.unit = PROMPT_VERSION, budget, unit.value
     run.detail = "; ".join(d for d in (choice.reason, info.detail) if d) or None
-    batches = plan_batches(segments(session, run), budget)
+
+
+def planned_through(session: Session, run: TranslationRun) -> int:
+    """The last page number with segments planned in the run (0 before any)."""
+    last = session.scalar(
+        select(func.max(Page.number))
+        .select_from(RunItem)
+        .join(Segment, Segment.id == RunItem.segment_id)
+        .join(Page, Page.id == Segment.page_id)
+        .where(RunItem.run_id == run.id)
+    )
+    return int(last or 0)
+
+
+def plan_pages(session: Session, run: TranslationRun, through: int) -> list[list[int]]:
+    """Add to a running run the segments of the pages after those it planned, up to page
+    `through`: each page's batches apart, so no batch waits for a page not yet read.
+    Idempotent: a second call finds those pages planned and adds nothing."""
+    after = planned_through(session, run)
+    if through <= after:
+        return []
+    by_page: dict[int, list[SegmentText]] = defaultdict(list)
+    for row in session.execute(_in_scope(run, after).where(Page.number <= through)):
+        by_page[row.number].append(SegmentText(row.id, row.normalized))
+    batches = [b for n in sorted(by_page) for b in plan_batches(by_page[n], run.budget or 1)]
+    _add_items(session, run, batches)
+    session.flush()
+    return batches
+
+
+def unplanned(session: Session, run: TranslationRun) -> bool:
+    """Whether prose exists on pages after the last one the run planned."""
+    after = planned_through(session, run)
+    return session.execute(_in_scope(run, after).limit(1)).first() is not None
+
+
+def _add_items(session: Session, run: TranslationRun, batches: list[list[int]]) -> None:
+    """Items for the batches, numbered on from the run's existing ones."""
+    last_batch = select(func.coalesce(func.max(RunItem.batch), -1)).where(RunItem.run_id == run.id)
+    first_batch, first_ordinal = int(session.scalar(last_batch) or 0) + 1, run.total or 0
     rows = [
         {
             "run_id": run.id,
             "segment_id": seg_id,
-            "ordinal": n,
-            "batch": b,
+            "ordinal": first_ordinal + n,
+            "batch": first_batch + b,
             "status": ItemStatus.PENDING,
         }
         for n, (b, seg_id) in enumerate((b, s) for b, batch in enumerate(batches) for s in batch)
     ]
     if rows:
         session.execute(insert(RunItem), rows)
-    run.total = len(rows)
-    start(run)
-    session.flush()
-    return batches
+    run.total = first_ordinal + len(rows)
 
 
 def start(run: TranslationRun) -> None:
@@ -202,8 +264,9 @@ def pending_batches(session: Session, run: TranslationRun) -> list[list[int]]:
     return [batches[b] for b in sorted(batches)]
 
 
-def record_progress(session: Session, run: TranslationRun) -> bool:
-    """Count the run's items; True exactly once, when the last one settles."""
+def record_progress(session: Session, run: TranslationRun, planned: bool = True) -> bool:
+    """Count the run's items; True exactly once, when the last one settles after the run
+    was planned in full (a document's own run grows page by page while OCR reads)."""
     counts = dict(
         session.execute(
             select(RunItem.status, func.count())
@@ -215,7 +278,7 @@ def record_progress(session: Session, run: TranslationRun) -> bool:
     run.failed = counts.get(ItemStatus.FAILED, 0)
     run.skipped = counts.get(ItemStatus.SKIPPED, 0)
     run.waiting, run.waiting_since = None, None
-    if run.status is not RunStatus.RUNNING or counts.get(ItemStatus.PENDING, 0):
+    if run.status is not RunStatus.RUNNING or counts.get(ItemStatus.PENDING, 0) or not planned:
         return False
     finish(run)
     return True

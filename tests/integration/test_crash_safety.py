@@ -236,6 +236,46 @@ def test_sigkill_of_the_worker_three_times_mid_document_loses_and_duplicates_not
     assert "re-sending" in stack.log.read_text()  # the reconciler brought the lost tasks back
 
 
+def read_but_untranslated(document_id: int) -> bool:
+    """A page read and committed whose translation has not been stored, others unread."""
+    with unit_of_work() as session:
+        statuses = dict(
+            session.execute(
+                select(Page.id, Page.ocr_status).where(Page.document_id == document_id)
+            ).all()
+        )
+        translated = set(
+            session.scalars(
+                select(Segment.page_id)
+                .join(Translation, Translation.segment_id == Segment.id)
+                .where(Segment.document_id == document_id)
+            )
+        )
+    read = [p for p, status in statuses.items() if status is OcrStatus.DONE]
+    unread = [p for p, status in statuses.items() if status is OcrStatus.PENDING]
+    return bool(unread) and any(p not in translated for p in read)
+
+
+def test_sigkill_between_a_pages_ocr_and_its_translation_loses_nothing(
+    configure: Callable[..., None], embedded_model: Path
+) -> None:
+    """Translation starts page by page while OCR goes on; a worker killed after reading a
+    page and before translating it leaves nothing behind: every page read, every segment
+    translated once, onto itself."""
+    redis.Redis.from_url(TEST_REDIS).flushdb()
+    with running(FakeOllama(delay=1.0)) as ollama:
+        configure(**FAST, OLLAMA_HOST=ollama.host)
+        with processes("sigkill-between") as stack:
+            client = authed_client()
+            killed = upload(client, 6, "Killed between OCR and translation")
+            wait_for(lambda: read_but_untranslated(killed), "a page read, not translated", stack)
+            stack.kill_worker("between OCR and translation")
+            finish(client, killed, stack)
+
+    assert document(client, killed)["status"] == "done", stack.tail()
+    assert_complete(killed, 6)
+
+
 def test_a_redis_restart_mid_document_loses_nothing(
     configure: Callable[..., None], embedded_model: Path
 ) -> None:

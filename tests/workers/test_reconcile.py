@@ -14,12 +14,15 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from service.db import unit_of_work
-from service.documents.models import Document, OcrStatus, Page
-from service.jobs import broker, claims, pipeline, reconcile
-from service.jobs.models import Job
+from service.documents.models import Document, DocumentStatus, OcrStatus, Page, Segment
+from service.jobs import broker, claims, pipeline, reconcile, translate_steps
+from service.jobs import service as jobs
+from service.jobs.models import Job, JobStage, JobStatus
 from service.jobs.queue import client, enqueue
+from service.jobs.runner import run_inline
 from service.jobs.steps import Queue, Step, TaskName
 from service.translation import runs
+from service.translation.models import Translation
 from tests.fakes.ollama_server import FakeOllama
 from tests.helpers import encode, make_document, text_image
 from tests.workers.test_pipeline import upload
@@ -172,7 +175,7 @@ def test_a_step_that_keeps_failing_is_given_up_with_its_reason(
     """A page whose stored scan vanished fails the same way on every delivery: the worker
     records why, the reconciler re-sends it three times, then fails the page with that
     reason and moves the document on, instead of re-sending it forever."""
-    from service.documents.models import DocumentStatus, SourceFile
+    from service.documents.models import SourceFile
     from workers.ocr import ocr_page
 
     document_id, (first, *others) = ingested()
@@ -207,3 +210,73 @@ def test_a_step_that_keeps_failing_is_given_up_with_its_reason(
     document = session.get(Document, document_id)
     assert document is not None and document.status is DocumentStatus.PARTIAL
     assert "page 1: Gave up after 4 attempts" in (document.error or "")
+
+
+def test_a_worker_dying_between_a_pages_ocr_and_its_translation_loses_nothing(
+    broker_redis: redis.Redis, session: Session, ollama: FakeOllama
+) -> None:
+    """The first page is read and committed, then its worker dies before sending the plan
+    of its translation: the reconciler sends that plan with the unread pages, the page is
+    translated while the others are still unread, and the document ends done."""
+    document_id, (first, *others) = ingested(translate=True)
+    ctx = pipeline.default_context()
+    with unit_of_work() as s:
+        lost = pipeline.run(s, ctx, first)
+    assert lost == [Step(TaskName.PLAN_TRANSLATION, (document_id,))]  # never sent
+
+    resent = reconcile_at(broker_redis, time.time() + 2 * STALL_S)
+    assert resent == [*others, *lost]
+    with unit_of_work() as s:
+        batches = pipeline.run(s, ctx, lost[0])
+    assert batches and all(b.task is TaskName.TRANSLATE_BATCH for b in batches)
+    first_page = set(session.scalars(select(Segment.id).where(Segment.page_id == first.args[0])))
+    assert {i for b in batches for i in b.args[1]} == first_page  # that page alone
+    for step in batches:
+        with unit_of_work() as s:
+            assert pipeline.run(s, ctx, step) == []  # not the end: two pages are unread
+    session.expire_all()
+    stages = {j.stage: j for j in jobs.for_document(session, document_id)}
+    assert (stages[JobStage.OCR].done, stages[JobStage.OCR].total) == (1, 3)
+    translate_job = stages[JobStage.TRANSLATE]
+    assert translate_job.status is JobStatus.RUNNING
+    assert (translate_job.done, translate_job.total) == (len(first_page), len(first_page))
+
+    run_inline(ctx, others)  # the rest of the document, as the worker would
+    document = session.get(Document, document_id)
+    session.refresh(document)
+    assert document is not None and document.status is DocumentStatus.DONE
+    segments = session.scalars(select(Segment.id).where(Segment.document_id == document_id))
+    translated = session.scalars(
+        select(Translation.segment_id).where(Translation.document_id == document_id)
+    ).all()
+    assert sorted(translated) == sorted(segments)  # each once, none twice
+    assert len(ollama.chats) == len(translated)
+
+
+def test_translation_cancelled_while_pages_are_read_finishes_after_the_last_page(
+    session: Session, ollama: FakeOllama
+) -> None:
+    """Cancelling a book's translation after its first page was translated stops the
+    translation at once, but the document is finished only when every page is read."""
+    document_id, (first, *others) = ingested(translate=True)
+    ctx = pipeline.default_context()
+    run_inline(ctx, [first])  # the first page read and translated
+    with unit_of_work() as s:
+        finalize = translate_steps.cancel_document_translation(s, document_id, "ann")
+    with unit_of_work() as s:
+        assert pipeline.run(s, ctx, finalize[0]) == []  # two pages are still unread
+    session.expire_all()
+    document = session.get(Document, document_id)
+    assert document is not None and document.status is DocumentStatus.PROCESSING
+
+    run_inline(ctx, others)
+    session.expire_all()
+    status = session.scalar(select(Document.status).where(Document.id == document_id))
+    assert status is DocumentStatus.PARTIAL
+    pages = session.scalars(select(Page.ocr_status).where(Page.document_id == document_id))
+    assert set(pages) == {OcrStatus.DONE}
+    translated = session.scalars(
+        select(Translation.segment_id).where(Translation.document_id == document_id)
+    ).all()
+    first_page = session.scalars(select(Segment.id).where(Segment.page_id == first.args[0]))
+    assert sorted(translated) == sorted(first_page)  # nothing sent after the cancel
