@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from service.storage import Storage, TooLarge
+from service.storage import LocalStore, TooLarge
 
 
 def test_blobs_are_named_by_their_sha256(tmp_path: Path) -> None:
-    storage = Storage(tmp_path)
+    storage = LocalStore(tmp_path)
     digest, size = storage.put_stream(io.BytesIO(b"scan bytes"))
     assert digest == hashlib.sha256(b"scan bytes").hexdigest()
     assert size == 10
@@ -20,7 +20,7 @@ def test_blobs_are_named_by_their_sha256(tmp_path: Path) -> None:
 
 
 def test_the_same_content_is_stored_once(tmp_path: Path) -> None:
-    storage = Storage(tmp_path)
+    storage = LocalStore(tmp_path)
     first = storage.put_bytes(b"same")
     second, _ = storage.put_stream(io.BytesIO(b"same"))
     assert first == second
@@ -28,7 +28,7 @@ def test_the_same_content_is_stored_once(tmp_path: Path) -> None:
 
 
 def test_a_stream_over_the_limit_stores_nothing(tmp_path: Path) -> None:
-    storage = Storage(tmp_path)
+    storage = LocalStore(tmp_path)
     with pytest.raises(TooLarge):
         storage.put_stream(io.BytesIO(b"x" * 5000), max_bytes=1000)
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
@@ -36,4 +36,4 @@ def test_a_stream_over_the_limit_stores_nothing(tmp_path: Path) -> None:
 
 def test_paths_come_only_from_digests(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="sha256"):
-        Storage(tmp_path).path("../../etc/passwd")
+        LocalStore(tmp_path).path("../../etc/passwd")
