@@ -83,7 +83,11 @@ class Storage(ABC):
             return stream.read()
 
     def check(self) -> None:
-        """Raise a clear error if the store cannot be written and read back."""
-        digest = self.put_bytes(b"palimpsest storage check\n")
-        if self.read_bytes(digest) != b"palimpsest storage check\n":
+        """Raise a clear error unless a probe blob can be written, read back and removed."""
+        probe = b"palimpsest storage check\n"
+        there = self.exists(hashlib.sha256(probe).hexdigest())
+        digest = self.put_bytes(probe)
+        if self.read_bytes(digest) != probe:
             raise RuntimeError(f"{self.url} returned other bytes than were written")
+        if not there:
+            self.delete(digest)

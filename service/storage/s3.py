@@ -174,7 +174,7 @@ class S3Store(Storage):
                 f"No credentials for the object store at {where}: "
                 "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
             )
-        if isinstance(exc, BotoCoreError | OSError | _transport_errors()):
+        if isinstance(exc, (BotoCoreError, OSError, *_transport_errors())):
             return StorageUnavailable(
                 f"The object store at {where} cannot be reached: {type(exc).__name__}: {exc}"
             )
