@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     move.add_argument("--to", required=True, help="s3://bucket/prefix or file:///path")
     move.add_argument(
+        "--from", dest="source", help="copy from this store instead of the configured one"
+    )
+    move.add_argument(
         "--env-file",
         type=Path,
         default=Path(".env"),
@@ -51,7 +54,11 @@ def run_migrate(args: argparse.Namespace) -> int:
     """Copy every blob to `--to`, verified by hash; switch the env file when all arrived."""
     settings = get_settings()
     try:
-        source = open_storage(settings)
+        source = (
+            store_for_url(args.source, settings.s3_endpoint_url)
+            if args.source
+            else open_storage(settings)
+        )
         target = store_for_url(args.to, settings.s3_endpoint_url)
         target.check()
         if source.url == target.url:
@@ -69,7 +76,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     if done.failed:
         print("storage: not switched; run the same command again to retry", file=sys.stderr)
         return 1
-    if not args.no_switch:
+    if not args.no_switch and not args.source:
         values = {"PALIMPSEST_STORAGE_URL": args.to}
         if settings.s3_endpoint_url:
             values["PALIMPSEST_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
