@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,28 @@ def test_migrate_refuses_to_switch_when_a_blob_is_not_what_its_name_says(
     assert f"failed {bad[:12]}…" in done.stdout and "1 copied" in done.stdout
     assert "not switched" in done.stderr and not (tmp_path / ".env").exists()
     assert [d for d, _ in store_for_url(url, s3_env.endpoint).digests()] == [good]
+
+
+def test_deleting_a_document_deletes_its_objects(
+    s3_env: SeaweedS3, configure: Callable[..., None], tmp_path: Path
+) -> None:
+    """The upload lands in the bucket before any task is queued (no worker runs here);
+    deleting the document removes its objects, and the web host's data dir stays empty."""
+    from tests.helpers import authed_client, encode, text_image
+
+    bucket = s3_env.new_bucket()
+    configure(PALIMPSEST_STORAGE_URL=f"s3://{bucket}/p", PALIMPSEST_DATA_DIR=str(tmp_path))
+    client = authed_client()
+    scan = encode(text_image([["Le conseil s'est assemblé."]]), "PNG")
+    response = client.post(
+        "/api/documents",
+        data={"source_lang": "fr", "target_lang": "en", "translate": "false"},
+        files=[("files", ("minutes.png", scan, "image/png"))],
+    )
+    assert response.status_code == 202, response.text
+    digest = hashlib.sha256(scan).hexdigest()
+    blobs = store_for_url(f"s3://{bucket}/p", s3_env.endpoint)
+    assert [d for d, _ in blobs.digests()] == [digest]
+    assert client.delete(f"/api/documents/{response.json()['id']}").status_code == 204
+    assert list(blobs.digests()) == []
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
