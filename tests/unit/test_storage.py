@@ -37,3 +37,28 @@ def test_a_stream_over_the_limit_stores_nothing(tmp_path: Path) -> None:
 def test_paths_come_only_from_digests(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="sha256"):
         LocalStore(tmp_path).path("../../etc/passwd")
+
+
+def test_the_storage_url_picks_the_store(tmp_path: Path) -> None:
+    from service.config import Settings
+    from service.storage import store_for_url
+    from service.storage.s3 import S3Store
+
+    local = store_for_url((tmp_path / "blobs").as_uri())
+    assert isinstance(local, LocalStore) and local.root == tmp_path / "blobs"
+    bucket = store_for_url("s3://archive/palimpsest/blobs/", "http://127.0.0.1:9000")
+    assert isinstance(bucket, S3Store)
+    assert (bucket.bucket, bucket.prefix, bucket.url) == (
+        "archive",
+        "palimpsest/blobs",
+        "s3://archive/palimpsest/blobs",
+    )
+    assert bucket.key("ab" * 32).startswith("palimpsest/blobs/ab/ab/abab")
+    with pytest.raises(ValueError, match="file:///path or s3://bucket/prefix"):
+        store_for_url("ftp://host/blobs")
+    with pytest.raises(ValueError, match="name the bucket"):
+        store_for_url("s3:///prefix")
+    # Unset, the store is the folder under the data dir, as before.
+    settings = Settings(data_dir=tmp_path)
+    assert settings.storage_location == (tmp_path / "storage").as_uri()
+    assert Settings(data_dir=tmp_path, storage_url="s3://b/p").storage_location == "s3://b/p"
