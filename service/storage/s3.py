@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 from service.errors import PalimpsestError, StorageMisconfigured, StorageUnavailable
 from service.storage.base import CHUNK, HEX, Storage, check_digest
-from service.storage.cache import BlobCache
+from service.storage.cache import BlobCache, CorruptBlob
 from service.storage.local import copy_hashing, missing
 
 if TYPE_CHECKING:
@@ -143,7 +143,10 @@ class S3Store(Storage):
         except PalimpsestError:
             raise
         except Exception as exc:
-            raise self._translate(exc) from exc
+            translated = self._translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     def _translate(self, exc: Exception) -> Exception:
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -169,6 +172,8 @@ class S3Store(Storage):
             if code in BUSY or status.startswith("5"):
                 return StorageUnavailable(f"The object store at {where} is busy ({code}).")
             return StorageMisconfigured(f"The object store at {where} answered {code}: {exc}")
+        if isinstance(exc, CorruptBlob):  # cut short or damaged on the way: fetch again
+            return StorageUnavailable(f"The object store at {where} sent a damaged copy: {exc}")
         if isinstance(exc, NoCredentialsError):
             return StorageMisconfigured(
                 f"No credentials for the object store at {where}: "

@@ -235,3 +235,17 @@ def test_deleting_a_document_deletes_its_objects(
     assert client.delete(f"/api/documents/{response.json()['id']}").status_code == 204
     assert list(blobs.digests()) == []
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_a_copy_that_does_not_match_its_name_is_never_cached(
+    s3_env: SeaweedS3, tmp_path: Path
+) -> None:
+    """Bytes fetched are checked against the digest they were asked by: other bytes under
+    that key (a damaged object) fail the read, as a transient error, and are not kept."""
+    bucket = s3_env.new_bucket()
+    blobs = store(s3_env, bucket, BlobCache(tmp_path, 10_000_000))
+    digest = hashlib.sha256(b"the real scan").hexdigest()
+    s3_env.client().put_object(Bucket=bucket, Key=blobs.key(digest), Body=b"something else")
+    with pytest.raises(StorageUnavailable, match="damaged copy"), blobs.local_file(digest):
+        pass
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
