@@ -19,9 +19,7 @@ from service.storage import LocalStore, store_for_url
 from service.storage.cache import BlobCache
 from service.storage.s3 import S3Store
 from tests.conftest import TEST_ENV
-from tests.s3server import SeaweedS3, free_ports, s3_server
-
-__all__ = ["s3_server"]
+from tests.s3server import SeaweedS3, free_ports
 
 
 @pytest.fixture
