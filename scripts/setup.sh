@@ -70,11 +70,12 @@ venv() {
     log "creating .venv"
     "$PY" -m venv .venv
   fi
-  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements-nodeps.txt -nt "$stamp" ]; then
     llama_wheel
     log "installing the project into .venv"
     .venv/bin/pip install -q --upgrade pip
     .venv/bin/pip install -q --find-links "$WHEELHOUSE" -e '.[embedded,dev]'
+    .venv/bin/pip install -q --no-deps -r requirements-nodeps.txt
     touch "$stamp"
   fi
 }

@@ -206,3 +206,40 @@ class IiifServer:
     def manifest(self, path: str, data: dict[str, Any]) -> str:
         self.files[path] = ("application/json", json.dumps(data).encode())
         return self.base + path
+
+
+class StaticServer:
+    """Serves a folder as any static web server would (Python's http.server), on loopback,
+    recording every path asked for."""
+
+    def __init__(self, folder: Path) -> None:
+        from functools import partial
+        from http.server import SimpleHTTPRequestHandler
+
+        self.requests: list[str] = []
+        served = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                served.requests.append(self.path)
+
+        handler = partial(Handler, directory=str(folder))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def static_server(folder: Path) -> Iterator[StaticServer]:
+    """A static server for `folder`, running until the block ends."""
+    import threading
+
+    server = StaticServer(folder)
+    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+        thread.join(timeout=10)

@@ -33,10 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="tmx: leave out units whose translation a check doubted (needs check)",
     )
+    parser.add_argument(
+        "--base-url", help="iiif: the URL the zip will be hosted at (default: relative links)"
+    )
 
 
 def options(args: argparse.Namespace, low_confidence: float) -> ExportOptions:
-    """The export options from parsed arguments."""
+    """The export options from parsed arguments (InvalidInput for a bad base URL)."""
+    from service.exports.iiif import check_base_url
+
     first, last = page_range(args.pages)
     return ExportOptions(
         first_page=first,
@@ -50,6 +55,7 @@ def options(args: argparse.Namespace, low_confidence: float) -> ExportOptions:
         bilingual=args.bilingual,
         low_confidence=low_confidence,
         flagged=not args.no_flagged,
+        base_url=check_base_url(args.base_url),
     )
 
 
@@ -80,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
         chosen = options(args, get_settings().low_confidence)
     except argparse.ArgumentTypeError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    except PalimpsestError as exc:
+        print(exc.message, file=sys.stderr)
         return 2
     fmt = ExportFormat(args.format)
     out = sys.stdout.buffer if str(args.output) == "-" else None

@@ -79,6 +79,8 @@ class ExportOptions:
     low_confidence: float = 60.0
     # TMX: False leaves out the units whose translation a check doubted (needs check).
     flagged: bool = True
+    # IIIF: the URL the zip will be hosted at; None makes every link relative to the manifest.
+    base_url: str | None = None
 
     def includes(self, number: int) -> bool:
         """True when page `number` is in the chosen range."""

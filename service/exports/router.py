@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from typing import IO, Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from service.config import Settings, get_settings
 from service.deps import SessionDep, StorageDep
 from service.documents.schemas import parse_page_number
 from service.errors import InvalidInput
-from service.exports import service
+from service.exports import iiif, service
 from service.exports.model import Arrangement, ExportOptions, SourceLayer
 from service.exports.service import FORMATS, ExportFormat
 
@@ -39,6 +39,9 @@ def export_options(
     flagged: Annotated[
         bool, Query(description="tmx: false leaves out units whose translation needs checking")
     ] = True,
+    base_url: Annotated[
+        str | None, Query(description="iiif: the URL the zip will be hosted at (else relative)")
+    ] = None,
 ) -> ExportOptions:
     """The export choices from the query string (an empty page field means no limit)."""
     first, last = _page_number(first_page, "first_page"), _page_number(last_page, "last_page")
@@ -56,6 +59,7 @@ def export_options(
         bilingual=bilingual,
         low_confidence=settings.low_confidence,
         flagged=flagged,
+        base_url=iiif.check_base_url(base_url),
     )
 
 
@@ -98,6 +102,31 @@ def export_collection(
         raise
     spool.seek(0)
     return _send(spool, name, "application/zip")
+
+
+IIIF_JSON = 'application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"'
+
+
+@router.get("/documents/{document_id}/iiif/manifest.json")
+def iiif_manifest(
+    request: Request, session: SessionDep, storage: StorageDep, document_id: int
+) -> JSONResponse:
+    """The document as a IIIF Presentation 3 manifest, for a viewer on this site."""
+    links = iiif.LiveLinks(str(request.base_url), document_id)
+    return JSONResponse(
+        service.iiif_manifest(session, document_id, links, storage), 200, None, IIIF_JSON
+    )
+
+
+@router.get("/documents/{document_id}/iiif/annotations/{number}.json")
+def iiif_annotations(
+    request: Request, session: SessionDep, document_id: int, number: int
+) -> JSONResponse:
+    """One page's annotations (transcription, translation, tags) for the live manifest."""
+    links = iiif.LiveLinks(str(request.base_url), document_id)
+    return JSONResponse(
+        service.iiif_annotations(session, document_id, number, links), 200, None, IIIF_JSON
+    )
 
 
 def _send(spool: IO[bytes], name: str, media_type: str) -> StreamingResponse:

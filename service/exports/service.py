@@ -16,15 +16,16 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from service.documents.models import Collection, Document
+from service.documents import service as documents
+from service.documents.models import Collection, Document, Page
 from service.documents.service import get_collection_or_raise
-from service.errors import PalimpsestError
-from service.exports import alto, docx, pagexml, pdf, tabular, tei, tmx, txt
+from service.errors import PageNotFound, PalimpsestError
+from service.exports import alto, docx, iiif, pagexml, pdf, tabular, tei, tmx, txt
 from service.exports.model import ExportDocument, ExportOptions, load
 from service.storage import Storage, get_storage
 
@@ -45,6 +46,7 @@ class ExportFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
     PDF = "pdf"
+    IIIF = "iiif"
 
 
 Writer = Callable[[ExportDocument, IO[bytes], Storage], None]
@@ -80,6 +82,9 @@ FORMATS: dict[ExportFormat, FormatInfo] = {
         lambda d, o, _: docx.write(d, o),
     ),
     ExportFormat.PDF: FormatInfo("Searchable PDF", "application/pdf", "pdf", pdf.write),
+    ExportFormat.IIIF: FormatInfo(
+        "IIIF Presentation 3 (zip)", "application/zip", "iiif.zip", iiif.write_zip
+    ),
     ExportFormat.JSON: FormatInfo(
         "JSON", "application/json", "json", lambda d, o, _: tabular.write_json(d, o)
     ),
@@ -139,6 +144,29 @@ def export(
     buffer = io.BytesIO()
     name = export_to(session, document_id, fmt, buffer, options, storage)
     return ExportFile(buffer.getvalue(), FORMATS[fmt].media_type, name)
+
+
+def iiif_manifest(
+    session: Session, document_id: int, links: iiif.LiveLinks, storage: Storage | None = None
+) -> dict[str, Any]:
+    """The document's IIIF manifest as the API serves it (canvases, image routes, and the
+    routes of the annotation pages)."""
+    return iiif.live_manifest(load(session, document_id), links, storage or get_storage())
+
+
+def iiif_annotations(
+    session: Session, document_id: int, number: int, links: iiif.LiveLinks
+) -> dict[str, Any]:
+    """One page's IIIF annotation page: transcription, translation, reviewers' annotations."""
+    document = documents.get_or_raise(session, document_id, with_pages=False)
+    if number < 1 or session.scalar(_page_query(document.id, number)) is None:
+        raise PageNotFound(f"Document {document_id} has no page {number}.")
+    chosen = ExportOptions(first_page=number, last_page=number)
+    return iiif.live_annotation_page(load(session, document_id, chosen), links)
+
+
+def _page_query(document_id: int, number: int) -> Select[Any]:
+    return select(Page.id).where(Page.document_id == document_id, Page.number == number)
 
 
 def spooled(

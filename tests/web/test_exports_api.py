@@ -46,6 +46,7 @@ def test_every_format_downloads_with_its_name_and_type(
         ExportFormat.DOCX,
         ExportFormat.PAGE,
         ExportFormat.PDF,
+        ExportFormat.IIIF,
     )
 
 

@@ -380,6 +380,15 @@ def test_hostile_text_exports_valid_and_escaped(
         assert rows[1][11] == HOSTILE
     elif fmt is ExportFormat.PDF:
         assert "</p><script>alert(1)</script>" in pdf_text(content, tmp_path)
+    elif fmt is ExportFormat.IIIF:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        manifest, page = archive.read("manifest.json"), archive.read("annotations/page-0001.json")
+        assert json.loads(manifest)["label"] == {"none": [HOSTILE]}
+        bodies = [a["body"] for a in json.loads(page)["items"]]
+        assert bodies[0]["value"] == bodies[1]["value"] == HOSTILE  # lossless, JSON-escaped
+        assert HOSTILE in [b.get("value") for b in bodies if isinstance(b, dict)]  # the note
+        assert b"\x01" not in manifest + page and b"\\u0001" in page
+        valid(tei_schema, archive.read("transcription.tei.xml"))
     else:
         text = content.decode("utf-8")
         controls = [c for c in text if unicodedata.category(c) == "Cc" and c not in "\n\f\t"]
