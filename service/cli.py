@@ -1,4 +1,5 @@
-"""The `palimpsest` command: serve, worker, migrate, process, export, import, evaluate."""
+"""The `palimpsest` command: serve, worker, migrate, process, export, import, evaluate,
+storage."""
 
 from __future__ import annotations
 
@@ -238,7 +239,17 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_export(commands)
     _add_import(commands)
+    _add_storage(commands)
     return parser
+
+
+def _add_storage(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from service.storage.cli import add_arguments
+
+    storage = commands.add_parser(
+        "storage", help="check the file store, or migrate it into object storage"
+    )
+    add_arguments(storage)
 
 
 def _add_export(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

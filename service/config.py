@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     redis_url: RedisDsn = Field(RedisDsn("redis://127.0.0.1:6379/0"))
     data_dir: Path = Field(PROJECT_ROOT / "var")
     storage_dir: Path | None = None
+    # Where uploads and page images live: file:///path (default: storage_dir, else
+    # data_dir/storage) or s3://bucket/prefix, shared by every host (see "More than one machine").
+    storage_url: str = ""
+    s3_endpoint_url: str = ""
+    # Each host keeps blobs it read from S3 on its own disk, least recently used evicted.
+    cache_dir: Path | None = None
+    cache_max_bytes: int = Field(2 * 1024**3, ge=0)
 
     log_format: Literal["text", "json"] = "text"
     host: str = "127.0.0.1"
@@ -140,6 +147,16 @@ class Settings(BaseSettings):
     def storage_path(self) -> Path:
         """Directory holding uploads and page images."""
         return self.storage_dir or self.data_dir / "storage"
+
+    @property
+    def storage_location(self) -> str:
+        """The store's URL: PALIMPSEST_STORAGE_URL, else the local folder as a file:// URL."""
+        return self.storage_url.strip() or self.storage_path.resolve().as_uri()
+
+    @property
+    def cache_path(self) -> Path:
+        """This host's cache of blobs read from object storage."""
+        return self.cache_dir or self.data_dir / "cache"
 
     @property
     def embedded_model_file(self) -> Path:

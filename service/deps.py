@@ -13,7 +13,7 @@ from service.config import Settings, get_settings
 from service.db import get_sessionmaker
 from service.errors import NotAuthenticated
 from service.review.models import Author
-from service.storage import Storage
+from service.storage import Storage, open_storage
 
 
 def get_session() -> Iterator[Session]:
@@ -27,8 +27,8 @@ def get_session() -> Iterator[Session]:
 
 
 def get_storage(settings: Annotated[Settings, Depends(get_settings)]) -> Storage:
-    """File storage from settings."""
-    return Storage(settings.storage_path)
+    """File storage from settings (the local folder or the object store)."""
+    return open_storage(settings)
 
 
 def current_principal(request: Request) -> Principal:

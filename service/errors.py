@@ -148,3 +148,21 @@ class BackendFailed(PermanentError):
     """The backend answered with an error that retrying will not fix."""
 
     code = ErrorCode.BACKEND_FAILED
+
+
+class StorageUnavailable(TransientError):
+    """The object store does not answer (unreachable, timed out, 5xx): retried later."""
+
+    code = ErrorCode.UNAVAILABLE
+
+
+class StorageMisconfigured(PermanentError):
+    """The object store answers but refuses: no such bucket, wrong credentials."""
+
+    code = ErrorCode.UNAVAILABLE
+
+
+class BlobMissing(PermanentError):
+    """A stored file the database names is not in the store."""
+
+    code = ErrorCode.NOT_FOUND

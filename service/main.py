@@ -23,6 +23,7 @@ from service.config import PROJECT_ROOT, get_settings
 from service.documents import router as documents_api
 from service.documents import views as documents_views
 from service.errors import (
+    BlobMissing,
     EditConflict,
     ErrorCode,
     Forbidden,
@@ -32,6 +33,8 @@ from service.errors import (
     NoUsableFile,
     PalimpsestError,
     ServiceUnavailable,
+    StorageMisconfigured,
+    StorageUnavailable,
     UnreadableFile,
 )
 from service.exports import router as exports_api
@@ -57,6 +60,9 @@ STATUS_BY_ERROR: list[tuple[type[PalimpsestError], int]] = [
     (InvalidInput, 422),
     (UnreadableFile, 422),  # a file or manifest the user gave cannot be read
     (ServiceUnavailable, 503),
+    (BlobMissing, 404),
+    (StorageUnavailable, 503),
+    (StorageMisconfigured, 503),
 ]
 
 

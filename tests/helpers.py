@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.orm import Session
 
-from service.config import get_settings
 from service.documents.models import (
     Document,
     DocumentStatus,
@@ -25,7 +24,7 @@ from service.jobs import service as jobs
 from service.ocr.lines import find_lines
 from service.ocr.text import normalise, source_hash
 from service.review.models import Annotation, AnnotationLayer, AnnotationType
-from service.storage import Storage
+from service.storage import get_storage
 from service.transcription.layout import store_detected
 from service.translation.models import Translation, TranslationStatus
 
@@ -250,7 +249,7 @@ def flag(session: Session, segment_id: int, *flags: tuple[str, str]) -> None:
 def handwritten_page(session: Session, folder: Path) -> Page:
     """A document whose one page the OCR flagged, as the pipeline leaves it (lines found)."""
     scan = next(folder.glob("*.jpg"))
-    sha = Storage(get_settings().storage_path).put_bytes(scan.read_bytes())
+    sha = get_storage().put_bytes(scan.read_bytes())
     document = Document(
         title="Candide, manuscrit",
         source_lang="fr",

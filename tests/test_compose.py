@@ -15,18 +15,24 @@ from service.jobs.steps import Queue
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
 APP_SERVICES = ["migrate", "web", "worker-ocr", "worker-llm", "beat"]
+MULTIHOST = {"minio", "minio-bucket", "worker-ocr-remote"}
+AWS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"}
 
 
 def setting_env_names() -> set[str]:
     names = {f"PALIMPSEST_{name.upper()}" for name in Settings.model_fields}
-    return names | {"OLLAMA_HOST", "OMP_THREAD_LIMIT"}
+    return names | {"OLLAMA_HOST", "OMP_THREAD_LIMIT"} | AWS
 
 
 def test_every_service_the_stack_needs_is_there() -> None:
-    assert set(SERVICES) == {"postgres", "redis", "ollama", *APP_SERVICES}
+    default = {name for name, service in SERVICES.items() if not service.get("profiles")}
+    assert default == {"postgres", "redis", "ollama", *APP_SERVICES}
+    profiled = {name for name, service in SERVICES.items() if service.get("profiles")}
+    assert profiled == MULTIHOST
+    assert all(SERVICES[name]["profiles"] == ["multihost"] for name in MULTIHOST)
 
 
-@pytest.mark.parametrize("name", APP_SERVICES)
+@pytest.mark.parametrize("name", [*APP_SERVICES, "worker-ocr-remote"])
 def test_app_services_use_only_real_settings(name: str) -> None:
     env = SERVICES[name]["environment"]
     unknown = set(env) - setting_env_names()
@@ -43,7 +49,7 @@ def test_app_services_use_only_real_settings(name: str) -> None:
     assert env["OLLAMA_HOST"] == "http://ollama:11434"
 
 
-@pytest.mark.parametrize("name", APP_SERVICES)
+@pytest.mark.parametrize("name", [*APP_SERVICES, "worker-ocr-remote"])
 def test_app_commands_are_valid_cli_invocations(name: str) -> None:
     command = SERVICES[name]["command"]
     assert command[0] == "palimpsest"
@@ -113,3 +119,42 @@ def test_exactly_one_beat_sends_the_reconciler_and_a_worker_takes_it() -> None:
 def test_make_run_starts_the_beat_too() -> None:
     run = (PROJECT_ROOT / "scripts" / "run.sh").read_text()
     assert '"$BIN/palimpsest" beat >>var/log/beat.log' in run
+
+
+def _default(value: str) -> str:
+    """What `${NAME:-default}` becomes when NAME is not set."""
+    return value.split(":-", 1)[1].rstrip("}") if value.startswith("${") else value
+
+
+def test_the_multihost_ocr_worker_shares_files_only_through_the_bucket() -> None:
+    remote = SERVICES["worker-ocr-remote"]
+    env = remote["environment"]
+    assert all(not v.startswith("data:") for v in remote["volumes"])  # no shared data volume
+    cache = {v.split(":")[1]: v.split(":")[0] for v in remote["volumes"]}
+    assert cache[env["PALIMPSEST_DATA_DIR"]] == "ocr-cache"  # its own cache, nothing shared
+    url = _default(env["PALIMPSEST_STORAGE_URL"])
+    assert url.startswith("s3://")
+    bucket = url.removeprefix("s3://").split("/")[0]
+    assert f"store/{bucket}" in SERVICES["minio-bucket"]["command"][0]  # the bucket is made
+    assert _default(env["PALIMPSEST_S3_ENDPOINT_URL"]) == "http://minio:9000"
+    minio = SERVICES["minio"]["environment"]
+    assert env["AWS_ACCESS_KEY_ID"] == minio["MINIO_ROOT_USER"]
+    assert env["AWS_SECRET_ACCESS_KEY"] == minio["MINIO_ROOT_PASSWORD"]
+    args = _parser().parse_args(remote["command"][1:])
+    assert args.queues == Queue.OCR.value
+    depends = remote["depends_on"]
+    assert depends["minio-bucket"]["condition"] == "service_completed_successfully"
+    assert "miniodata:/data" in SERVICES["minio"]["volumes"]  # the objects are on a volume
+    assert {"miniodata", "ocr-cache"} <= set(COMPOSE["volumes"])
+
+
+def test_every_app_service_follows_the_one_storage_url() -> None:
+    """Web and the other workers read PALIMPSEST_STORAGE_URL from the environment, which
+    the multihost command sets; unset, they keep files on the data volume as before."""
+    for name in APP_SERVICES:
+        env = SERVICES[name]["environment"]
+        assert env["PALIMPSEST_STORAGE_URL"] == "${PALIMPSEST_STORAGE_URL:-}"
+        assert (
+            env["PALIMPSEST_S3_ENDPOINT_URL"]
+            == SERVICES["worker-ocr-remote"]["environment"]["PALIMPSEST_S3_ENDPOINT_URL"]
+        )

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import IO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -153,13 +154,13 @@ def _render_pdf_page(path: Path, index: int, dpi: int) -> RenderedPage:
     return RenderedPage(_normalise_mode(images[0]), dpi)
 
 
-def header_size(path: Path, media_type: MediaType) -> tuple[int, int] | None:
+def header_size(path: Path | IO[bytes], media_type: MediaType) -> tuple[int, int] | None:
     """Width and height of an image's largest frame read from its header, without
     Pillow's decompression-bomb check (which would refuse it with its own wording before
     our limit could be told in words), or None for a PDF or a header that cannot be read."""
     from PIL import JpegImagePlugin, PngImagePlugin, TiffImagePlugin
 
-    readers: dict[MediaType, Callable[[str], Image.Image]] = {
+    readers: dict[MediaType, Callable[[str | IO[bytes]], Image.Image]] = {
         MediaType.PNG: PngImagePlugin.PngImageFile,
         MediaType.JPEG: JpegImagePlugin.JpegImageFile,
         MediaType.TIFF: TiffImagePlugin.TiffImageFile,
@@ -168,7 +169,7 @@ def header_size(path: Path, media_type: MediaType) -> tuple[int, int] | None:
     if reader is None:
         return None
     try:
-        with reader(str(path)) as image:
+        with reader(str(path) if isinstance(path, Path) else path) as image:
             sizes = []
             for index in range(int(getattr(image, "n_frames", 1))):
                 image.seek(index)

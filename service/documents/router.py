@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from service.config import Settings
@@ -241,7 +241,7 @@ def _segment_read(item: service.AlignedSegment) -> SegmentRead:
     )
 
 
-@router.get("/pages/{page_id}/image", response_class=FileResponse)
+@router.get("/pages/{page_id}/image", response_class=StreamingResponse)
 def page_image(
     session: SessionDep,
     storage: StorageDep,
@@ -253,9 +253,11 @@ def page_image(
             "turned, rescaled or filtered the page, else the page image itself"
         ),
     ] = False,
-) -> FileResponse:
+) -> StreamingResponse:
     """The page image as shown beside its transcription, or as the OCR engine read it."""
-    path, media_type = service.page_image(session, storage, page_id, as_read)
-    return FileResponse(
-        path, media_type=media_type, headers={"Cache-Control": "private, max-age=86400, immutable"}
+    chunks, media_type = service.page_image(session, storage, page_id, as_read)
+    return StreamingResponse(
+        chunks,
+        media_type=media_type,
+        headers={"Cache-Control": "private, max-age=86400, immutable"},
     )

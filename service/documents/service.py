@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -236,7 +236,8 @@ def _store_upload(
         row.sha256, row.size = storage.put_stream(upload.stream, max_bytes)
     except TooLarge:
         return _refused(row, f"The file is larger than the {human_bytes(max_bytes)} limit.")
-    size = header_size(storage.path(row.sha256), MediaType(row.media_type)) if max_pixels else None
+    upload.stream.seek(0)  # the header is read from the upload: no copy fetched back
+    size = header_size(upload.stream, MediaType(row.media_type)) if max_pixels else None
     if max_pixels and size and size[0] * size[1] > max_pixels:
         return _refused(row, too_many_pixels(size, max_pixels))
     row.status = FileStatus.ACCEPTED
@@ -258,7 +259,8 @@ def ingest(
         if source.status is not FileStatus.ACCEPTED:
             continue
         try:
-            pages = checked_page_count(storage.path(_sha(source)), source, limits or IngestLimits())
+            with storage.local_file(_sha(source)) as path:
+                pages = checked_page_count(path, source, limits or IngestLimits())
         except UnreadableFile as exc:
             _refused(source, exc.message)
             continue
@@ -370,16 +372,32 @@ def visible(query: Select[Any]) -> Select[Any]:
 
 def page_image(
     session: Session, storage: Storage, page_id: int, as_read: bool = False
-) -> tuple[Path, str]:
-    """Path and media type of a page's display image, or of the image its boxes refer to:
-    the one the OCR read where preparing changed more than its colours, else the same."""
+) -> tuple[Iterator[bytes], str]:
+    """The bytes (streamed from the store) and media type of a page's display image, or of
+    the image its boxes refer to: the one the OCR read where preparing changed more than
+    its colours, else the same."""
     page = get_page_or_raise(session, page_id)
     sha = (page.ocr_image_sha256 or page.image_sha256) if as_read else page.image_sha256
     if not sha:
         raise PageNotFound(f"Page {page_id} has no image yet.")
-    path = storage.path(sha)
-    with path.open("rb") as stored:
-        return path, sniff(stored.read(SNIFF_BYTES)).value
+    stream = storage.open(sha)
+    head = stream.read(SNIFF_BYTES)
+    try:
+        media_type = sniff(head).value
+    except BaseException:
+        stream.close()
+        raise
+    return _chunks(head, stream), media_type
+
+
+def _chunks(head: bytes, stream: IO[bytes]) -> Iterator[bytes]:
+    """The first bytes already read, then the rest of the stream chunk by chunk."""
+    try:
+        yield head
+        while chunk := stream.read(256 * 1024):
+            yield chunk
+    finally:
+        stream.close()
 
 
 def list_documents(session: Session, limit: int = 100, offset: int = 0) -> Sequence[Document]:

@@ -66,8 +66,8 @@ def _scan_page(canvas: Canvas, page: ExportPage, storage: Storage) -> None:
     width, height = _page_size(page)
     canvas.setPageSize((width, height))
     if page.image_sha256 and storage.exists(page.image_sha256):
-        path = str(storage.path(page.image_sha256))
-        canvas.drawImage(path, 0, 0, width=width, height=height)
+        with storage.local_file(page.image_sha256) as path:
+            canvas.drawImage(str(path), 0, 0, width=width, height=height)
     text = canvas.beginText()
     text.setTextRenderMode(3)  # invisible: searchable and selectable, not drawn
     for box, word in _words(page):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -245,12 +245,12 @@ def _refuse(source: SourceFile, reason: str) -> None:
 def _add_page(
     session: Session, storage: Storage, source: SourceFile, number: int, limits: IngestLimits
 ) -> Page:
-    path = storage.path(source.sha256 or "")
     layout = layouts.parse(
-        storage.path(source.layout_sha256 or "").read_bytes(), source.layout_filename or ""
+        storage.read_bytes(source.layout_sha256 or ""), source.layout_filename or ""
     )
-    documents.checked_page_count(path, source, limits)  # the megapixel limit, with its reason
-    size, display = decode_for_display(Path(path), MediaType(source.media_type or ""))
+    with storage.local_file(source.sha256 or "") as path:
+        documents.checked_page_count(path, source, limits)  # the megapixel limit, with reason
+        size, display = decode_for_display(path, MediaType(source.media_type or ""))
     page = Page(
         document_id=source.document_id,
         file_id=source.id,

@@ -34,7 +34,7 @@ from service.jobs.models import Job, JobStage, JobStatus
 from service.jobs.steps import Step, TaskName
 from service.ocr import service as ocr
 from service.ocr.engines.base import OcrEngine
-from service.storage import Storage
+from service.storage import Storage, open_storage
 from service.transcription import proposals, vision
 from service.transcription import steps as transcription_steps
 from service.transcription.vision.base import VisionBackend
@@ -80,7 +80,7 @@ def default_context() -> Context:
     """The process-wide context from settings."""
     settings = get_settings()
     configure_pixel_limit(settings.max_image_pixels)
-    return Context(settings=settings, storage=Storage(settings.storage_path))
+    return Context(settings=settings, storage=open_storage(settings))
 
 
 def start(document_id: int) -> list[Step]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
@@ -151,9 +150,8 @@ def load_page_image(page: Page, storage: Storage, dpi: int) -> Image.Image:
     source = page.file
     if source.sha256 is None or source.media_type is None:
         raise OcrFailed("The page's file was not stored.")
-    rendered = render_page(
-        storage.path(source.sha256), MediaType(source.media_type), page.file_index, dpi
-    )
+    with storage.local_file(source.sha256) as path:
+        rendered = render_page(path, MediaType(source.media_type), page.file_index, dpi)
     if not page.image_sha256:
         page.image_sha256 = _store_display_image(
             source.sha256, source.media_type, source.page_count, rendered.image, storage
@@ -177,7 +175,7 @@ def _store_display_image(
 
 
 def _is_upright(file_sha: str, storage: Storage) -> bool:
-    with Image.open(storage.path(file_sha)) as original:
+    with storage.local_file(file_sha) as path, Image.open(path) as original:
         return bool(original.getexif().get(0x0112, 1) == 1)
 
 
@@ -257,8 +255,3 @@ def _line_json(line: Line, low_confidence: float) -> dict[str, Any]:
             for w in line.words
         ],
     }
-
-
-def page_source_path(page: Page, storage: Storage) -> Path | None:
-    """Path of the stored page image, if rendered."""
-    return storage.path(page.image_sha256) if page.image_sha256 else None

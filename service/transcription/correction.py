@@ -77,7 +77,7 @@ def _outcome(
         return batching.Outcome(unit.segment_id, error="The segment's page has no image.")
     try:
         model = vision.describe()
-        with Image.open(ctx.storage.path(sha)) as image:
+        with ctx.storage.local_file(sha) as path, Image.open(path) as image:
             crop = images.crop(image, segment.bbox, ctx.settings.vision_max_pixels)
         answer = reading.correct(vision, crop, source_lang, unit.text)
     except PermanentError as exc:

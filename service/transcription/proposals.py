@@ -155,7 +155,7 @@ def transcribe_region(session: Session, ctx: Context, proposal_id: int) -> list[
         model = backend.describe()
         if sha is None:
             raise InvalidInput("The page has no image yet.")
-        with Image.open(ctx.storage.path(sha)) as image:
+        with ctx.storage.local_file(sha) as path, Image.open(path) as image:
             crop = images.crop(image, proposal.bbox, ctx.settings.vision_max_pixels)
         lines = max(1, len(proposal.lines))
         answer = reading.transcribe(backend, crop, page.document.source_lang, lines)

@@ -33,7 +33,7 @@ def detect_lines(session: Session, ctx: Context, page_id: int) -> list[Step]:
     sha = page.ocr_image_sha256 or page.image_sha256
     if page.line_layout is not None or not sha:
         return []
-    with Image.open(ctx.storage.path(sha)) as image:
+    with ctx.storage.local_file(sha) as path, Image.open(path) as image:
         found = find_lines(image)
     store_detected(session, page, found)
     return []

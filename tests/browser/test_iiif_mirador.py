@@ -30,12 +30,11 @@ from sqlalchemy.orm import Session
 from service.accounts import service as accounts
 from service.accounts.middleware import SESSION_COOKIE
 from service.accounts.models import Role
-from service.config import get_settings
 from service.db import unit_of_work
 from service.documents.models import Page as PageRow
 from service.exports.service import ExportFormat, export
 from service.review.models import AnnotationType
-from service.storage import Storage
+from service.storage import get_storage
 from tests.browser.conftest import ARTIFACTS
 from tests.conftest import DATA_DIR
 from tests.helpers import annotate, make_document, segment_ids
@@ -83,7 +82,7 @@ def red_scan() -> str:
     ImageDraw.Draw(image).rectangle((0, 500, 1000, 1000), fill=RED)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return Storage(get_settings().storage_path).put_bytes(buffer.getvalue())
+    return get_storage().put_bytes(buffer.getvalue())
 
 
 def hosted(session: Session, document_id: int, folder: Path) -> Path:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,9 +19,11 @@ from sqlalchemy.engine import make_url
 from service.config import PROJECT_ROOT
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
+from service.storage import store_for_url
 from tests.conftest import BASE_URL, TEST_DB, TEST_URL
 from tests.fakes.ollama_server import FakeOllama
 from tests.helpers import authed_client
+from tests.s3server import SeaweedS3
 from tests.workers.test_pipeline import french_png, upload
 
 RESTORED_DB = f"{TEST_DB}_restored"
@@ -92,3 +95,46 @@ def test_a_backup_restored_into_a_fresh_database_opens_the_document(
         assert served.status_code == 200
         assert hashlib.sha256(served.content).digest() == hashlib.sha256(image).digest()
         assert restored.get("/api/search", params={"q": "conseil"}).json()  # search index too
+
+
+def test_a_backup_covers_the_object_store_and_restores_into_a_new_prefix(
+    ollama: FakeOllama,
+    fresh_database: str,
+    configure: Callable[..., None],
+    s3_server: SeaweedS3,
+) -> None:
+    """With files in a bucket, the backup copies them out (verified by hash) into the same
+    storage.tar, and restore copies them into an empty prefix the restored database uses."""
+    bucket = s3_server.new_bucket()
+    configure(**s3_server.env, PALIMPSEST_STORAGE_URL=f"s3://{bucket}/live")
+    document_id = upload([("deliberations.png", french_png())], title="Délibérations 1784")
+    run_inline(pipeline.default_context(), pipeline.start(document_id))
+    client = authed_client("viewer")
+    image_url = client.get(f"/api/documents/{document_id}").json()["pages"][0]["image_url"]
+    image = client.get(image_url).content
+    live = {d for d, _ in store_for_url(f"s3://{bucket}/live", s3_server.endpoint).digests()}
+    assert len(live) >= 1
+
+    with tempfile.TemporaryDirectory() as backups:
+        out = script("backup.sh", Path(backups))
+        backup = Path(out.strip().rsplit(" ", 1)[-1])
+        assert (backup / "storage-url.txt").read_text().strip() == f"s3://{bucket}/live"
+        with tarfile.open(backup / "storage.tar") as tar:
+            assert {Path(n).name for n in tar.getnames()} >= live
+
+        moved = {
+            "PALIMPSEST_DATABASE_URL": fresh_database,
+            "PALIMPSEST_STORAGE_URL": f"s3://{bucket}/restored",
+        }
+        script("restore.sh", backup, **moved)
+        restored_store = store_for_url(f"s3://{bucket}/restored", s3_server.endpoint)
+        assert {d for d, _ in restored_store.digests()} == live
+        admin(f'DROP DATABASE "{RESTORED_DB}" WITH (FORCE)')
+        admin(f'CREATE DATABASE "{RESTORED_DB}"')  # an empty database, but the prefix is used
+        with pytest.raises(AssertionError, match=f"s3://{bucket}/restored already holds files"):
+            script("restore.sh", backup, **moved)  # never over existing files
+        script("restore.sh", backup, **moved | {"PALIMPSEST_STORAGE_URL": f"s3://{bucket}/r2"})
+
+        configure(**moved)
+        served = authed_client("viewer").get(image_url)
+        assert served.status_code == 200 and served.content == image

@@ -16,12 +16,11 @@ from lxml import etree
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.orm import Session
 
-from service.config import get_settings
 from service.documents.models import Document
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
 from service.review.models import AnnotationLayer, AnnotationType
-from service.storage import Storage
+from service.storage import get_storage
 from service.translation.models import TranslationStatus
 from tests.helpers import FONT, annotate, authed_client, make_document, segment_ids
 from tests.hostile import PAYLOADS, make_hostile_document
@@ -41,7 +40,7 @@ def scan(width: int = 1000, height: int = 1500, text: str = "") -> str:
         draw.text((150, 200), text, font=ImageFont.truetype(str(FONT), 42), fill="black")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return Storage(get_settings().storage_path).put_bytes(buffer.getvalue())
+    return get_storage().put_bytes(buffer.getvalue())
 
 
 def letter(session: Session) -> Document:

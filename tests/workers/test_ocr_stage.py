@@ -167,9 +167,9 @@ def test_a_page_is_read_from_the_uploaded_scan_not_from_the_browsers_lossy_copy(
     ).one()
     assert first.ocr_status is OcrStatus.DONE and first.image_sha256 and first.ocr_image_sha256
     storage = pipeline.default_context().storage
-    with Image.open(storage.path(first.image_sha256)) as shown:
+    with storage.local_file(first.image_sha256) as path, Image.open(path) as shown:
         assert shown.format == "JPEG"
-    with Image.open(storage.path(first.ocr_image_sha256)) as as_read:
+    with storage.local_file(first.ocr_image_sha256) as path, Image.open(path) as as_read:
         # The image the OCR read was prepared from the scan's own pixels, not the JPEG's.
         expected = prepare(colour, 300, default_steps(first.script or "")).image
         assert np.array_equal(np.asarray(as_read.convert("L")), np.asarray(expected))

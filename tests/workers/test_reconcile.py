@@ -172,9 +172,10 @@ def test_the_reconcile_task_resends_only_what_stalled_work_lost(
 def test_a_step_that_keeps_failing_is_given_up_with_its_reason(
     broker_redis: redis.Redis, session: Session
 ) -> None:
-    """A page whose stored scan vanished fails the same way on every delivery: the worker
-    records why, the reconciler re-sends it three times, then fails the page with that
-    reason and moves the document on, instead of re-sending it forever."""
+    """A page whose file row names a type no decoder knows (a bug, not bad input) fails the
+    same way on every delivery: the worker records why, the reconciler re-sends it three
+    times, then fails the page with that reason and moves the document on, instead of
+    re-sending it forever."""
     from service.documents.models import SourceFile
     from workers.ocr import ocr_page
 
@@ -185,7 +186,7 @@ def test_a_step_that_keeps_failing_is_given_up_with_its_reason(
             pipeline.run(s, ctx, step)  # the other pages are read
     with unit_of_work() as s:
         source = s.scalars(select(SourceFile).where(SourceFile.document_id == document_id)).one()
-        ctx.storage.path(source.sha256 or "").unlink()  # the disk lost the scan
+        source.media_type = "application/x-unknown"  # raises ValueError on every try
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     sent: list[list[Step]] = []
     for _ in range(6):
@@ -202,7 +203,7 @@ def test_a_step_that_keeps_failing_is_given_up_with_its_reason(
     page = session.get(Page, first.args[0])
     assert page is not None and page.ocr_status is OcrStatus.FAILED
     assert (page.ocr_error or "").startswith(
-        "Gave up after 4 attempts; the last one failed with FileNotFoundError"
+        "Gave up after 4 attempts; the last one failed with ValueError"
     )
     with unit_of_work() as s:
         pipeline.run(s, ctx, sent[-1][0])
@@ -280,3 +281,20 @@ def test_translation_cancelled_while_pages_are_read_finishes_after_the_last_page
     ).all()
     first_page = session.scalars(select(Segment.id).where(Segment.page_id == first.args[0]))
     assert sorted(translated) == sorted(first_page)  # nothing sent after the cancel
+
+
+def test_a_page_whose_blob_is_missing_fails_alone_with_the_reason(session: Session) -> None:
+    """The store lost a file's blob: its page fails at once saying so, instead of being
+    retried for what cannot come back."""
+    from service.documents.models import SourceFile
+
+    document_id, (first, *_) = ingested()
+    ctx = pipeline.default_context()
+    with unit_of_work() as s:
+        source = s.scalars(select(SourceFile).where(SourceFile.document_id == document_id)).one()
+        ctx.storage.delete(source.sha256 or "")  # the store lost the scan
+    with unit_of_work() as s:
+        assert pipeline.run(s, ctx, first) == []  # nothing to retry; more pages to come
+    page = session.get(Page, first.args[0])
+    assert page is not None and page.ocr_status is OcrStatus.FAILED
+    assert "is missing from file://" in (page.ocr_error or "")

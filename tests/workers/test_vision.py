@@ -267,11 +267,10 @@ def correct_from_images(client: TestClient, document_id: int, **body: Any) -> di
 
 
 def printed_document(session: Session) -> int:
-    from service.config import get_settings
-    from service.storage import Storage
+    from service.storage import get_storage
 
     scan = (SAMPLES / "eng-1881-campbell-p0040.png").read_bytes()
-    sha = Storage(get_settings().storage_path).put_bytes(scan)
+    sha = get_storage().put_bytes(scan)
     document = make_document(
         session,
         ["The fame of the poet was great.", "Aud 1t was s0 in his own time."],
@@ -310,13 +309,12 @@ def test_a_correction_that_modernises_the_spelling_is_asked_again_and_flagged(
 ) -> None:
     vision.mode = "modernise"
     document = make_document(session, ["Il étoit tems de partir, & ils avoient faim."])
-    from service.config import get_settings
-    from service.storage import Storage
+    from service.storage import get_storage
 
     page = session.scalars(select(Page).where(Page.document_id == document.id)).one()
     blank = io.BytesIO()
     Image.new("L", (1000, 1500), 255).save(blank, format="PNG")
-    page.image_sha256 = Storage(get_settings().storage_path).put_bytes(blank.getvalue())
+    page.image_sha256 = get_storage().put_bytes(blank.getvalue())
     session.commit()
     run = correct_from_images(client, document.id)
     assert run["status"] == "done"
