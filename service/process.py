@@ -36,7 +36,14 @@ def process_files(
         print(f"no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     ctx = pipeline.default_context()
-    spec = documents.NewDocument(title, source_lang, target_lang, backend, model, translate)
+    spec = documents.NewDocument(
+        title=title,
+        source_lang=source_lang,
+        target_lang=target_lang,
+        backend=backend,
+        model=model,
+        translate=translate,
+    )
     try:
         document_id = _create(ctx, spec, files)
     except NoUsableFile as exc:

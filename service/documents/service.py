@@ -76,13 +76,13 @@ class IngestLimits:
         return cls(settings.max_image_pixels, settings.max_pdf_pages)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewDocument:
-    """What the user chose on upload."""
+    """What the user chose on upload or import."""
 
-    title: str | None
+    title: str | None = None
     source_lang: str
-    target_lang: str
+    target_lang: str = "en"
     backend: str | None = None
     model: str | None = None
     translate: bool = True
@@ -102,19 +102,29 @@ def create(
 ) -> Document:
     """Store the uploads and create the document; each refused file records its reason
     (an image over `max_pixels` too, before any work is queued for it)."""
-    source_lang, target_lang = languages(spec)
-    backend = backend_choice(spec.backend)
     limits = (max_bytes, max_pixels)
+    check(spec)  # before any file is stored
     files = [_store_upload(storage, i, upload, limits) for i, upload in enumerate(uploads)]
     if not any(f.status is FileStatus.ACCEPTED for f in files):
         rejected = [(f.filename, f.error or "") for f in files]
         raise NoUsableFile("None of the uploaded files can be processed.", rejected)
+    document = new_document(session, spec, _default_title(files), files)
+    jobs.create_for_document(session, document.id, spec.translate)
+    return document
+
+
+def new_document(
+    session: Session, spec: NewDocument, default_title: str, files: Sequence[SourceFile] = ()
+) -> Document:
+    """The document row every way in creates (upload, PAGE/ALTO import, IIIF), flushed:
+    languages and backend checked, collection, period and genre kept."""
+    source_lang, target_lang = languages(spec)
     document = Document(
-        title=storable(spec.title or "").strip()[:500] or _default_title(files),
+        title=storable(spec.title or "").strip()[:500] or default_title,
         source_lang=source_lang,
         target_lang=target_lang,
         status=DocumentStatus.PENDING,
-        backend=backend,
+        backend=backend_choice(spec.backend),
         model=(spec.model or "").strip() or None,
         translate=spec.translate,
         created_by=access.user_id(),
@@ -125,11 +135,11 @@ def create(
         ),
         period=storable(spec.period or "").strip()[:100] or None,
         genre=storable(spec.genre or "").strip()[:100] or None,
-        files=files,
     )
+    if files:  # else left to load: an import adds its file rows by id once this is flushed
+        document.files = list(files)
     session.add(document)
     session.flush()
-    jobs.create_for_document(session, document.id, spec.translate)
     return document
 
 
@@ -193,6 +203,12 @@ def languages(spec: NewDocument) -> tuple[str, str]:
     if source.split("-")[0] == target.split("-")[0] and spec.translate:
         raise InvalidInput(f"Source and target language are both {target!r}.")
     return source, target
+
+
+def check(spec: NewDocument) -> None:
+    """Refuse the choices no document may have (same languages, unknown backend)."""
+    languages(spec)
+    backend_choice(spec.backend)
 
 
 def backend_choice(backend: str | None) -> str | None:

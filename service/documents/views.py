@@ -164,11 +164,11 @@ def upload(
     }
     backend, _, chosen = engine.partition("|")
     spec = service.NewDocument(
-        title,
-        source_tag.strip() or source_lang,
-        target_lang,
-        backend,
-        model.strip() or chosen,
+        title=title,
+        source_lang=source_tag.strip() or source_lang,
+        target_lang=target_lang,
+        backend=backend,
+        model=model.strip() or chosen,
         collection=collection,
         period=period,
         genre=genre,

@@ -21,13 +21,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.accounts import access
 from service.documents import service as documents
 from service.documents.archives import ZipLimits
 from service.documents.files import SNIFF_BYTES, MediaType, decode_for_display, sniff
 from service.documents.models import (
     Document,
-    DocumentStatus,
     FileStatus,
     OcrStatus,
     Page,
@@ -36,10 +34,9 @@ from service.documents.models import (
     SourceFile,
 )
 from service.documents.service import IngestLimits, NewDocument, Upload
-from service.errors import InvalidInput, NoUsableFile, UnreadableFile
+from service.errors import NoUsableFile, UnreadableFile
 from service.imports import layouts, unpack
 from service.jobs import service as jobs
-from service.ocr.languages import normalise_tag
 from service.ocr.text import normalise, storable
 from service.storage import Storage, TooLarge
 
@@ -62,26 +59,15 @@ def create(
 ) -> Document:
     """Store PAGE/ALTO files with their images as a new document, for the ingest step to
     read (OCR is skipped); each unusable file is recorded as failed with its reason."""
-    source_lang, target_lang = _languages(spec)
+    documents.check(spec)
     found = unpack.unpack(uploads, limits)
     if not found.transcriptions:
         raise NoUsableFile(
             "No PAGE or ALTO file among the uploads.", found.rejected or [("", "no .xml file")]
         )
     parsed = _parse(found)
-    document = Document(
-        title=storable(spec.title or "").strip()[:500]
-        or PurePosixPath(found.transcriptions[0].name).stem,
-        source_lang=source_lang,
-        target_lang=target_lang,
-        status=DocumentStatus.PENDING,
-        backend=None if spec.backend in (None, "", "auto") else spec.backend,
-        model=(spec.model or "").strip() or None,
-        translate=spec.translate,
-        created_by=access.user_id(),
-    )
-    session.add(document)
-    session.flush()
+    stem = PurePosixPath(found.transcriptions[0].name).stem
+    document = documents.new_document(session, spec, stem)
     files = _store_pairs(storage, document, parsed, found, limits)
     if not files:
         raise NoUsableFile("None of the transcriptions could be imported.", found.rejected)
@@ -91,13 +77,6 @@ def create(
     session.flush()
     jobs.create_for_document(session, document.id, document.translate)
     return document
-
-
-def _languages(spec: NewDocument) -> tuple[str, str]:
-    source, target = normalise_tag(spec.source_lang), normalise_tag(spec.target_lang)
-    if spec.translate and source.split("-")[0] == target.split("-")[0]:
-        raise InvalidInput(f"Source and target language are both {target!r}.")
-    return source, target
 
 
 def _parse(found: unpack.Unpacked) -> list[tuple[unpack.Transcription, layouts.Layout]]:

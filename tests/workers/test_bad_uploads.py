@@ -78,7 +78,7 @@ def ingest(files: list[tuple[str, bytes]]) -> int:
         document = documents.create(
             session,
             ctx.storage,
-            documents.NewDocument(None, "fr", "en", translate=False),
+            documents.NewDocument(source_lang="fr", translate=False),
             uploads,
             ctx.settings.max_upload_bytes,
         )

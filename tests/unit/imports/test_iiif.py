@@ -78,7 +78,7 @@ def manifest_v3(image_services: list[str]) -> dict[str, Any]:
 def create(url: str | None = None, manifest: bytes | None = None, fetch: bool = True) -> int:
     """A IIIF import as the web request makes it; then its fetch steps and what follows."""
     ctx = pipeline.default_context()
-    spec = NewDocument(None, "fr", "en", translate=False)
+    spec = NewDocument(source_lang="fr", translate=False)
     with unit_of_work() as session:
         document_id = fetching.create(
             session, ctx.storage, ctx.settings, spec, url=url, manifest=manifest

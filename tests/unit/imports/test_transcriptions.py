@@ -46,7 +46,7 @@ def import_files(
     from service.jobs.pipeline import default_context
 
     ctx = default_context()
-    spec = NewDocument(None, lang, "en", "ollama", "llama3.2:3b", translate)
+    spec = NewDocument(source_lang=lang, backend="ollama", model="llama3.2:3b", translate=translate)
     with unit_of_work() as session:
         document_id = imports.create(
             session, ctx.storage, spec, uploads, zip_limits(ctx.settings)
