@@ -6,10 +6,13 @@ one): if a python-docx release writes comments differently, this fails and says 
 
 from __future__ import annotations
 
+from typing import cast
+
 import docx
 from docx.document import Document
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
+from docx.parts.comments import CommentsPart
 from lxml import etree
 
 from service.exports.docx_comments import Comments
@@ -31,7 +34,7 @@ def commented(add_with_library: bool) -> Document:
 
 
 def xml_without_dates(doc: Document) -> tuple[bytes, bytes]:
-    comments = doc.part.part_related_by(RT.COMMENTS).element
+    comments = cast(CommentsPart, doc.part.part_related_by(RT.COMMENTS)).element
     for comment in comments:
         assert comment.get(qn("w:date"))  # dated, as Word shows it
         del comment.attrib[qn("w:date")]
