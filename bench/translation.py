@@ -54,7 +54,7 @@ from service.jobs import service as jobs
 from service.jobs.runner import run_inline
 from service.jobs.steps import Step, TaskName
 from service.migrate import upgrade
-from service.ocr.text import normalise
+from service.text import normalise
 from service.translation import backends
 from service.translation.backends.base import (
     BatchRequest,

@@ -44,9 +44,9 @@ from service.errors import (
     UnreadableFile,
 )
 from service.jobs import service as jobs
-from service.ocr.languages import normalise_tag
-from service.ocr.text import source_hash, storable
+from service.languages import normalise_tag
 from service.storage import Storage, TooLarge, human_bytes
+from service.text import source_hash, storable
 from service.translation.models import Translation, TranslationStatus
 from service.translation.shown import latest_shown
 

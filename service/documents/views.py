@@ -16,7 +16,7 @@ from service.errors import InvalidInput, NoUsableFile
 from service.jobs import pipeline
 from service.jobs import service as jobs
 from service.jobs.queue import enqueue
-from service.ocr.languages import LANGUAGE_NAMES
+from service.languages import LANGUAGE_NAMES
 from service.templating import templates
 from service.translation import backends, doubts, runs
 

@@ -31,7 +31,7 @@ from service.exports.model import (
     SourceLayer,
     xml_safe,
 )
-from service.translation.prompts.languages import language_name
+from service.languages import language_name
 
 UNTRANSLATED = "(not translated)"
 CHECK_AUTHOR = "Palimpsest check"

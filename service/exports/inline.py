@@ -18,7 +18,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 from service.exports.model import ExportAnnotation, ExportSegment
-from service.ocr.text import LINE_END_HYPHENS, normalise
+from service.text import LINE_END_HYPHENS, normalise
 
 _TOKEN = re.compile(r"\n|[^\S\n]+|[^\s]+")
 _HYPHENATED = re.compile(rf"\w[{re.escape(LINE_END_HYPHENS)}]$")

@@ -29,7 +29,7 @@ from service.exports.model import (
     SourceLayer,
     xml_safe,
 )
-from service.translation.prompts.languages import language_name
+from service.languages import language_name
 
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 XML_NS = "http://www.w3.org/XML/1998/namespace"

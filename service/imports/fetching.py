@@ -26,8 +26,8 @@ from service.imports import iiif
 from service.imports.models import IiifManifest
 from service.jobs import service as jobs
 from service.jobs.models import Job, JobStage
-from service.ocr.text import storable
 from service.storage import Storage
+from service.text import storable
 
 
 class Progress(StrEnum):

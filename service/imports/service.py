@@ -37,8 +37,8 @@ from service.documents.service import IngestLimits, NewDocument, Upload
 from service.errors import NoUsableFile, UnreadableFile
 from service.imports import layouts, unpack
 from service.jobs import service as jobs
-from service.ocr.text import normalise, storable
 from service.storage import Storage, TooLarge
+from service.text import normalise, storable
 
 log = logging.getLogger(__name__)
 

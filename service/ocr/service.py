@@ -12,19 +12,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.documents import positions
-from service.documents.files import (
-    BROWSER_IMAGES,
-    MediaType,
-    encode_display,
-    encode_png,
-    render_page,
-)
+from service.documents.files import BROWSER_IMAGES, MediaType, render_page
 from service.documents.models import OCR_KINDS, Document, OcrStatus, Page, Segment, SegmentKind
 from service.errors import OcrFailed, PermanentError
+from service.imaging import encode_display, encode_png
 from service.ocr.engines.base import Block, Line, OcrEngine, PageLayout
 from service.ocr.languages import ModelChoice, ocr_models
-from service.ocr.text import normalise, storable
 from service.storage import Storage
+from service.text import normalise, storable
 from service.transcription.layout import store_detected
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 from markupsafe import Markup
 
 from service.documents.spans import word_spans
-from service.ocr.text import LINE_END_HYPHENS, normalise
 from service.review.models import Annotation, AnnotationLayer
+from service.text import LINE_END_HYPHENS, normalise
 
 LOW_CONFIDENCE = "low-conf"  # the CSS class of words read below the confidence threshold
 

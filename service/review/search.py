@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from service.ocr.text import normalise
+from service.text import normalise
 
 _WORDS = re.compile(r"\w+")
 _OPERATORS = {"or", "and", "not"}

@@ -14,7 +14,6 @@ from service.accounts import access
 from service.documents.models import Document, Page, Segment, SegmentKind
 from service.documents.service import sql_translation_stale
 from service.errors import EditConflict, InvalidInput, NotFound, SegmentNotFound
-from service.ocr.text import normalise, source_hash, storable
 from service.review.models import (
     Annotation,
     AnnotationLayer,
@@ -25,6 +24,7 @@ from service.review.models import (
 )
 from service.review.render import trimmed
 from service.review.search import Form, Query, matched_form
+from service.text import normalise, source_hash, storable
 from service.translation.models import Translation, TranslationStatus
 from service.translation.shown import latest_shown, shown
 

@@ -22,7 +22,6 @@ from service.documents import positions
 from service.documents import service as documents
 from service.documents.models import Document, OcrStatus, Page, Segment, SegmentKind
 from service.errors import EditConflict, InvalidInput
-from service.ocr.text import normalise, storable
 from service.review.models import (
     Annotation,
     AnnotationLayer,
@@ -31,6 +30,7 @@ from service.review.models import (
     Edit,
     EditField,
 )
+from service.text import normalise, storable
 from service.transcription import layout
 from service.transcription.schemas import LineIn, ManualSegmentCreate, ManualSegmentUpdate
 from service.translation import runs

@@ -24,8 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, TimestampMixin
-from service.documents.models import enum_column
+from service.db import Base, TimestampMixin, enum_column
 
 
 class TranslationStatus(StrEnum):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from service.accounts import access
 from service.documents.models import Document, Page, Segment, SegmentKind, translatable
 from service.errors import InvalidInput, NotFound
-from service.ocr.text import source_hash
+from service.text import source_hash
 from service.translation.backends import BackendChoice, BackendName, stored_name
 from service.translation.backends.base import ModelInfo, Unit
 from service.translation.chunking import SegmentText, plan_batches

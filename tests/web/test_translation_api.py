@@ -18,7 +18,7 @@ from service.documents.models import Segment
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
 from service.jobs.steps import Step, TaskName
-from service.ocr.text import normalise
+from service.text import normalise
 from service.translation.models import Correction, Translation
 from tests.fakes.ollama_server import FakeOllama, fake_correction, fake_translation
 from tests.helpers import authed_client, make_document

@@ -11,14 +11,7 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.documents.models import (
-    Document,
-    DocumentStatus,
-    OcrStatus,
-    Page,
-    Segment,
-    SegmentKind,
-)
+from service.documents.models import Document, DocumentStatus, OcrStatus, Page, Segment, SegmentKind
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
 from service.translation.models import Translation

@@ -15,8 +15,8 @@ from typing import Any
 import pytesseract
 from PIL import Image
 
-from service.documents.files import is_bilevel
 from service.errors import OcrFailed, TransientError
+from service.imaging import is_bilevel
 from service.ocr.engines.base import BBox, Block, Line, Orientation, PageLayout, Word
 
 # Tesseract spreads one page over all cores through OpenMP; we run one process per core,

@@ -99,7 +99,7 @@ def test_the_browsers_copy_of_a_tiff_scan_is_a_jpeg_of_the_same_page() -> None:
 
     import numpy as np
 
-    from service.documents.files import encode_display
+    from service.imaging import encode_display
     from tests.conftest import SAMPLES
 
     scan = render_page(SAMPLES / "fra-18c-borrdisc-p0019.tif", MediaType.TIFF, 0, 300).image
@@ -116,7 +116,7 @@ def test_a_black_and_white_scan_keeps_its_sharp_edges_in_a_png() -> None:
 
     import numpy as np
 
-    from service.documents.files import encode_display
+    from service.imaging import encode_display
 
     page = text_image([["Ratsprotokoll vom 3. März 1783"]]).convert("1").convert("L")
     data = encode_display(page)
@@ -131,7 +131,7 @@ def test_a_page_stored_as_png_comes_back_pixel_for_pixel(mode: str) -> None:
 
     import numpy as np
 
-    from service.documents.files import encode_png
+    from service.imaging import encode_png
     from tests.conftest import SAMPLES
 
     scan = render_page(SAMPLES / "fra-18c-borrdisc-p0019.tif", MediaType.TIFF, 0, 300).image
@@ -149,7 +149,7 @@ def test_a_black_and_white_page_is_stored_as_a_one_bit_png(width: int | None) ->
 
     import numpy as np
 
-    from service.documents.files import encode_png
+    from service.imaging import encode_png
 
     page = text_image([["Ratsprotokoll vom 3. März 1783"]]).convert("1").convert("L")
     if width is not None:

@@ -11,7 +11,7 @@ from service.ocr.languages import ocr_models
 from service.ocr.long_s import Lexicon, decide, lexicon_for
 from service.ocr.preprocess import PrepStep, default_steps
 from service.ocr.reading import Reading, read_image
-from service.ocr.text import normalise
+from service.text import normalise
 from tests.conftest import SAMPLES
 
 ENGINE = TesseractEngine()

@@ -1,4 +1,4 @@
-from service.ocr.text import normalise, source_hash
+from service.text import normalise, source_hash
 
 
 def test_reading_form_rejoins_words_across_line_break_hyphens() -> None:
