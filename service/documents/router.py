@@ -29,7 +29,7 @@ from service.documents.schemas import (
 from service.jobs import pipeline
 from service.jobs import service as jobs
 from service.jobs.queue import enqueue
-from service.translation import doubts
+from service.translation import doubts, shown
 
 router = APIRouter(prefix="/api", tags=["documents"])
 
@@ -207,10 +207,10 @@ def get_segments(
 ) -> list[SegmentRead]:
     """Aligned segments in reading order: OCR text and current translation."""
     service.get_or_raise(session, document_id)
-    return [_segment_read(item) for item in service.aligned_segments(session, document_id, page)]
+    return [_segment_read(item) for item in shown.aligned_segments(session, document_id, page)]
 
 
-def _segment_read(item: service.AlignedSegment) -> SegmentRead:
+def _segment_read(item: shown.AlignedSegment) -> SegmentRead:
     seg, tr = item.segment, item.translation
     return SegmentRead(
         id=seg.id,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, selectinload
 
@@ -46,9 +45,8 @@ from service.errors import (
 from service.jobs import service as jobs
 from service.languages import normalise_tag
 from service.storage import Storage, TooLarge, human_bytes
-from service.text import source_hash, storable
+from service.text import storable
 from service.translation.models import Translation, TranslationStatus
-from service.translation.shown import latest_shown
 
 log = logging.getLogger(__name__)
 BACKENDS = ("auto", "ollama", "embedded", "openai")
@@ -420,72 +418,12 @@ def page_counts(session: Session, document_ids: list[int]) -> dict[int, int]:
     return {doc_id: int(n) for doc_id, n in rows}
 
 
-@dataclass(frozen=True)
-class AlignedSegment:
-    """A segment, its page number, and its current translation if any."""
-
-    segment: Segment
-    page_number: int
-    translation: Translation | None
-
-    @cached_property
-    def stale(self) -> bool:
-        """True when the source changed after the translation was made."""
-        t = self.translation
-        return t is not None and translation_stale(t.status, t.source_hash, self.segment.normalized)
-
-
-def translation_stale(status: TranslationStatus, made_from: str, normalized: str) -> bool:
-    """True when a translation made from the source hash `made_from` no longer matches the
-    segment's normalised text (a failed translation has no text to be stale)."""
-    return status is not TranslationStatus.FAILED and made_from != source_hash(normalized)
-
-
-def sql_translation_stale(
-    status: SQLColumnExpression[TranslationStatus],
-    made_from: SQLColumnExpression[str],
-    normalized: SQLColumnExpression[str],
-) -> ColumnElement[bool]:
-    """`translation_stale` computed by Postgres (`source_hash` is the hex SHA-256 of the
-    text's UTF-8 bytes), for queries that read many rows at once."""
-    digest = func.encode(func.sha256(func.convert_to(normalized, "UTF8")), "hex")
-    return (status != TranslationStatus.FAILED) & (made_from != digest)
-
-
-def aligned_segments(
-    session: Session, document_id: int, page_number: int | None = None
-) -> list[AlignedSegment]:
-    """Segments in reading order with their most recent translation (two queries, no N+1)."""
-    query = (
-        select(Segment, Page.number)
-        .join(Page, Page.id == Segment.page_id)
-        .where(Segment.document_id == document_id)
-        .order_by(Page.number, Segment.position)
-    )
-    if page_number is not None:
-        query = query.where(Page.number == page_number)
-    rows = session.execute(query).all()
-    latest = _latest_translations(session, [seg.id for seg, _ in rows])
-    return [AlignedSegment(seg, number, latest.get(seg.id)) for seg, number in rows]
-
-
 def segment_lines(session: Session, segment_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The word boxes of some segments, by id (one query)."""
     if not segment_ids:
         return {}
     rows = session.execute(select(Segment.id, Segment.lines).where(Segment.id.in_(segment_ids)))
     return {row.id: row.lines for row in rows}
-
-
-def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, Translation]:
-    if not segment_ids:
-        return {}
-    return _latest(session, select(Translation).where(Translation.segment_id.in_(segment_ids)))
-
-
-def _latest(session: Session, query: Select[Any]) -> dict[int, Translation]:
-    """Each segment's shown translation: its latest, comparisons aside (one query)."""
-    return {t.segment_id: t for t in session.scalars(latest_shown(query))}
 
 
 def mark_processing(document: Document) -> None:

@@ -23,6 +23,7 @@ from service.review.schemas import (
     SourceEdit,
     TranslationEdit,
 )
+from service.translation import shown
 from service.translation.corrections import word_diff
 
 router = APIRouter(prefix="/api", tags=["review"])
@@ -35,7 +36,7 @@ def segment_state(session: Session, segment_id: int) -> SegmentState:
     """The segment's texts, versions and translation state after a change."""
     segment = documents.get_segment_or_raise(session, segment_id)
     translation = service.current_translation(session, segment_id)
-    stale = translation is not None and documents.translation_stale(
+    stale = translation is not None and shown.translation_stale(
         translation.status, translation.source_hash, segment.normalized
     )
     return SegmentState(

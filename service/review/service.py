@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from service.accounts import access
 from service.documents.models import Document, Page, Segment, SegmentKind
-from service.documents.service import sql_translation_stale
 from service.errors import EditConflict, InvalidInput, NotFound, SegmentNotFound
 from service.review.models import (
     Annotation,
@@ -26,7 +25,7 @@ from service.review.render import trimmed
 from service.review.search import Form, Query, matched_form
 from service.text import normalise, source_hash, storable
 from service.translation.models import Translation, TranslationStatus
-from service.translation.shown import latest_shown, shown
+from service.translation.shown import latest_shown, shown, sql_translation_stale
 
 MANUAL_BACKEND = "manual"
 MANUAL_MODEL = "reviewer"
