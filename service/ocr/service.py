@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
@@ -252,8 +251,3 @@ def _line_json(line: Line, low_confidence: float) -> dict[str, Any]:
             for w in line.words
         ],
     }
-
-
-def page_source_path(page: Page, storage: Storage) -> Path | None:
-    """Path of the stored page image, if rendered."""
-    return storage.path(page.image_sha256) if page.image_sha256 else None

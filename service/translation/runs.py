@@ -252,16 +252,6 @@ def cancel(session: Session, run: TranslationRun, who: str) -> None:
     session.flush()
 
 
-def fail_pending(session: Session, run: TranslationRun, reason: str) -> None:
-    """Mark every unsettled item failed with the reason."""
-    session.execute(
-        update(RunItem)
-        .where(RunItem.run_id == run.id, RunItem.status == ItemStatus.PENDING)
-        .values(status=ItemStatus.FAILED, note=reason)
-    )
-    run.error = reason
-
-
 def stale_segment_ids(session: Session, document_id: int) -> list[int]:
     """Segments whose translation was made from a source text that has changed since."""
     rows = session.execute(
