@@ -35,7 +35,7 @@ from service.documents.models import (
 )
 from service.documents.service import IngestLimits, NewDocument, Upload
 from service.errors import NoUsableFile, UnreadableFile
-from service.imports import layouts, unpack
+from service.imports import page_alto, unpack
 from service.jobs import service as jobs
 from service.storage import Storage, TooLarge
 from service.text import normalise, storable
@@ -79,11 +79,11 @@ def create(
     return document
 
 
-def _parse(found: unpack.Unpacked) -> list[tuple[unpack.Transcription, layouts.Layout]]:
+def _parse(found: unpack.Unpacked) -> list[tuple[unpack.Transcription, page_alto.Layout]]:
     parsed = []
     for item in found.transcriptions:
         try:
-            parsed.append((item, layouts.parse(item.data, item.name)))
+            parsed.append((item, page_alto.parse(item.data, item.name)))
         except UnreadableFile as exc:
             found.rejected.append((item.name, exc.message))
     return parsed
@@ -92,7 +92,7 @@ def _parse(found: unpack.Unpacked) -> list[tuple[unpack.Transcription, layouts.L
 def _store_pairs(
     storage: Storage,
     document: Document,
-    parsed: list[tuple[unpack.Transcription, layouts.Layout]],
+    parsed: list[tuple[unpack.Transcription, page_alto.Layout]],
     found: unpack.Unpacked,
     limits: ZipLimits,
 ) -> list[SourceFile]:
@@ -160,7 +160,7 @@ def _failed(document: Document, position: int, name: str, why: str) -> SourceFil
 
 
 def _pair(
-    name: str, layout: layouts.Layout, images: dict[str, unpack.ImageSource], xml_count: int
+    name: str, layout: page_alto.Layout, images: dict[str, unpack.ImageSource], xml_count: int
 ) -> unpack.ImageSource:
     if layout.image_name in images:
         return images[layout.image_name]
@@ -225,7 +225,7 @@ def _add_page(
     session: Session, storage: Storage, source: SourceFile, number: int, limits: IngestLimits
 ) -> Page:
     path = storage.path(source.sha256 or "")
-    layout = layouts.parse(
+    layout = page_alto.parse(
         storage.path(source.layout_sha256 or "").read_bytes(), source.layout_filename or ""
     )
     documents.checked_page_count(path, source, limits)  # the megapixel limit, with its reason
@@ -249,12 +249,12 @@ def _add_page(
     return page
 
 
-def _engine(layout: layouts.Layout) -> str:
+def _engine(layout: page_alto.Layout) -> str:
     return f"import {layout.format}" + (f" ({layout.creator})" if layout.creator else "")
 
 
 def _add_segments(
-    session: Session, page: Page, layout: layouts.Layout, size: tuple[int, int]
+    session: Session, page: Page, layout: page_alto.Layout, size: tuple[int, int]
 ) -> None:
     sx = size[0] / layout.width if layout.width else 1.0
     sy = size[1] / layout.height if layout.height else 1.0
@@ -268,7 +268,7 @@ def _add_segments(
     session.flush()
 
 
-def _segment(page: Page, position: int, region: layouts.Region, sx: float, sy: float) -> Segment:
+def _segment(page: Page, position: int, region: page_alto.Region, sx: float, sy: float) -> Segment:
     x0, y0, x1, y1 = _scale_box(region.bbox, sx, sy)
     words = [w for line in region.lines for w in line.words if w.conf is not None]
     text = storable(region.text)
@@ -289,15 +289,15 @@ def _segment(page: Page, position: int, region: layouts.Region, sx: float, sy: f
     )
 
 
-def _scale_box(box: layouts.BBox, sx: float, sy: float) -> tuple[int, int, int, int]:
+def _scale_box(box: page_alto.BBox, sx: float, sy: float) -> tuple[int, int, int, int]:
     return (round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy))
 
 
-def _scale_points(points: list[layouts.Point], sx: float, sy: float) -> list[list[int]]:
+def _scale_points(points: list[page_alto.Point], sx: float, sy: float) -> list[list[int]]:
     return [[round(x * sx), round(y * sy)] for x, y in points]
 
 
-def _line_json(line: layouts.Line, sx: float, sy: float) -> dict[str, Any]:
+def _line_json(line: page_alto.Line, sx: float, sy: float) -> dict[str, Any]:
     return {
         "bbox": list(_scale_box(line.bbox, sx, sy)),
         "text": storable(line.text),
