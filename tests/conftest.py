@@ -77,7 +77,7 @@ def reset_caches() -> None:
     queue.client.cache_clear()
     from service.translation import backends
 
-    backends._engines_cache.clear()
+    backends._options_cache.clear()
 
 
 def _recreate_database() -> None:

@@ -40,7 +40,7 @@ def document_page(
     page_count = documents.page_count(session, document_id)
     progress = _progress(session, document_id)
     view = _view(session, settings, document, page, page_count, progress)
-    engines = [o for o in backends.engine_options(settings) if o.value != "auto"]
+    backend_models = [o for o in backends.backend_model_options(settings) if o.value != "auto"]
     context = {
         "document": document,
         "page_count": page_count,
@@ -49,9 +49,9 @@ def document_page(
         "annotation_types": list(AnnotationType),
         "row_statuses": list(RowStatus),
         "export_formats": [(f.value, info.label) for f, info in FORMATS.items()],
-        "engines": engines,
+        "backend_models": backend_models,
         "preselected": backends.preferred(
-            engines, backends.engine_value(document.backend, document.model)
+            backend_models, backends.backend_model_value(document.backend, document.model)
         ),
         "view": view,
         "token": view.state.token if view is not None else _empty_token(page_count),

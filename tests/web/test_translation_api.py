@@ -321,7 +321,7 @@ def test_an_editor_asks_for_corrections_of_one_page_from_the_corrections_page(
     assert page.count("no proposal yet") == 2
     asked = client.post(
         f"/documents/{document.id}/corrections",
-        data={"engine": "ollama|llama3.2:3b", "page": "2"},
+        data={"backend_model": "ollama|llama3.2:3b", "page": "2"},
         follow_redirects=False,
     )
     assert asked.status_code == 303

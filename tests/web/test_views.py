@@ -326,7 +326,7 @@ def test_upload_form_offers_collections_and_available_models(
             "source_lang": "en",
             "target_lang": "fr",
             "collection": "Ratsprotokolle",
-            "engine": "embedded|",
+            "backend_model": "embedded|",
         },
         files=[("files", ("page.png", png, "image/png"))],
         follow_redirects=False,
