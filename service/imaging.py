@@ -33,8 +33,8 @@ DISPLAY_JPEG_QUALITY = 92
 def encode_display(image: Image.Image) -> bytes:
     """Encode the browser's copy of a page: JPEG, or PNG for a black-and-white scan.
 
-    A JPEG of a 300 DPI colour page takes about 1/25 of the time of its PNG and a seventh
-    of the space; a black-and-white scan is a small PNG (JPEG would blur its edges).
+    A JPEG of a colour page takes a small part of the time and space of its PNG; a
+    black-and-white scan is a small PNG (JPEG would blur its edges).
     """
     shown = normalise_mode(image)
     if is_bilevel(shown):
@@ -69,10 +69,9 @@ def _png_up_filtered(image: Image.Image) -> bytes:
     """A PNG with every row "Up"-filtered, deflated by ISA-L at level 1.
 
     Pillow tries all five PNG filters on every row and keeps the best, then deflates with
-    zlib. On scanned pages always using "Up" makes files of about the same size (within 3 %
-    on grayscale pages of ../shared/data) in half the time, and ISA-L's deflate is 4× faster
-    than zlib's fastest level for files 2 % smaller (the Fraktur pages of ../shared/data;
-    README, "OCR"): an OCR worker stores one such image for every page it deskews or
+    zlib. On scanned pages always using "Up" makes files of about the same size in much
+    less time, and ISA-L's deflate beats zlib's fastest level on both time and size
+    (README, "OCR"): an OCR worker stores one such image for every page it deskews or
     filters, every Fraktur page.
     """
     import numpy as np  # not at the top: the web process, which sniffs files, never needs it
@@ -80,7 +79,7 @@ def _png_up_filtered(image: Image.Image) -> bytes:
 
     depth, colour = _PNG_FORMAT[image.mode]
     width, height = image.size
-    pixels = np.asarray(image)  # booleans for "1": packed below, 6× faster than tobytes()
+    pixels = np.asarray(image)  # booleans for "1": packed below, cheaper than tobytes()
     rows = np.packbits(pixels, axis=1) if depth == 1 else pixels.reshape(height, -1)
     filtered = np.empty((height, rows.shape[1] + 1), np.uint8)
     filtered[:, 0] = 2  # filter type Up: each byte minus the one above it, modulo 256

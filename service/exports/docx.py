@@ -165,7 +165,7 @@ _PRESERVE = qn("xml:space")
 
 def _run(paragraph: Paragraph, text: str, low: bool) -> Run:
     """A run written as the XML python-docx's `add_run` writes, appended directly: add_run
-    places each new element by XPath, and a 300-page book has 120,000 runs."""
+    places each new element by XPath, and a book has a run per stretch of words."""
     r = etree.SubElement(paragraph._p, qn("w:r"))
     if low:  # a highlighted (uncertain) reading
         etree.SubElement(

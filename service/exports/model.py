@@ -90,8 +90,8 @@ class ExportOptions:
 class ExportWord(NamedTuple):
     """A word as the OCR engine (or an imported file) placed it.
 
-    A named tuple, not a frozen dataclass: a 300-page book has 130,000 words, and a frozen
-    dataclass's __init__ costs about three times a tuple's."""
+    A named tuple, not a frozen dataclass: a book makes one per word, and a frozen
+    dataclass's __init__ costs several times a tuple's."""
 
     text: str
     bbox: tuple[int, int, int, int] | None
@@ -465,7 +465,7 @@ def _line(line: dict[str, Any]) -> ExportLine:
     )
 
 
-# Word boxes are read 130,000 at a time for a book: the helpers below take the JSON's own
+# Word boxes are read a book's words at a time: the helpers below take the JSON's own
 # shapes (lists of ints, float confidences) on a fast path and convert anything else.
 
 

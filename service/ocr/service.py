@@ -101,7 +101,7 @@ def _record_preparation(page: Page, reading: Reading, storage: Storage) -> None:
     page.script = reading.choice.script
     # Kept when preparing changed more than the colours (turned, deskewed, rescaled, filtered).
     # Otherwise the boxes fit the browser's copy of the scan, which is shown instead: on most
-    # Antiqua pages that saves a PNG encoding (~50 ms) and 1–2 MB of storage per page.
+    # Antiqua pages that saves a PNG encoding and its storage per page.
     page.ocr_image_sha256 = (
         storage.put_bytes(encode_png(prepared.image)) if prepared.altered else None
     )
