@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from service.deps import ReviewerDep, SessionDep
 from service.documents import service as documents
 from service.documents.models import Segment
+from service.review import search as searching
 from service.review import service
 from service.review.models import Annotation, AnnotationLayer, AnnotationType
 from service.review.schemas import (
@@ -188,10 +189,10 @@ def search(
             segment_id=h.segment_id,
             layer=h.layer,
             form=h.form,
-            excerpt=h.excerpt.replace(service.HIGHLIGHT_START, "").replace(
-                service.HIGHLIGHT_END, ""
+            excerpt=h.excerpt.replace(searching.HIGHLIGHT_START, "").replace(
+                searching.HIGHLIGHT_END, ""
             ),
             url=f"/documents/{h.document_id}?page={h.page_number}#seg-{h.segment_id}",
         )
-        for h in service.search(session, q)
+        for h in searching.search(session, q)
     ]

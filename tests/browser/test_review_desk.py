@@ -26,7 +26,7 @@ def upload_sample(page: Page, live_server: str) -> int:
     page.fill("#title", "Discours académique")
     page.select_option("#source_lang", "fr")
     page.select_option("#target_lang", "en")
-    page.select_option("#backend-model", "ollama|llama3.2:3b")
+    page.select_option("#backend_model", "ollama|llama3.2:3b")
     screenshot(page, "01-upload-form")
     page.click("form.upload button[type=submit]")
     page.wait_for_url(re.compile(r"/documents/\d+$"))
