@@ -96,7 +96,7 @@ def no_outbound_connections() -> Iterator[None]:
     assert attempts == "", f"outbound connections were attempted:\n{attempts}"
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def database() -> Iterator[str]:
     """A fresh test database built by running the Alembic migrations."""
     from service.migrate import upgrade
@@ -111,9 +111,34 @@ def database() -> Iterator[str]:
     shutil.rmtree(DATA_DIR, ignore_errors=True)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test by what it needs: `unit` tests (marked in their modules) need no
+    database; every other test is `db`; `browser` tests drive Chromium; `slow` ones start
+    real processes (`e2e`)."""
+    for item in items:
+        if "browser" in item.path.parts:
+            item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.slow)
+        if not item.get_closest_marker("unit"):
+            item.add_marker(pytest.mark.db)
+
+
+# Where a `unit` test is sent if it reaches for a database: nothing listens there.
+NO_DATABASE = "postgresql+psycopg://unit-tests-use-no-database@127.0.0.1:9/none"
+
+
 @pytest.fixture(autouse=True)
-def clean_tables(database: str) -> Iterator[None]:
-    """Every test starts from empty tables and default settings."""
+def clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every database test starts from empty tables and default settings; a unit test gets
+    no database at all (one it reaches for fails to connect)."""
+    if request.node.get_closest_marker("unit"):
+        request.getfixturevalue("monkeypatch").setenv("PALIMPSEST_DATABASE_URL", NO_DATABASE)
+        reset_caches()
+        yield
+        reset_caches()
+        return
+    request.getfixturevalue("database")
     yield
     from service.db import get_engine
     from service.models import Base

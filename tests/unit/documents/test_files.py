@@ -7,6 +7,8 @@ from service.documents.files import MediaType, count_pages, render_page, sniff
 from service.errors import UnreadableFile
 from tests.helpers import encode, text_image
 
+pytestmark = pytest.mark.unit
+
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
     path = tmp_path / name

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import cast
 
 import docx
+import pytest
 from docx.document import Document
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
@@ -16,6 +17,8 @@ from docx.parts.comments import CommentsPart
 from lxml import etree
 
 from service.exports.docx_comments import Comments
+
+pytestmark = pytest.mark.unit
 
 NOTES = [("person: Voltaire", "Palimpsest review", "PR"), ("Needs check\nwhy", "check", "PC")]
 

@@ -4,6 +4,8 @@ from service.errors import InvalidInput
 from service.languages import normalise_tag, parse_tag
 from service.ocr.languages import tesseract_languages
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("tag", "models"),

@@ -14,6 +14,8 @@ from service.ocr.reading import Reading, read_image
 from service.text import normalise
 from tests.conftest import SAMPLES
 
+pytestmark = pytest.mark.unit
+
 ENGINE = TesseractEngine()
 FRENCH_1700S = SAMPLES / "fra-18c-borrdisc-p0019.tif"
 

@@ -15,6 +15,8 @@ from service.text import normalise
 from tests.conftest import SAMPLES, SHARED_DATA
 from tests.helpers import FONT
 
+pytestmark = pytest.mark.unit
+
 ENGINE = TesseractEngine()
 
 
