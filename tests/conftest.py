@@ -96,9 +96,14 @@ def no_outbound_connections() -> Iterator[None]:
     assert attempts == "", f"outbound connections were attempted:\n{attempts}"
 
 
-@pytest.fixture(scope="session")
-def database() -> Iterator[str]:
-    """A fresh test database built by running the Alembic migrations."""
+@pytest.fixture(scope="session", autouse=True)
+def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A fresh test database built by running the Alembic migrations, before any fixture
+    that serves the app; none when only unit tests run."""
+    if all(item.get_closest_marker("unit") for item in request.session.items):
+        yield None
+        shutil.rmtree(DATA_DIR, ignore_errors=True)
+        return
     from service.migrate import upgrade
 
     _recreate_database()
@@ -138,7 +143,6 @@ def clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         reset_caches()
         return
-    request.getfixturevalue("database")
     yield
     from service.db import get_engine
     from service.models import Base
