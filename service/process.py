@@ -14,6 +14,7 @@ from service.documents.models import DocumentStatus
 from service.errors import NoUsableFile, PalimpsestError
 from service.exports.service import ExportFormat, export
 from service.jobs import pipeline
+from service.jobs.context import Context
 from service.jobs.runner import run_inline
 from service.jobs.steps import Step
 
@@ -66,7 +67,7 @@ def process_files(
     return 1 if status is DocumentStatus.FAILED else 0
 
 
-def _create(ctx: pipeline.Context, spec: documents.NewDocument, files: list[Path]) -> int:
+def _create(ctx: Context, spec: documents.NewDocument, files: list[Path]) -> int:
     with _opened(files) as uploads, unit_of_work() as session:
         document = documents.create(
             session, ctx.storage, spec, uploads, ctx.settings.max_upload_bytes

@@ -22,6 +22,7 @@ from service.exports.service import ExportFormat, export
 from service.imports import service as imports
 from service.jobs import pipeline
 from service.jobs import service as jobs
+from service.jobs.context import Context
 from service.jobs.models import JobStage, JobStatus
 from service.jobs.runner import run_inline
 from service.translation.models import Translation
@@ -112,7 +113,7 @@ def test_imported_page_skips_ocr_and_goes_to_translation(
     ollama: FakeOllama, session: Session
 ) -> None:
     document_id = import_files(upload(*BORRDISC), ingest=False)
-    ctx = pipeline.Context(
+    ctx = Context(
         settings=pipeline.default_context().settings,
         storage=pipeline.default_context().storage,
         make_engine=no_ocr,
