@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 # process that has imported nothing else.
 from service.accounts import models as _accounts  # noqa: F401
 from service.db import Base, TimestampMixin, enum_column
+from service.documents import models as _documents  # noqa: F401 - tables its foreign keys name
 from service.translation import models as _translation  # noqa: F401
 
 
