@@ -246,7 +246,7 @@ class Segment(TimestampMixin, Base):
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # [start, end, confidence] of each word of `lines` in `text`, kept in step with both
     # (see spans.py); NULL on rows written before it existed or by bulk inserts.
-    word_spans: Mapped[list[list[float]] | None] = mapped_column(JSON)
+    word_spans: Mapped[list[list[float]]] = mapped_column(JSON, default=list)
     confidence: Mapped[float | None] = mapped_column(Float)
     min_confidence: Mapped[float | None] = mapped_column(Float)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -417,14 +417,6 @@ def page_counts(session: Session, document_ids: list[int]) -> dict[int, int]:
     return {doc_id: int(n) for doc_id, n in rows}
 
 
-def segment_lines(session: Session, segment_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """The word boxes of some segments, by id (one query)."""
-    if not segment_ids:
-        return {}
-    rows = session.execute(select(Segment.id, Segment.lines).where(Segment.id.in_(segment_ids)))
-    return {row.id: row.lines for row in rows}
-
-
 def delete(session: Session, document_id: int) -> list[str]:
     """Delete a document and everything derived from it; return blobs no longer referenced.
 

@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.documents import service as documents
-from service.documents import spans as word_spans
 from service.documents.models import Collection, Document, FileStatus, Page, SegmentKind
 from service.errors import InvalidInput
 from service.exports.rows import (
@@ -355,15 +354,8 @@ class PageStream:
         return [by_id[p.id] for p in pages]
 
     def _spans(self, segments: Sequence[SegmentRow]) -> dict[int, list[list[float]]]:
-        """Word offsets by segment; rows written without them get them from their boxes."""
-        if not self._mask.spans:
-            return {}
-        found = {s.id: s.word_spans for s in segments if s.word_spans is not None}
-        if not self._mask.lines:
-            missing = [s for s in segments if s.word_spans is None]
-            lines = documents.segment_lines(self._session, [s.id for s in missing])
-            found |= {s.id: word_spans.word_spans(s.text, lines[s.id]) for s in missing}
-        return found
+        """Word offsets by segment, when the mask reads them."""
+        return {s.id: s.word_spans for s in segments if s.word_spans is not None}
 
 
 def _image(page: Page) -> str | None:

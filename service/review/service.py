@@ -149,7 +149,7 @@ class ReviewSegment:
     y0: int
     x1: int
     y1: int
-    word_spans: list[list[float]] | None
+    word_spans: list[list[float]]
     confidence: float | None
     min_confidence: float | None
     version: int

@@ -162,11 +162,7 @@ def test_low_confidence_words_and_annotations_are_marked(
     ) in html
 
 
-def test_low_confidence_marks_follow_corrections_and_older_rows(
-    client: TestClient, session: Session
-) -> None:
-    from sqlalchemy import text
-
+def test_low_confidence_marks_follow_corrections(client: TestClient, session: Session) -> None:
     from service.documents.models import Segment
 
     document = make_document(session, ["Le roy vint", "Il part"], ["The king came", "He goes"])
@@ -175,9 +171,6 @@ def test_low_confidence_marks_follow_corrections_and_older_rows(
         segment.lines = [
             {"text": segment.text, "words": [{"text": w, "conf": c} for w, c in words.items()]}
         ]
-    session.commit()
-    # A row stored before word spans were kept is still marked from its word boxes.
-    session.execute(text("UPDATE segments SET word_spans = NULL WHERE id = :id"), {"id": second.id})
     session.commit()
     html = client.get(f"/documents/{document.id}").text
     assert '<span class="low-conf" title="OCR confidence 20 %">roy</span>' in html
