@@ -245,10 +245,10 @@ def tmx_dtd() -> object:
 
 @pytest.fixture
 def iiif_server(configure: Any) -> Iterator[Any]:
-    """A IIIF server on this machine (tests/servers.py), its host allowed."""
+    """A IIIF server on this machine (tests/support/servers.py), its host allowed."""
     import threading
 
-    from tests.servers import IiifServer
+    from tests.support.servers import IiifServer
 
     state = IiifServer()
     thread = threading.Thread(target=state.httpd.serve_forever, daemon=True)

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from tests.browser.conftest import screenshot
 from tests.conftest import SAMPLES
 from tests.fakes.ollama_server import fake_translation
-from tests.helpers import make_document
-from tests.workerproc import worker_log
+from tests.support.helpers import make_document
+from tests.support.workerproc import worker_log
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.jobs.models import Job, JobStage
 from tests.browser.conftest import screenshot
-from tests.helpers import make_document
+from tests.support.helpers import make_document
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,7 @@ from service.jobs import pipeline
 from service.jobs.runner import run_inline
 from tests.conftest import BASE_URL, TEST_DB, TEST_URL
 from tests.fakes.ollama_server import FakeOllama
-from tests.helpers import authed_client
+from tests.support.helpers import authed_client
 from tests.workers.test_pipeline import french_png, upload
 
 RESTORED_DB = f"{TEST_DB}_restored"

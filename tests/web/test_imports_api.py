@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.documents.models import Collection, Document
 from tests.conftest import SAMPLES
-from tests.helpers import authed_client
+from tests.support.helpers import authed_client
 
 PAGE_XML, SCAN = "fra-18c-borrdisc-p0019.page.xml", "fra-18c-borrdisc-p0019.tif"
 

@@ -21,7 +21,7 @@ from service.jobs.steps import Step, TaskName
 from service.text import normalise
 from service.translation.models import Correction, Translation
 from tests.fakes.ollama_server import FakeOllama, fake_correction, fake_translation
-from tests.helpers import authed_client, make_document
+from tests.support.helpers import authed_client, make_document
 
 
 @pytest.fixture

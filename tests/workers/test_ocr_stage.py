@@ -16,7 +16,7 @@ from service.jobs import pipeline
 from service.jobs.runner import run_inline
 from service.translation.models import Translation
 from tests.fakes.ollama_server import FakeOllama
-from tests.helpers import authed_client, encode, text_image
+from tests.support.helpers import authed_client, encode, text_image
 from tests.workers.test_pipeline import upload
 
 

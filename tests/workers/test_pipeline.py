@@ -19,7 +19,7 @@ from service.jobs.steps import Step, TaskName
 from service.translation import runs
 from service.translation.models import Translation, TranslationStatus
 from tests.fakes.ollama_server import FakeOllama, fake_translation
-from tests.helpers import encode, text_image
+from tests.support.helpers import encode, text_image
 
 FRENCH = [
     ["Le conseil de la ville s'est assemblé", "le premier jour du mois de mai."],

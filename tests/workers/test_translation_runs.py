@@ -26,7 +26,7 @@ from service.translation.models import (
     TranslationStatus,
 )
 from tests.fakes.ollama_server import FakeOllama, digest_of, fake_translation, running
-from tests.helpers import make_document
+from tests.support.helpers import make_document
 
 
 def sentences(count: int, start: int = 0) -> list[str]:

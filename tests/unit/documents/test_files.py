@@ -5,7 +5,7 @@ from PIL import Image
 
 from service.documents.files import MediaType, count_pages, render_page, sniff
 from service.errors import UnreadableFile
-from tests.helpers import encode, text_image
+from tests.support.helpers import encode, text_image
 
 pytestmark = pytest.mark.unit
 

@@ -26,7 +26,7 @@ from service.exports.model import Arrangement, ExportOptions, SourceLayer
 from service.exports.service import ExportFormat, export
 from service.review.models import AnnotationLayer, AnnotationType
 from service.translation.models import TranslationStatus
-from tests.helpers import annotate, make_document, segment_ids
+from tests.support.helpers import annotate, make_document, segment_ids
 
 TEI = {"tei": "http://www.tei-c.org/ns/1.0"}
 PAGE = {"pc": "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"}
@@ -302,7 +302,7 @@ def test_pdf_has_an_invisible_searchable_text_layer_and_a_bilingual_option(
     from PIL import Image
 
     from service.storage import get_storage
-    from tests.helpers import encode
+    from tests.support.helpers import encode
 
     sha = get_storage().put_bytes(encode(Image.new("L", (1000, 1500), 255), "PNG"))
     document = make_document(

@@ -15,13 +15,13 @@ from service.documents.service import NewDocument
 from service.imports import fetching, iiif
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
-from tests.helpers import authed_client
-from tests.servers import IiifServer
+from tests.support.helpers import authed_client
+from tests.support.servers import IiifServer
 
 
 @pytest.fixture
 def server(iiif_server: IiifServer) -> IiifServer:
-    """The IIIF server of tests/servers.py, its host allowed."""
+    """The IIIF server of tests/support/servers.py, its host allowed."""
     return iiif_server
 
 

@@ -273,7 +273,7 @@ def test_api_import_answers_202_and_queues_translation_not_ocr(
     session: Session, redis_client: Any
 ) -> None:
 
-    from tests.helpers import authed_client
+    from tests.support.helpers import authed_client
 
     client = authed_client()
     xml, tif = (SAMPLES / n for n in BORRDISC)

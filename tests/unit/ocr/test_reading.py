@@ -13,7 +13,7 @@ from service.ocr.languages import ocr_models
 from service.ocr.reading import Reading, read_image
 from service.text import normalise
 from tests.conftest import SAMPLES, SHARED_DATA
-from tests.helpers import FONT
+from tests.support.helpers import FONT
 
 pytestmark = pytest.mark.unit
 

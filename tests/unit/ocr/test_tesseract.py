@@ -5,7 +5,7 @@ from PIL import Image
 
 from service.ocr.engines.tesseract import TesseractEngine
 from tests.conftest import SAMPLES
-from tests.helpers import text_image
+from tests.support.helpers import text_image
 
 pytestmark = pytest.mark.unit
 

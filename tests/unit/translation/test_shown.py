@@ -11,7 +11,7 @@ from service.documents.models import Segment
 from service.text import source_hash
 from service.translation.models import Translation, TranslationStatus
 from service.translation.shown import aligned_segments, sql_translation_stale, translation_stale
-from tests.helpers import make_document
+from tests.support.helpers import make_document
 
 # Texts whose bytes differ from their characters (long s, combining marks, emoji, none).
 TEXTS = ["Plaignez, Meſſieurs", "aͤ und oͤ", "🜚 Gold", "", "plain ascii"]
