@@ -4,13 +4,17 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check lint setup system venv services migrate clean bench
+.PHONY: run test test-fast check lint setup system venv services migrate clean bench
 
 run: setup services migrate
 	scripts/run.sh
 
 test: setup services lint
 	$(BIN)/pytest
+
+# The unit tests alone (no database, Redis or served process): under a minute.
+test-fast: venv
+	$(BIN)/pytest -m unit -q
 
 # Every benchmark of bench/ against a scratch database and Redis database 13 (about 11 min
 # on 2 cores); tables in bench/results/latest.md, plots beside it.

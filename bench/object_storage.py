@@ -5,7 +5,7 @@
 Three real scans (tests/samples: French 18th-century print, German Fraktur, English) are
 uploaded as three documents and read by the pipeline (ingest, then OCR of every page,
 translation off), in this process, one step after another, once into a local disk store
-and once into an S3 bucket on SeaweedFS on loopback (tests/s3server.py). The clock runs
+and once into an S3 bucket on SeaweedFS on loopback (tests/support/s3server.py). The clock runs
 from the first upload to the last page stored. The S3 side starts each round with an
 empty cache, as a worker on another host that never saw the upload: every page is
 streamed from the bucket, and every image the OCR stores goes to it. Each round re-saves
@@ -105,6 +105,7 @@ def read_all(
     from service.documents import service as documents
     from service.documents.models import OcrStatus, Page
     from service.jobs import pipeline
+    from service.jobs.context import Context
     from service.jobs.runner import run_inline
     from service.storage import store_for_url
 
@@ -112,12 +113,14 @@ def read_all(
     inner = store_for_url(storage_url, endpoint, cache_dir, 10 * 1024**3)
     inner.exists("0" * 64)  # a worker's client is made once per process: not timed
     storage = Timed(inner)
-    ctx = pipeline.Context(settings=settings, storage=storage)
+    ctx = Context(settings=settings, storage=storage)
     started = time.perf_counter()
     ids = []
     for name, lang, data in scans(tag):
         with unit_of_work() as session:
-            spec = documents.NewDocument(name, lang, "en", translate=False)
+            spec = documents.NewDocument(
+                title=name, source_lang=lang, target_lang="en", translate=False
+            )
             upload = documents.Upload(name, io.BytesIO(data))
             document = documents.create(session, storage, spec, [upload], 200 * 1024**2)
             ids.append(document.id)
@@ -132,7 +135,7 @@ def read_all(
 
 def measure(rounds: int) -> dict[str, list[float]]:
     """Pages per minute of each side, per round."""
-    from tests.s3server import SeaweedS3
+    from tests.support.s3server import SeaweedS3
 
     work = Path(tempfile.mkdtemp(prefix="palimpsest-bench-s3-"))
     server = SeaweedS3(work / "seaweedfs")

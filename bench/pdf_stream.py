@@ -66,7 +66,7 @@ def main() -> int:
 
         ctx = pipeline.default_context()
         with unit_of_work() as session:
-            spec = documents.NewDocument("300 pages", "fr", "en", translate=False)
+            spec = documents.NewDocument(title="300 pages", source_lang="fr", translate=False)
             uploads = [documents.Upload("book.pdf", io.BytesIO(pdf.read_bytes()))]
             document_id = documents.create(
                 session, ctx.storage, spec, uploads, ctx.settings.max_upload_bytes

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from service.ocr.engines.base import OcrEngine
 from service.ocr.languages import ocr_models
 from service.ocr.reading import read_image
-from service.ocr.text import normalise
+from service.text import normalise
 from service.translation.evaluation import Item, ParallelSet
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")

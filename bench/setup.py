@@ -71,7 +71,7 @@ def seed_document(session: Session, pages: int, segments_per_page: int) -> int:
         SourceFile,
     )
     from service.jobs import service as jobs
-    from service.ocr.text import normalise, source_hash
+    from service.text import normalise, source_hash
     from service.translation.models import Translation, TranslationStatus
 
     document = Document(

@@ -84,7 +84,7 @@ def ground_truth(folder: Path) -> list[str]:
 def seed_page() -> tuple[int, int]:
     """The handwritten page as the OCR stage leaves it: flagged, its lines found."""
     from service.db import unit_of_work
-    from tests.helpers import handwritten_page
+    from tests.support.helpers import handwritten_page
 
     with unit_of_work() as session:
         page = handwritten_page(session, PAGE)

@@ -51,10 +51,11 @@ from service.documents.models import (
 )
 from service.jobs import pipeline
 from service.jobs import service as jobs
+from service.jobs.context import Context
 from service.jobs.runner import run_inline
 from service.jobs.steps import Step, TaskName
 from service.migrate import upgrade
-from service.ocr.text import normalise
+from service.text import normalise
 from service.translation import backends
 from service.translation.backends.base import (
     BatchRequest,
@@ -144,7 +145,7 @@ def make_document(session: Session, texts: list[str], backend: str, model: str |
     return document.id
 
 
-def translate_document(ctx: pipeline.Context, document_id: int) -> float:
+def translate_document(ctx: Context, document_id: int) -> float:
     """Wall seconds for the whole translation stage of one document, through finalize."""
     started = time.perf_counter()
     run_inline(ctx, [Step(TaskName.PLAN_TRANSLATION, (document_id,))], max_retries=0)
@@ -154,7 +155,7 @@ def translate_document(ctx: pipeline.Context, document_id: int) -> float:
 def overhead(segments: int, rounds: int) -> dict[str, float]:
     """Milliseconds of pipeline time per segment with the instant backend."""
     settings = get_settings()
-    ctx = pipeline.Context(
+    ctx = Context(
         settings, pipeline.default_context().storage, make_backend=lambda _: InstantBackend()
     )
     per_segment, remembered = [], []
@@ -223,10 +224,10 @@ class Recorder:
         return self.inner.describe()
 
 
-def recording_context(calls: list[Call]) -> pipeline.Context:
+def recording_context(calls: list[Call]) -> Context:
     """The pipeline's context, its backends made as usual (`backends.create`) but recorded."""
     settings = get_settings()
-    return pipeline.Context(
+    return Context(
         settings,
         pipeline.default_context().storage,
         make_backend=lambda choice: Recorder(backends.create(settings, choice), calls),
@@ -251,9 +252,7 @@ class Pass:
         return self.tokens / self.seconds
 
 
-def through_pipeline(
-    ctx: pipeline.Context, calls: list[Call], layout: list[list[str]], model: str
-) -> Pass:
+def through_pipeline(ctx: Context, calls: list[Call], layout: list[list[str]], model: str) -> Pass:
     """Each document of the layout through the pipeline steps, memory emptied first (untimed)."""
     calls.clear()
     seconds = 0.0

@@ -26,6 +26,7 @@ from service.documents.models import Document, DocumentStatus, SourceFile
 from service.errors import NoUsableFile, PalimpsestError
 from service.exports.service import FORMATS, ExportFormat, export
 from service.jobs import pipeline
+from service.jobs.context import Context
 from service.jobs.runner import run_inline
 from service.ocr import installed
 from service.process_progress import Progress
@@ -160,12 +161,12 @@ def _one(files: list[Path], output: Path, request: Request) -> int:
         document_id = known
     else:
         spec = documents.NewDocument(
-            request.title,
-            request.source_lang,
-            request.target_lang,
-            request.backend,
-            request.model,
-            request.translate,
+            title=request.title,
+            source_lang=request.source_lang,
+            target_lang=request.target_lang,
+            backend=request.backend,
+            model=request.model,
+            translate=request.translate,
         )
         try:
             document_id = _create(ctx, spec, files)
@@ -194,7 +195,12 @@ def held(session: Session, hashes: list[str], request: Request) -> int | None:
     """A finished document made of exactly these files, read in the same language and
     translated (or not) the same way, with the same model when one was named."""
     source, target = documents.languages(
-        documents.NewDocument(None, request.source_lang, request.target_lang, translate=False)
+        documents.NewDocument(
+            title=None,
+            source_lang=request.source_lang,
+            target_lang=request.target_lang,
+            translate=False,
+        )
     )
     candidates = session.scalars(
         select(Document)
@@ -227,7 +233,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _create(ctx: pipeline.Context, spec: documents.NewDocument, files: list[Path]) -> int:
+def _create(ctx: Context, spec: documents.NewDocument, files: list[Path]) -> int:
     with _opened(files) as uploads, unit_of_work() as session:
         document = documents.create(
             session, ctx.storage, spec, uploads, ctx.settings.max_upload_bytes

@@ -77,7 +77,7 @@ def reset_caches() -> None:
     queue.client.cache_clear()
     from service.translation import backends
 
-    backends._engines_cache.clear()
+    backends._options_cache.clear()
 
 
 def _recreate_database() -> None:
@@ -97,8 +97,13 @@ def no_outbound_connections() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def database() -> Iterator[str]:
-    """A fresh test database built by running the Alembic migrations."""
+def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A fresh test database built by running the Alembic migrations, before any fixture
+    that serves the app; none when only unit tests run."""
+    if all(item.get_closest_marker("unit") for item in request.session.items):
+        yield None
+        shutil.rmtree(DATA_DIR, ignore_errors=True)
+        return
     from service.migrate import upgrade
 
     _recreate_database()
@@ -111,9 +116,33 @@ def database() -> Iterator[str]:
     shutil.rmtree(DATA_DIR, ignore_errors=True)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test by what it needs: `unit` tests (marked in their modules) need no
+    database; every other test is `db`; `browser` tests drive Chromium; `slow` ones start
+    real processes (`e2e`)."""
+    for item in items:
+        if "browser" in item.path.parts:
+            item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.slow)
+        if not item.get_closest_marker("unit"):
+            item.add_marker(pytest.mark.db)
+
+
+# Where a `unit` test is sent if it reaches for a database: nothing listens there.
+NO_DATABASE = "postgresql+psycopg://unit-tests-use-no-database@127.0.0.1:9/none"
+
+
 @pytest.fixture(autouse=True)
-def clean_tables(database: str) -> Iterator[None]:
-    """Every test starts from empty tables and default settings."""
+def clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every database test starts from empty tables and default settings; a unit test gets
+    no database at all (one it reaches for fails to connect)."""
+    if request.node.get_closest_marker("unit"):
+        request.getfixturevalue("monkeypatch").setenv("PALIMPSEST_DATABASE_URL", NO_DATABASE)
+        reset_caches()
+        yield
+        reset_caches()
+        return
     yield
     from service.db import get_engine
     from service.models import Base
@@ -216,10 +245,10 @@ def tmx_dtd() -> object:
 
 @pytest.fixture
 def iiif_server(configure: Any) -> Iterator[Any]:
-    """A IIIF server on this machine (tests/servers.py), its host allowed."""
+    """A IIIF server on this machine (tests/support/servers.py), its host allowed."""
     import threading
 
-    from tests.servers import IiifServer
+    from tests.support.servers import IiifServer
 
     state = IiifServer()
     thread = threading.Thread(target=state.httpd.serve_forever, daemon=True)

@@ -20,7 +20,7 @@ from service.exports.service import ExportFormat
 from service.ocr.engines.tesseract import tessdata_dir
 from service.process_progress import Counts, bar
 from tests.conftest import BASE_URL, SAMPLES, TEST_DB
-from tests.helpers import text_image
+from tests.support.helpers import text_image
 
 PALIMPSEST = str(PROJECT_ROOT / ".venv" / "bin" / "palimpsest")
 NS = {"tei": "http://www.tei-c.org/ns/1.0"}

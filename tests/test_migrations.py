@@ -108,6 +108,31 @@ def test_machine_translations_flagged_before_needs_check_existed_now_need_checki
     }
 
 
+def test_rows_stored_without_word_offsets_get_them_so_unclear_words_stay_marked(
+    scratch_url: str,
+) -> None:
+    from alembic import command
+
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "8e35da737583")  # word_spans could still be NULL
+    dsn = scratch_url.replace("postgresql+psycopg://", "postgresql://")
+    words = (
+        '[{"text": "Le roy", "words": [{"text": "Le", "conf": 95}, {"text": "roy", "conf": 20}]}]'
+    )
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        read = _segment(conn)
+        conn.execute(
+            "UPDATE segments SET text = 'Le roy', lines = %s, word_spans = NULL WHERE id = %s",
+            (words, read),
+        )
+        corrected = _segment(conn)  # its text no longer matches its (empty) boxes
+        conn.execute("UPDATE segments SET word_spans = NULL WHERE id = %s", (corrected,))
+    command.upgrade(config, "head")
+    with psycopg.connect(dsn) as conn:
+        spans: dict[int, Any] = dict(conn.execute("SELECT id, word_spans FROM segments").fetchall())
+    assert spans == {read: [[0, 2, 95.0], [3, 6, 20.0]], corrected: []}
+
+
 def _users(conn: psycopg.Connection[Any], names: list[tuple[str, str]]) -> dict[str, int]:
     ids = {}
     for username, display in names:

@@ -43,6 +43,8 @@ _FIRST_ARGUMENT = {
     TaskName.OCR_PAGE: "page_id",
     TaskName.DETECT_LINES: "page_id",
     TaskName.TRANSCRIBE_REGION: "proposal_id",
+    TaskName.PLAN_TRANSLATION_RUN: "run_id",
+    TaskName.TRANSLATE_BATCH: "run_id",
 }
 
 

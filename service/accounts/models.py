@@ -8,8 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, TimestampMixin
-from service.documents.models import enum_column
+from service.db import Base, TimestampMixin, enum_column
 
 
 class Role(StrEnum):
@@ -73,3 +72,8 @@ class ApiToken(TimestampMixin, Base):
     prefix: Mapped[str] = mapped_column(String(16))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# The tables the memberships' foreign keys name, so that these models work in a process
+# that has imported nothing else (imported last: documents' models import these).
+from service.documents import models as _documents  # noqa: E402, F401

@@ -9,7 +9,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ColumnElement,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -24,19 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSON, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db import Base, TimestampMixin
+from service.db import Base, TimestampMixin, enum_column
 from service.documents import spans
-
-
-def enum_column(enum: type[StrEnum], name: str) -> Enum:
-    """Store a StrEnum by value in a VARCHAR, so new values need no type migration."""
-    return Enum(
-        enum,
-        name=name,
-        native_enum=False,
-        length=32,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class DocumentStatus(StrEnum):
@@ -258,7 +246,7 @@ class Segment(TimestampMixin, Base):
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # [start, end, confidence] of each word of `lines` in `text`, kept in step with both
     # (see spans.py); NULL on rows written before it existed or by bulk inserts.
-    word_spans: Mapped[list[list[float]] | None] = mapped_column(JSON)
+    word_spans: Mapped[list[list[float]]] = mapped_column(JSON, default=list)
     confidence: Mapped[float | None] = mapped_column(Float)
     min_confidence: Mapped[float | None] = mapped_column(Float)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -297,5 +285,5 @@ def _keep_word_spans(_mapper: Any, _connection: Any, segment: Segment) -> None:
 
 
 # The table `documents.created_by` refers to, so that these models work in a process that
-# has imported nothing else (imported last: accounts' models use enum_column from here).
+# has imported nothing else.
 from service.accounts import models as _accounts  # noqa: E402, F401

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.documents.models import Segment
-from service.ocr.layout import reading_order
+from service.ocr.reading_order import reading_order
 
 BBox = tuple[int, int, int, int]
 

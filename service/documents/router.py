@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,7 @@ from service.documents.schemas import (
 from service.jobs import pipeline
 from service.jobs import service as jobs
 from service.jobs.queue import enqueue
-from service.translation import doubts
+from service.translation import doubts, shown
 
 router = APIRouter(prefix="/api", tags=["documents"])
 
@@ -41,12 +41,7 @@ def zip_limits(settings: Settings) -> archives.ZipLimits:
     )
 
 
-@router.post("/documents", status_code=202, response_model=DocumentCreated)
-def create_document(
-    session: SessionDep,
-    settings: SettingsDep,
-    storage: StorageDep,
-    files: Annotated[list[UploadFile], File(description="Scans: PNG, JPEG, TIFF or PDF")],
+def new_document_form(
     source_lang: Annotated[str, Form(description="BCP-47, e.g. fr, la, de-Latf (Fraktur)")],
     target_lang: Annotated[str, Form()] = "en",
     title: Annotated[str | None, Form()] = None,
@@ -57,20 +52,34 @@ def create_document(
     collection_id: Annotated[int | None, Form(description="its glossary applies")] = None,
     period: Annotated[str | None, Form(description="e.g. 1780s; told to the model")] = None,
     genre: Annotated[str | None, Form(description="e.g. council minutes")] = None,
-) -> DocumentCreated:
-    """Store the scans and queue the pipeline; refused files are listed with their reason."""
-    spec = service.NewDocument(
-        title,
-        source_lang,
-        target_lang,
-        backend,
-        model,
-        translate,
+) -> service.NewDocument:
+    """The fields every way of creating a document over the API shares."""
+    return service.NewDocument(
+        title=title,
+        source_lang=source_lang,
+        target_lang=target_lang,
+        backend=backend,
+        model=model,
+        translate=translate,
         collection=collection,
         collection_id=collection_id,
         period=period,
         genre=genre,
     )
+
+
+NewDocumentForm = Annotated[service.NewDocument, Depends(new_document_form)]
+
+
+@router.post("/documents", status_code=202, response_model=DocumentCreated)
+def create_document(
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    files: Annotated[list[UploadFile], File(description="Scans: PNG, JPEG, TIFF or PDF")],
+    spec: NewDocumentForm,
+) -> DocumentCreated:
+    """Store the scans and queue the pipeline; refused files are listed with their reason."""
     document = service.create(
         session,
         storage,
@@ -83,6 +92,11 @@ def create_document(
     )
     session.commit()
     enqueue(pipeline.start(document.id))
+    return created(document, duplicate_reads(session, document))
+
+
+def created(document: Document, duplicates: list[DuplicateRead] | None = None) -> DocumentCreated:
+    """The answer to a new document: its files, and those refused with their reasons."""
     return DocumentCreated(
         id=document.id,
         status=document.status,
@@ -91,7 +105,7 @@ def create_document(
         rejected=[
             FileRejected(filename=f.filename, error=f.error) for f in document.files if f.error
         ],
-        duplicates=duplicate_reads(session, document),
+        duplicates=duplicates or [],
     )
 
 
@@ -193,10 +207,10 @@ def get_segments(
 ) -> list[SegmentRead]:
     """Aligned segments in reading order: OCR text and current translation."""
     service.get_or_raise(session, document_id)
-    return [_segment_read(item) for item in service.aligned_segments(session, document_id, page)]
+    return [_segment_read(item) for item in shown.aligned_segments(session, document_id, page)]
 
 
-def _segment_read(item: service.AlignedSegment) -> SegmentRead:
+def _segment_read(item: shown.AlignedSegment) -> SegmentRead:
     seg, tr = item.segment, item.translation
     return SegmentRead(
         id=seg.id,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, selectinload
 
@@ -44,11 +43,9 @@ from service.errors import (
     UnreadableFile,
 )
 from service.jobs import service as jobs
-from service.ocr.languages import normalise_tag
-from service.ocr.text import source_hash, storable
+from service.languages import normalise_tag
 from service.storage import Storage, TooLarge, human_bytes
-from service.translation.models import Translation, TranslationStatus
-from service.translation.shown import latest_shown
+from service.text import storable
 
 log = logging.getLogger(__name__)
 BACKENDS = ("auto", "ollama", "embedded", "openai")
@@ -76,13 +73,13 @@ class IngestLimits:
         return cls(settings.max_image_pixels, settings.max_pdf_pages)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewDocument:
-    """What the user chose on upload."""
+    """What the user chose on upload or import."""
 
-    title: str | None
+    title: str | None = None
     source_lang: str
-    target_lang: str
+    target_lang: str = "en"
     backend: str | None = None
     model: str | None = None
     translate: bool = True
@@ -102,19 +99,29 @@ def create(
 ) -> Document:
     """Store the uploads and create the document; each refused file records its reason
     (an image over `max_pixels` too, before any work is queued for it)."""
-    source_lang, target_lang = languages(spec)
-    backend = backend_choice(spec.backend)
     limits = (max_bytes, max_pixels)
+    check(spec)  # before any file is stored
     files = [_store_upload(storage, i, upload, limits) for i, upload in enumerate(uploads)]
     if not any(f.status is FileStatus.ACCEPTED for f in files):
         rejected = [(f.filename, f.error or "") for f in files]
         raise NoUsableFile("None of the uploaded files can be processed.", rejected)
+    document = new_document(session, spec, _default_title(files), files)
+    jobs.create_for_document(session, document.id, spec.translate)
+    return document
+
+
+def new_document(
+    session: Session, spec: NewDocument, default_title: str, files: Sequence[SourceFile] = ()
+) -> Document:
+    """The document row every way in creates (upload, PAGE/ALTO import, IIIF), flushed:
+    languages and backend checked, collection, period and genre kept."""
+    source_lang, target_lang = languages(spec)
     document = Document(
-        title=storable(spec.title or "").strip()[:500] or _default_title(files),
+        title=storable(spec.title or "").strip()[:500] or default_title,
         source_lang=source_lang,
         target_lang=target_lang,
         status=DocumentStatus.PENDING,
-        backend=backend,
+        backend=backend_choice(spec.backend),
         model=(spec.model or "").strip() or None,
         translate=spec.translate,
         created_by=access.user_id(),
@@ -125,11 +132,11 @@ def create(
         ),
         period=storable(spec.period or "").strip()[:100] or None,
         genre=storable(spec.genre or "").strip()[:100] or None,
-        files=files,
     )
+    if files:  # else left to load: an import adds its file rows by id once this is flushed
+        document.files = list(files)
     session.add(document)
     session.flush()
-    jobs.create_for_document(session, document.id, spec.translate)
     return document
 
 
@@ -193,6 +200,12 @@ def languages(spec: NewDocument) -> tuple[str, str]:
     if source.split("-")[0] == target.split("-")[0] and spec.translate:
         raise InvalidInput(f"Source and target language are both {target!r}.")
     return source, target
+
+
+def check(spec: NewDocument) -> None:
+    """Refuse the choices no document may have (same languages, unknown backend)."""
+    languages(spec)
+    backend_choice(spec.backend)
 
 
 def backend_choice(backend: str | None) -> str | None:
@@ -420,145 +433,6 @@ def page_counts(session: Session, document_ids: list[int]) -> dict[int, int]:
         .group_by(Page.document_id)
     )
     return {doc_id: int(n) for doc_id, n in rows}
-
-
-@dataclass(frozen=True)
-class AlignedSegment:
-    """A segment, its page number, and its current translation if any."""
-
-    segment: Segment
-    page_number: int
-    translation: Translation | None
-
-    @cached_property
-    def stale(self) -> bool:
-        """True when the source changed after the translation was made."""
-        t = self.translation
-        return t is not None and translation_stale(t.status, t.source_hash, self.segment.normalized)
-
-
-def translation_stale(status: TranslationStatus, made_from: str, normalized: str) -> bool:
-    """True when a translation made from the source hash `made_from` no longer matches the
-    segment's normalised text (a failed translation has no text to be stale)."""
-    return status is not TranslationStatus.FAILED and made_from != source_hash(normalized)
-
-
-def sql_translation_stale(
-    status: SQLColumnExpression[TranslationStatus],
-    made_from: SQLColumnExpression[str],
-    normalized: SQLColumnExpression[str],
-) -> ColumnElement[bool]:
-    """`translation_stale` computed by Postgres (`source_hash` is the hex SHA-256 of the
-    text's UTF-8 bytes), for queries that read many rows at once."""
-    digest = func.encode(func.sha256(func.convert_to(normalized, "UTF8")), "hex")
-    return (status != TranslationStatus.FAILED) & (made_from != digest)
-
-
-def aligned_segments(
-    session: Session, document_id: int, page_number: int | None = None
-) -> list[AlignedSegment]:
-    """Segments in reading order with their most recent translation (two queries, no N+1)."""
-    query = (
-        select(Segment, Page.number)
-        .join(Page, Page.id == Segment.page_id)
-        .where(Segment.document_id == document_id)
-        .order_by(Page.number, Segment.position)
-    )
-    if page_number is not None:
-        query = query.where(Page.number == page_number)
-    rows = session.execute(query).all()
-    latest = _latest_translations(session, [seg.id for seg, _ in rows])
-    return [AlignedSegment(seg, number, latest.get(seg.id)) for seg, number in rows]
-
-
-def segment_lines(session: Session, segment_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """The word boxes of some segments, by id (one query)."""
-    if not segment_ids:
-        return {}
-    rows = session.execute(select(Segment.id, Segment.lines).where(Segment.id.in_(segment_ids)))
-    return {row.id: row.lines for row in rows}
-
-
-def _latest_translations(session: Session, segment_ids: list[int]) -> dict[int, Translation]:
-    if not segment_ids:
-        return {}
-    return _latest(session, select(Translation).where(Translation.segment_id.in_(segment_ids)))
-
-
-def _latest(session: Session, query: Select[Any]) -> dict[int, Translation]:
-    """Each segment's shown translation: its latest, comparisons aside (one query)."""
-    return {t.segment_id: t for t in session.scalars(latest_shown(query))}
-
-
-def mark_processing(document: Document) -> None:
-    """Record that the pipeline has started on the document."""
-    if document.status is DocumentStatus.PENDING:
-        document.status = DocumentStatus.PROCESSING
-
-
-def page_failures(session: Session, document_id: int) -> list[str]:
-    """Readable reasons of every failed file and page of a document."""
-    files = session.scalars(
-        select(SourceFile).where(
-            SourceFile.document_id == document_id, SourceFile.status == FileStatus.FAILED
-        )
-    )
-    pages = session.scalars(
-        select(Page)
-        .where(
-            Page.document_id == document_id,
-            Page.ocr_status.in_((OcrStatus.FAILED, OcrStatus.NEEDS_TRANSCRIPTION)),
-        )
-        .order_by(Page.number)
-    )
-    return [f"{f.filename}: {f.error}" for f in files] + [
-        f"page {p.number}: {p.ocr_error or p.ocr_note}" for p in pages
-    ]
-
-
-# Pages whose text is there to use: read by OCR, read but needing a person (a status that
-# says what to do next), or typed by hand.
-READ_STATUSES = (OcrStatus.DONE, OcrStatus.NEEDS_TRANSCRIPTION, OcrStatus.TRANSCRIBED)
-FINISHED = (DocumentStatus.DONE, DocumentStatus.PARTIAL, DocumentStatus.FAILED)
-
-
-def outcome(
-    session: Session, document_id: int, stopped: Sequence[str] = ()
-) -> tuple[DocumentStatus, str | None]:
-    """A document's final status and the problems it has, from its pages and translations;
-    `stopped` says why its translation stopped (cancelled, or it could not start)."""
-    problems = page_failures(session, document_id)
-    failed = session.scalar(
-        select(func.count()).where(
-            Translation.document_id == document_id,
-            Translation.status == TranslationStatus.FAILED,
-        )
-    )
-    if failed:
-        problems.append(f"{failed} segment(s) could not be translated")
-    else:
-        problems += stopped
-    read = session.scalar(
-        select(func.count()).where(
-            Page.document_id == document_id, Page.ocr_status.in_(READ_STATUSES)
-        )
-    )
-    status = (
-        DocumentStatus.FAILED
-        if not read
-        else DocumentStatus.PARTIAL
-        if problems
-        else DocumentStatus.DONE
-    )
-    return status, "; ".join(problems) or None
-
-
-def settle_outcome(session: Session, document: Document) -> None:
-    """Work a finished document's status out again after a change outside the pipeline
-    (a page typed by hand, its translation); a document in the pipeline is left to it."""
-    if document.status in FINISHED:
-        session.flush()
-        document.status, document.error = outcome(session, document.id)
 
 
 def delete(session: Session, document_id: int) -> list[str]:

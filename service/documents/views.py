@@ -16,7 +16,7 @@ from service.errors import InvalidInput, NoUsableFile
 from service.jobs import pipeline
 from service.jobs import service as jobs
 from service.jobs.queue import enqueue
-from service.ocr.languages import LANGUAGE_NAMES
+from service.languages import LANGUAGE_NAMES
 from service.templating import templates
 from service.translation import backends, doubts, runs
 
@@ -128,7 +128,7 @@ def _form(
             "errors": errors,
             "source_languages": SOURCE_LANGUAGES,
             "target_languages": sorted(LANGUAGE_NAMES.items(), key=lambda kv: kv[1]),
-            "engines": backends.engine_options(settings),
+            "backend_models": backends.backend_model_options(settings),
             "collections": service.list_collections(session),
             "max_mb": settings.max_upload_bytes // (1024 * 1024),
         },
@@ -146,7 +146,7 @@ def upload(
     source_lang: Annotated[str, Form()],
     target_lang: Annotated[str, Form()] = "en",
     title: Annotated[str, Form()] = "",
-    engine: Annotated[str, Form()] = "auto",
+    backend_model: Annotated[str, Form()] = "auto",
     model: Annotated[str, Form()] = "",
     collection: Annotated[str, Form()] = "",
     period: Annotated[str, Form()] = "",
@@ -158,17 +158,17 @@ def upload(
         "title": title,
         "source_lang": source_lang,
         "target_lang": target_lang,
-        "engine": engine,
+        "backend_model": backend_model,
         "model": model,
         "collection": collection,
     }
-    backend, _, chosen = engine.partition("|")
+    backend, _, chosen = backend_model.partition("|")
     spec = service.NewDocument(
-        title,
-        source_tag.strip() or source_lang,
-        target_lang,
-        backend,
-        model.strip() or chosen,
+        title=title,
+        source_lang=source_tag.strip() or source_lang,
+        target_lang=target_lang,
+        backend=backend,
+        model=model.strip() or chosen,
         collection=collection,
         period=period,
         genre=genre,

@@ -16,7 +16,7 @@ from typing import IO, Any
 from lxml import etree
 
 from service.exports.model import ExportDocument, ExportLine, ExportPage, ExportSegment, xml_safe
-from service.ocr.text import LINE_END_HYPHENS, normalise
+from service.text import LINE_END_HYPHENS, normalise
 
 ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"

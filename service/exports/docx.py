@@ -13,7 +13,6 @@ from typing import IO
 
 import docx
 from docx.document import Document
-from docx.oxml.comments import CT_Comments
 from docx.oxml.ns import qn
 from docx.shared import Pt
 from docx.table import _Cell
@@ -22,6 +21,7 @@ from docx.text.run import Run
 from lxml import etree
 
 from service.exports import inline
+from service.exports.docx_comments import Comments
 from service.exports.model import (
     WITHOUT_BOXES,
     ExportAnnotation,
@@ -31,7 +31,7 @@ from service.exports.model import (
     SourceLayer,
     xml_safe,
 )
-from service.translation.prompts.languages import language_name
+from service.languages import language_name
 
 UNTRANSLATED = "(not translated)"
 CHECK_AUTHOR = "Palimpsest check"
@@ -55,8 +55,9 @@ def write(document: ExportDocument, out: IO[bytes]) -> None:
     doc.core_properties.language = document.source_lang
     doc.add_heading(xml_safe(document.title), level=0)
     doc.add_paragraph(xml_safe(_subtitle(document)))
+    comments = Comments(doc)
     for page in document.read(WITHOUT_BOXES):
-        _page(doc, page, document)
+        _page(doc, comments, page, document)
     doc.save(out)
 
 
@@ -68,7 +69,7 @@ def _subtitle(document: ExportDocument) -> str:
     return " · ".join(parts)
 
 
-def _page(doc: Document, page: ExportPage, document: ExportDocument) -> None:
+def _page(doc: Document, comments: Comments, page: ExportPage, document: ExportDocument) -> None:
     doc.add_heading(f"Page {page.number}", level=1)
     if not page.segments:
         doc.add_paragraph("(no text on this page)")
@@ -82,9 +83,9 @@ def _page(doc: Document, page: ExportPage, document: ExportDocument) -> None:
         header[1].text = f"Translation ({document.target_lang})"
     for segment in page.segments:
         cells = table.add_row().cells
-        _source_cell(doc, cells[0], segment, document)
+        _source_cell(comments, cells[0], segment, document)
         if columns == 2:
-            _target_cell(doc, cells[1], segment)
+            _target_cell(comments, cells[1], segment)
 
 
 def _first_paragraph(cell: _Cell) -> Paragraph:
@@ -93,7 +94,7 @@ def _first_paragraph(cell: _Cell) -> Paragraph:
 
 
 def _source_cell(
-    doc: Document, cell: _Cell, segment: ExportSegment, document: ExportDocument
+    comments: Comments, cell: _Cell, segment: ExportSegment, document: ExportDocument
 ) -> None:
     paragraph = _first_paragraph(cell)
     tokens = inline.source_tokens(segment)
@@ -103,10 +104,10 @@ def _source_cell(
         return
     span = inline.nest(tokens, segment.annotations_on("source"))
     runs = _runs(paragraph, span, layer, document.options.low_confidence)
-    _comments(doc, runs, segment, "source")
+    _comments(comments, runs, segment, "source")
 
 
-def _target_cell(doc: Document, cell: _Cell, segment: ExportSegment) -> None:
+def _target_cell(comments: Comments, cell: _Cell, segment: ExportSegment) -> None:
     paragraph = _first_paragraph(cell)
     if not segment.translation:
         paragraph.add_run(UNTRANSLATED).italic = True
@@ -114,14 +115,14 @@ def _target_cell(doc: Document, cell: _Cell, segment: ExportSegment) -> None:
     tokens = inline.translation_tokens(segment.translation)
     span = inline.nest(tokens, segment.annotations_on("translation"))
     runs = _runs(paragraph, span, SourceLayer.DIPLOMATIC, 0.0)
-    _comments(doc, runs, segment, "translation")
+    _comments(comments, runs, segment, "translation")
     if segment.doubts and runs:
-        _doubts(doc, [run for run, _ in runs], segment)
+        _doubts(comments, [run for run, _ in runs], segment)
 
 
-def _doubts(doc: Document, runs: list[Run], segment: ExportSegment) -> None:
+def _doubts(comments: Comments, runs: list[Run], segment: ExportSegment) -> None:
     """A comment over the whole translation giving each reason a check doubted it for."""
-    comment = doc.add_comment(runs, text=CHECK_HEAD, author=CHECK_AUTHOR, initials="PC")
+    comment = comments.add(runs, CHECK_HEAD, CHECK_AUTHOR, "PC")
     for doubt in segment.doubts:
         comment.add_paragraph(xml_safe(doubt.reason))
 
@@ -164,7 +165,7 @@ _PRESERVE = qn("xml:space")
 
 def _run(paragraph: Paragraph, text: str, low: bool) -> Run:
     """A run written as the XML python-docx's `add_run` writes, appended directly: add_run
-    places each new element by XPath, and a 300-page book has 120,000 runs."""
+    places each new element by XPath, and a book has a run per stretch of words."""
     r = etree.SubElement(paragraph._p, qn("w:r"))
     if low:  # a highlighted (uncertain) reading
         etree.SubElement(
@@ -183,19 +184,8 @@ def _run(paragraph: Paragraph, text: str, low: bool) -> Run:
     return Run(r, paragraph)  # type: ignore[arg-type]
 
 
-def _next_comment_id(comments: CT_Comments) -> int:
-    """The id after the last comment's. python-docx scans every earlier comment for the
-    highest id (max + 1) each time it adds one: quadratic, 6 of the 20 s of a 300-page book
-    with 2,400 notes. Comments are only ever appended here, in id order, so the last holds
-    the highest id and this gives the same numbers."""
-    return int(comments[-1].get(qn("w:id"), "-1")) + 1 if len(comments) else 0
-
-
-CT_Comments._next_available_comment_id = _next_comment_id  # type: ignore[method-assign,assignment]
-
-
 def _comments(
-    doc: Document, runs: list[tuple[Run, Group]], segment: ExportSegment, layer: str
+    comments: Comments, runs: list[tuple[Run, Group]], segment: ExportSegment, layer: str
 ) -> None:
     for note in segment.annotations_on(layer):
         covered = [run for run, (around, _) in runs if note in around]
@@ -204,4 +194,4 @@ def _comments(
         text = LABELS.get(note.type, note.type)
         if note.body:
             text += f": {note.body}"
-        doc.add_comment(covered, text=xml_safe(text), author="Palimpsest review", initials="PR")
+        comments.add(covered, xml_safe(text), "Palimpsest review", "PR")

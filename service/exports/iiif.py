@@ -46,8 +46,8 @@ from service.exports.model import (
     ExportSegment,
     SourceLayer,
 )
+from service.languages import language_code, language_name
 from service.storage import Storage
-from service.translation.prompts.languages import language_code, language_name
 
 # iiif-prezi3 accepts absolute URLs only: a relative export is built under this base, which
 # is then cut from every link (never from a text: those are `value`s and labels).

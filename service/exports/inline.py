@@ -18,7 +18,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 from service.exports.model import ExportAnnotation, ExportSegment
-from service.ocr.text import LINE_END_HYPHENS, normalise
+from service.text import LINE_END_HYPHENS, normalise
 
 _TOKEN = re.compile(r"\n|[^\S\n]+|[^\s]+")
 _HYPHENATED = re.compile(rf"\w[{re.escape(LINE_END_HYPHENS)}]$")
@@ -70,7 +70,7 @@ def source_tokens(segment: ExportSegment) -> list[Token]:
             tokens.append(_word(token.start, nxt.end, text, _min(conf, other)))
             i = joined + 1
             continue
-        # The raw word becomes the token (a book has 130,000 of them: no copy).
+        # The raw word becomes the token (one per word of a book: no copy).
         token.reg, token.conf = _normal_form(token.text), conf
         tokens.append(token)
         i += 1

@@ -3,8 +3,8 @@
 Pages are loaded lazily in chunks (`PageStream`), so a 300-page book is never held in
 memory at once: every exporter walks `document.pages` one page at a time, and may walk it
 more than once (TEI writes the facsimile, then the transcription, then the translation).
-A pass that needs less walks `document.read(reading)`: the same pages, leaving out what
-`reading` does not ask for. Word boxes (`lines`) are the bulk of a segment's row and most
+A pass that needs less walks `document.read(mask)`: the same pages, leaving out the
+columns `mask` does not ask for. Word boxes (`lines`) are the bulk of a segment's row and most
 of the reading time; word offsets and confidences come from `Segment.word_spans` instead.
 """
 
@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.documents import service as documents
-from service.documents import spans as word_spans
 from service.documents.models import Collection, Document, FileStatus, Page, SegmentKind
 from service.errors import InvalidInput
 from service.exports.rows import (
@@ -92,8 +91,8 @@ class ExportOptions:
 class ExportWord(NamedTuple):
     """A word as the OCR engine (or an imported file) placed it.
 
-    A named tuple, not a frozen dataclass: a 300-page book has 130,000 words, and a frozen
-    dataclass's __init__ costs about three times a tuple's."""
+    A named tuple, not a frozen dataclass: a book makes one per word, and a frozen
+    dataclass's __init__ costs several times a tuple's."""
 
     text: str
     bbox: tuple[int, int, int, int] | None
@@ -199,10 +198,10 @@ class ExportDocument:
     typed_pages: list[int] = field(default_factory=list)
     transcribers: list[str] = field(default_factory=list)
 
-    def read(self, reading: Reading) -> Iterable[ExportPage]:
-        """The pages with what `reading` asks for (everything when they were given whole)."""
+    def read(self, mask: ColumnMask) -> Iterable[ExportPage]:
+        """The pages with what `mask` asks for (everything when they were given whole)."""
         pages = self.pages
-        return pages.reading(reading) if isinstance(pages, PageStream) else pages
+        return pages.masked(mask) if isinstance(pages, PageStream) else pages
 
     @property
     def has_translation(self) -> bool:
@@ -286,7 +285,7 @@ def _count_approved(session: Session, document_id: int) -> int:
 
 
 @dataclass(frozen=True)
-class Reading:
+class ColumnMask:
     """What a pass over the pages needs; what it leaves out is not read."""
 
     lines: bool = True  # word boxes
@@ -295,15 +294,15 @@ class Reading:
     annotations: bool = True
 
 
-EVERYTHING = Reading()
+EVERYTHING = ColumnMask()
 # Text, translations and annotations (text, tabular and TMX exports).
-WITHOUT_WORDS = Reading(lines=False, spans=False)
+WITHOUT_WORDS = ColumnMask(lines=False, spans=False)
 # Everything but word boxes (DOCX).
-WITHOUT_BOXES = Reading(lines=False)
+WITHOUT_BOXES = ColumnMask(lines=False)
 # The source with its word confidences and annotations (TEI transcription).
-SOURCE_WITH_CONFIDENCE = Reading(lines=False, translations=False)
+SOURCE_WITH_CONFIDENCE = ColumnMask(lines=False, translations=False)
 # Segment boxes alone (TEI facsimile).
-BOXES = Reading(lines=False, spans=False, translations=False, annotations=False)
+BOXES = ColumnMask(lines=False, spans=False, translations=False, annotations=False)
 
 
 class PageStream:
@@ -315,17 +314,17 @@ class PageStream:
         document_id: int,
         page_ids: Sequence[int],
         options: ExportOptions,
-        reading: Reading = EVERYTHING,
+        mask: ColumnMask = EVERYTHING,
     ) -> None:
         self._session = session
         self._document_id = document_id
         self._page_ids = list(page_ids)
         self._options = options
-        self._reading = reading
+        self._mask = mask
 
-    def reading(self, reading: Reading) -> PageStream:
-        """The same pages, read with only what `reading` asks for."""
-        return PageStream(self._session, self._document_id, self._page_ids, self._options, reading)
+    def masked(self, mask: ColumnMask) -> PageStream:
+        """The same pages, read with only what `mask` asks for."""
+        return PageStream(self._session, self._document_id, self._page_ids, self._options, mask)
 
     def __iter__(self) -> Iterator[ExportPage]:
         for start in range(0, len(self._page_ids), PAGE_CHUNK):
@@ -340,13 +339,13 @@ class PageStream:
             select(Page).where(Page.id.in_(page_ids)).order_by(Page.number)
         ).all()
         by_id = {p.id: _page(p) for p in pages}
-        reading = self._reading
-        segments = segment_rows(self._session, page_ids, lines=reading.lines, spans=reading.spans)
+        mask = self._mask
+        segments = segment_rows(self._session, page_ids, lines=mask.lines, spans=mask.spans)
         ids = [s.id for s in segments]
         # Approved-only exports choose their segments by translation status.
-        wanted = reading.translations or self._options.approved_only
+        wanted = mask.translations or self._options.approved_only
         latest = shown_translations(self._session, ids) if wanted else {}
-        with_notes = reading.annotations and self._options.annotations
+        with_notes = mask.annotations and self._options.annotations
         notes = _annotations(self._session, ids) if with_notes else {}
         spans = self._spans(segments)
         for seg in segments:
@@ -357,15 +356,8 @@ class PageStream:
         return [by_id[p.id] for p in pages]
 
     def _spans(self, segments: Sequence[SegmentRow]) -> dict[int, list[list[float]]]:
-        """Word offsets by segment; rows written without them get them from their boxes."""
-        if not self._reading.spans:
-            return {}
-        found = {s.id: s.word_spans for s in segments if s.word_spans is not None}
-        if not self._reading.lines:
-            missing = [s for s in segments if s.word_spans is None]
-            lines = documents.segment_lines(self._session, [s.id for s in missing])
-            found |= {s.id: word_spans.word_spans(s.text, lines[s.id]) for s in missing}
-        return found
+        """Word offsets by segment, when the mask reads them."""
+        return {s.id: s.word_spans for s in segments if s.word_spans is not None}
 
 
 def _image(page: Page) -> str | None:
@@ -467,7 +459,7 @@ def _line(line: dict[str, Any]) -> ExportLine:
     )
 
 
-# Word boxes are read 130,000 at a time for a book: the helpers below take the JSON's own
+# Word boxes are read a book's words at a time: the helpers below take the JSON's own
 # shapes (lists of ints, float confidences) on a fast path and convert anything else.
 
 

@@ -27,8 +27,8 @@ from service.exports.model import (
     SourceLayer,
     xml_safe,
 )
-from service.ocr.text import normalise
 from service.storage import Storage
+from service.text import normalise
 from service.translation.doubts import mark
 
 PAGE_NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"

@@ -1,6 +1,6 @@
 """What an export reads of a book, as plain column rows rather than ORM entities: a
-300-page book is read 2,400 segments at a time, up to three times over for TEI, and
-building entities cost more than the queries."""
+book is read many segments at a time, up to three times over for TEI, and building
+entities cost more than the queries."""
 
 from __future__ import annotations
 

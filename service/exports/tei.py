@@ -29,14 +29,14 @@ from service.exports.model import (
     SourceLayer,
     xml_safe,
 )
-from service.translation.prompts.languages import language_name
+from service.languages import language_name
 
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 E = f"{{{TEI_NS}}}"
 NSMAP: Any = {None: TEI_NS}  # lxml-stubs do not admit the None key of a default namespace
 XML_ID = f"{{{XML_NS}}}id"
-# A word read below the confidence threshold (a synthetic book has 57,600 of them).
+# A word read below the confidence threshold.
 UNCLEAR = E + "unclear"
 LOW_CONFIDENCE = {"reason": "low-confidence", "cert": "low"}
 XML_LANG = f"{{{XML_NS}}}lang"

@@ -36,12 +36,12 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     spec = NewDocument(
-        args.title,
-        args.source_lang,
-        args.target_lang,
-        args.backend,
-        args.model,
-        not args.no_translate,
+        title=args.title,
+        source_lang=args.source_lang,
+        target_lang=args.target_lang,
+        backend=args.backend,
+        model=args.model,
+        translate=not args.no_translate,
     )
     try:
         document_id, steps = _create(args, spec)

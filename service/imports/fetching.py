@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.accounts import access
 from service.config import Settings
 from service.documents import service as documents
 from service.documents.files import SNIFF_BYTES, sniff
@@ -27,8 +26,8 @@ from service.imports import iiif
 from service.imports.models import IiifManifest
 from service.jobs import service as jobs
 from service.jobs.models import Job, JobStage
-from service.ocr.text import storable
 from service.storage import Storage
+from service.text import storable
 
 
 class Progress(StrEnum):
@@ -57,10 +56,10 @@ def create(
     else:
         assert manifest is not None
         parsed = _checked(iiif.read_manifest(manifest), settings)
-    title = spec.title or (parsed.title if parsed else f"IIIF manifest from {_host(url)}")
-    document = _document(spec, title)
-    session.add(document)
-    session.flush()
+    title = parsed.title if parsed else f"IIIF manifest from {_host(url)}"
+    document = documents.new_document(
+        session, spec, storable(title).strip()[:500] or "IIIF manifest"
+    )
     record = IiifManifest(document_id=document.id, url=url, title_from_manifest=not spec.title)
     session.add(record)
     if parsed is not None and manifest is not None:
@@ -69,20 +68,6 @@ def create(
     jobs.create_for_document(session, document.id, spec.translate)
     session.flush()
     return document
-
-
-def _document(spec: documents.NewDocument, title: str) -> Document:
-    source, target = documents.languages(spec)
-    return Document(
-        title=storable(title).strip()[:500] or "IIIF manifest",
-        source_lang=source,
-        target_lang=target,
-        status=DocumentStatus.PENDING,
-        backend=documents.backend_choice(spec.backend),
-        model=(spec.model or "").strip() or None,
-        translate=spec.translate,
-        created_by=access.user_id(),
-    )
 
 
 def _host(url: str | None) -> str:

@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from service.deps import SessionDep, SettingsDep, StorageDep
-from service.documents.models import Document
-from service.documents.router import zip_limits
-from service.documents.schemas import DocumentCreated, FileRead, FileRejected
-from service.documents.service import NewDocument, Upload
+from service.documents.router import NewDocumentForm, created, zip_limits
+from service.documents.schemas import DocumentCreated
+from service.documents.service import Upload
 from service.errors import InvalidInput
 from service.imports import fetching, iiif
 from service.imports import service as imports
@@ -30,20 +29,14 @@ def import_transcriptions(
         list[UploadFile],
         File(description="PAGE or ALTO .xml files with their page images, or zips"),
     ],
-    source_lang: Annotated[str, Form(description="BCP-47, e.g. fr, la, de-Latf (Fraktur)")],
-    target_lang: Annotated[str, Form()] = "en",
-    title: Annotated[str | None, Form()] = None,
-    backend: Annotated[str | None, Form()] = None,
-    model: Annotated[str | None, Form()] = None,
-    translate: Annotated[bool, Form()] = True,
+    spec: NewDocumentForm,
 ) -> DocumentCreated:
     """Create a document whose text comes from the files (no OCR) and queue its translation."""
-    spec = NewDocument(title, source_lang, target_lang, backend, model, translate)
     uploads = [Upload(f.filename or "", f.file) for f in files]
     document = imports.create(session, storage, spec, uploads, zip_limits(settings))
     session.commit()
     enqueue(pipeline.start(document.id))
-    return _created(document)
+    return created(document)
 
 
 @router.post("/iiif", status_code=202, response_model=DocumentCreated)
@@ -51,18 +44,12 @@ def import_iiif(
     session: SessionDep,
     settings: SettingsDep,
     storage: StorageDep,
-    source_lang: Annotated[str, Form()],
+    spec: NewDocumentForm,
     manifest_url: Annotated[str | None, Form(description="on an allowed IIIF host")] = None,
     manifest: Annotated[UploadFile | None, File(description="a manifest file")] = None,
-    target_lang: Annotated[str, Form()] = "en",
-    title: Annotated[str | None, Form()] = None,
-    backend: Annotated[str | None, Form()] = None,
-    model: Annotated[str | None, Form()] = None,
-    translate: Annotated[bool, Form()] = True,
 ) -> DocumentCreated:
     """Check the manifest (URL or file) and queue the fetching of its page images from
     allowed hosts, then OCR and translation; the ingest stage shows the progress."""
-    spec = NewDocument(title, source_lang, target_lang, backend, model, translate)
     document = fetching.create(
         session,
         storage,
@@ -73,7 +60,7 @@ def import_iiif(
     )
     session.commit()
     enqueue(pipeline.start_iiif(document.id))
-    return _created(document)
+    return created(document)
 
 
 def _manifest_bytes(manifest: UploadFile | None) -> bytes | None:
@@ -83,16 +70,3 @@ def _manifest_bytes(manifest: UploadFile | None) -> bytes | None:
     if len(raw) > iiif.MAX_MANIFEST_BYTES:
         raise InvalidInput(f"The manifest is larger than {human_bytes(iiif.MAX_MANIFEST_BYTES)}.")
     return raw
-
-
-def _created(document: Document) -> DocumentCreated:
-    """The answer to an import: its files, and those refused with their reasons."""
-    return DocumentCreated(
-        id=document.id,
-        status=document.status,
-        url=f"/documents/{document.id}",
-        files=[FileRead.model_validate(f) for f in document.files],
-        rejected=[
-            FileRejected(filename=f.filename, error=f.error) for f in document.files if f.error
-        ],
-    )

@@ -21,13 +21,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.accounts import access
 from service.documents import service as documents
 from service.documents.archives import ZipLimits
 from service.documents.files import SNIFF_BYTES, MediaType, decode_for_display, sniff
 from service.documents.models import (
     Document,
-    DocumentStatus,
     FileStatus,
     OcrStatus,
     Page,
@@ -36,12 +34,11 @@ from service.documents.models import (
     SourceFile,
 )
 from service.documents.service import IngestLimits, NewDocument, Upload
-from service.errors import InvalidInput, NoUsableFile, UnreadableFile
-from service.imports import layouts, unpack
+from service.errors import NoUsableFile, UnreadableFile
+from service.imports import page_alto, unpack
 from service.jobs import service as jobs
-from service.ocr.languages import normalise_tag
-from service.ocr.text import normalise, storable
 from service.storage import Storage, TooLarge
+from service.text import normalise, storable
 
 log = logging.getLogger(__name__)
 
@@ -62,26 +59,15 @@ def create(
 ) -> Document:
     """Store PAGE/ALTO files with their images as a new document, for the ingest step to
     read (OCR is skipped); each unusable file is recorded as failed with its reason."""
-    source_lang, target_lang = _languages(spec)
+    documents.check(spec)
     found = unpack.unpack(uploads, limits)
     if not found.transcriptions:
         raise NoUsableFile(
             "No PAGE or ALTO file among the uploads.", found.rejected or [("", "no .xml file")]
         )
     parsed = _parse(found)
-    document = Document(
-        title=storable(spec.title or "").strip()[:500]
-        or PurePosixPath(found.transcriptions[0].name).stem,
-        source_lang=source_lang,
-        target_lang=target_lang,
-        status=DocumentStatus.PENDING,
-        backend=None if spec.backend in (None, "", "auto") else spec.backend,
-        model=(spec.model or "").strip() or None,
-        translate=spec.translate,
-        created_by=access.user_id(),
-    )
-    session.add(document)
-    session.flush()
+    stem = PurePosixPath(found.transcriptions[0].name).stem
+    document = documents.new_document(session, spec, stem)
     files = _store_pairs(storage, document, parsed, found, limits)
     if not files:
         raise NoUsableFile("None of the transcriptions could be imported.", found.rejected)
@@ -93,18 +79,11 @@ def create(
     return document
 
 
-def _languages(spec: NewDocument) -> tuple[str, str]:
-    source, target = normalise_tag(spec.source_lang), normalise_tag(spec.target_lang)
-    if spec.translate and source.split("-")[0] == target.split("-")[0]:
-        raise InvalidInput(f"Source and target language are both {target!r}.")
-    return source, target
-
-
-def _parse(found: unpack.Unpacked) -> list[tuple[unpack.Transcription, layouts.Layout]]:
+def _parse(found: unpack.Unpacked) -> list[tuple[unpack.Transcription, page_alto.Layout]]:
     parsed = []
     for item in found.transcriptions:
         try:
-            parsed.append((item, layouts.parse(item.data, item.name)))
+            parsed.append((item, page_alto.parse(item.data, item.name)))
         except UnreadableFile as exc:
             found.rejected.append((item.name, exc.message))
     return parsed
@@ -113,7 +92,7 @@ def _parse(found: unpack.Unpacked) -> list[tuple[unpack.Transcription, layouts.L
 def _store_pairs(
     storage: Storage,
     document: Document,
-    parsed: list[tuple[unpack.Transcription, layouts.Layout]],
+    parsed: list[tuple[unpack.Transcription, page_alto.Layout]],
     found: unpack.Unpacked,
     limits: ZipLimits,
 ) -> list[SourceFile]:
@@ -181,7 +160,7 @@ def _failed(document: Document, position: int, name: str, why: str) -> SourceFil
 
 
 def _pair(
-    name: str, layout: layouts.Layout, images: dict[str, unpack.ImageSource], xml_count: int
+    name: str, layout: page_alto.Layout, images: dict[str, unpack.ImageSource], xml_count: int
 ) -> unpack.ImageSource:
     if layout.image_name in images:
         return images[layout.image_name]
@@ -245,7 +224,7 @@ def _refuse(source: SourceFile, reason: str) -> None:
 def _add_page(
     session: Session, storage: Storage, source: SourceFile, number: int, limits: IngestLimits
 ) -> Page:
-    layout = layouts.parse(
+    layout = page_alto.parse(
         storage.read_bytes(source.layout_sha256 or ""), source.layout_filename or ""
     )
     with storage.local_file(source.sha256 or "") as path:
@@ -270,12 +249,12 @@ def _add_page(
     return page
 
 
-def _engine(layout: layouts.Layout) -> str:
+def _engine(layout: page_alto.Layout) -> str:
     return f"import {layout.format}" + (f" ({layout.creator})" if layout.creator else "")
 
 
 def _add_segments(
-    session: Session, page: Page, layout: layouts.Layout, size: tuple[int, int]
+    session: Session, page: Page, layout: page_alto.Layout, size: tuple[int, int]
 ) -> None:
     sx = size[0] / layout.width if layout.width else 1.0
     sy = size[1] / layout.height if layout.height else 1.0
@@ -289,7 +268,7 @@ def _add_segments(
     session.flush()
 
 
-def _segment(page: Page, position: int, region: layouts.Region, sx: float, sy: float) -> Segment:
+def _segment(page: Page, position: int, region: page_alto.Region, sx: float, sy: float) -> Segment:
     x0, y0, x1, y1 = _scale_box(region.bbox, sx, sy)
     words = [w for line in region.lines for w in line.words if w.conf is not None]
     text = storable(region.text)
@@ -310,15 +289,15 @@ def _segment(page: Page, position: int, region: layouts.Region, sx: float, sy: f
     )
 
 
-def _scale_box(box: layouts.BBox, sx: float, sy: float) -> tuple[int, int, int, int]:
+def _scale_box(box: page_alto.BBox, sx: float, sy: float) -> tuple[int, int, int, int]:
     return (round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy))
 
 
-def _scale_points(points: list[layouts.Point], sx: float, sy: float) -> list[list[int]]:
+def _scale_points(points: list[page_alto.Point], sx: float, sy: float) -> list[list[int]]:
     return [[round(x * sx), round(y * sy)] for x, y in points]
 
 
-def _line_json(line: layouts.Line, sx: float, sy: float) -> dict[str, Any]:
+def _line_json(line: page_alto.Line, sx: float, sy: float) -> dict[str, Any]:
     return {
         "bbox": list(_scale_box(line.bbox, sx, sy)),
         "text": storable(line.text),

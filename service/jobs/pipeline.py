@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -21,7 +20,8 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.config import Settings, get_settings
+from service.config import get_settings
+from service.documents import outcome
 from service.documents import service as documents
 from service.documents.files import configure_pixel_limit
 from service.documents.models import Document, DocumentStatus, OcrStatus, Page
@@ -30,49 +30,16 @@ from service.imports import fetching
 from service.imports import service as imports
 from service.jobs import attempts, broker, claims, reconcile, translate_steps
 from service.jobs import service as jobs
+from service.jobs.context import Context
 from service.jobs.models import Job, JobStage, JobStatus
 from service.jobs.steps import Step, TaskName
 from service.ocr import service as ocr
-from service.ocr.engines.base import OcrEngine
-from service.storage import Storage, open_storage
-from service.transcription import proposals, vision
+from service.storage import open_storage
+from service.transcription import proposals
 from service.transcription import steps as transcription_steps
-from service.transcription.vision.base import VisionBackend
-from service.translation import backends, runs
-from service.translation.backends.base import TranslationBackend
+from service.translation import runs
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Context:
-    """What steps need from their process: settings, storage, and engines made on first use."""
-
-    settings: Settings
-    storage: Storage
-    make_engine: Callable[[], OcrEngine] | None = None
-    make_backend: Callable[[backends.BackendChoice], TranslationBackend] | None = None
-    make_vision: Callable[[str, str], VisionBackend] | None = None
-    _engine: OcrEngine | None = field(default=None, repr=False)
-
-    def engine(self) -> OcrEngine:
-        """The OCR engine, created once per process."""
-        if self._engine is None:
-            factory = self.make_engine or (lambda: ocr.get_engine(self.settings.ocr_timeout_s))
-            self._engine = factory()
-        return self._engine
-
-    def backend(self, choice: backends.BackendChoice) -> TranslationBackend:
-        """A backend for the resolved choice."""
-        if self.make_backend is not None:
-            return self.make_backend(choice)
-        return backends.create(self.settings, choice)
-
-    def vision(self, backend: str, model: str) -> VisionBackend:
-        """A vision backend (Ollama or OpenAI-compatible) for the model."""
-        if self.make_vision is not None:
-            return self.make_vision(backend, model)
-        return vision.create(self.settings, backend, model)
 
 
 @lru_cache
@@ -104,7 +71,7 @@ def fetch_iiif(session: Session, ctx: Context, document_id: int) -> list[Step]:
     job = jobs.get_locked(session, document_id, JobStage.INGEST)
     if job.status in jobs.TERMINAL:
         return []
-    documents.mark_processing(document)
+    outcome.mark_processing(document)
     progress = fetching.fetch_next(session, ctx.storage, ctx.settings, document, job)
     if progress is fetching.Progress.MORE:
         return start_iiif(document_id)
@@ -121,7 +88,7 @@ def ingest_document(session: Session, ctx: Context, document_id: int) -> list[St
         return []
     job = jobs.get_locked(session, document_id, JobStage.INGEST)
     if job.status not in jobs.TERMINAL:
-        documents.mark_processing(document)
+        outcome.mark_processing(document)
         jobs.start(job, total=len(document.files))
         imported = imports.is_import(document)
         limits = documents.IngestLimits.from_settings(ctx.settings)
@@ -198,7 +165,7 @@ def _waiting_for_model(session: Session, document_id: int) -> bool:
 
 def _read(counts: dict[Any, int]) -> int:
     # A page that needs manual transcription was read: its status says what to do next.
-    return sum(counts.get(status, 0) for status in documents.READ_STATUSES)
+    return sum(counts.get(status, 0) for status in outcome.READ_STATUSES)
 
 
 def _count_by(session: Session, column: Any, *where: Any) -> dict[Any, int]:
@@ -224,15 +191,10 @@ def finalize_document(session: Session, _ctx: Context, document_id: int) -> list
         for j in jobs.for_document(session, document_id)
         if j.stage is JobStage.TRANSLATE and j.status is JobStatus.FAILED and j.error
     ]  # cancelled, or could not start
-    document.status, document.error = documents.outcome(session, document_id, stopped)
+    document.status, document.error = outcome.outcome(session, document_id, stopped)
     jobs.start(job, total=1)
     jobs.record_progress(job, done=1, failed=0)
     return []
-
-
-plan_translation = translate_steps.plan_translation
-plan_run = translate_steps.plan_run
-translate_batch = translate_steps.translate_batch
 
 
 def retry(session: Session, document_id: int) -> list[Step]:
@@ -317,9 +279,9 @@ RUNNERS: dict[TaskName, Callable[..., list[Step]]] = {
     TaskName.FETCH_IIIF: fetch_iiif,
     TaskName.INGEST_DOCUMENT: ingest_document,
     TaskName.OCR_PAGE: ocr_page,
-    TaskName.PLAN_TRANSLATION: plan_translation,
-    TaskName.PLAN_TRANSLATION_RUN: plan_run,
-    TaskName.TRANSLATE_BATCH: translate_batch,
+    TaskName.PLAN_TRANSLATION: translate_steps.plan_translation,
+    TaskName.PLAN_TRANSLATION_RUN: translate_steps.plan_run,
+    TaskName.TRANSLATE_BATCH: translate_steps.translate_batch,
     TaskName.FINALIZE_DOCUMENT: finalize_document,
     TaskName.RECONCILE: reconcile_stalled,
     TaskName.DETECT_LINES: transcription_steps.detect_lines,

@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterable
 from service.db import unit_of_work
 from service.errors import TransientError
 from service.jobs import pipeline
+from service.jobs.context import Context
 from service.jobs.steps import Step, TaskName
 
 log = logging.getLogger(__name__)
 
 
 def run_inline(
-    ctx: pipeline.Context,
+    ctx: Context,
     steps: Iterable[Step],
     max_retries: int = 3,
     on_step: Callable[[Step], None] | None = None,
@@ -34,7 +35,7 @@ def run_inline(
         queue.extend(s for s in after if s.task is TaskName.OCR_PAGE)
 
 
-def _run_with_retries(ctx: pipeline.Context, step: Step, max_retries: int) -> list[Step]:
+def _run_with_retries(ctx: Context, step: Step, max_retries: int) -> list[Step]:
     for attempt in range(max_retries + 1):
         try:
             with unit_of_work() as session:

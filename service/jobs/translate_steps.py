@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.documents import service as documents
+from service.documents import outcome
 from service.documents.models import Document, OcrStatus, Page
 from service.errors import InvalidInput, NotFound, PermanentError
 from service.jobs import service as jobs
+from service.jobs.context import Context
 from service.jobs.models import Job, JobStage
 from service.jobs.steps import Step, TaskName
 from service.transcription import correction
@@ -30,7 +31,6 @@ from service.translation.modes import choose_unit
 
 if TYPE_CHECKING:
     from service.config import Settings
-    from service.jobs.pipeline import Context
 
 log = logging.getLogger(__name__)
 
@@ -324,7 +324,7 @@ def _settle_document(session: Session, document_id: int) -> None:
     """A finished document's status counts the typed regions' translations too."""
     document = session.get(Document, document_id)
     if document is not None:
-        documents.settle_outcome(session, document)
+        outcome.settle_outcome(session, document)
 
 
 def job_of(session: Session, run: TranslationRun) -> Job | None:

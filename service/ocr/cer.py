@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from rapidfuzz.distance import Levenshtein
 
-from service.ocr.text import normalise
+from service.text import normalise
 
 _WHITESPACE = re.compile(r"\s+")
 

@@ -12,7 +12,6 @@ from PIL import Image
 from service.ocr import long_s
 from service.ocr.engines.base import OcrEngine, PageLayout
 from service.ocr.languages import ModelChoice, auto_models
-from service.ocr.layout import Legibility, assess, order_and_classify
 from service.ocr.long_s import lexicon_for
 from service.ocr.preprocess import (
     Prepared,
@@ -23,6 +22,7 @@ from service.ocr.preprocess import (
     prepare,
     target_dpi,
 )
+from service.ocr.reading_order import Legibility, assess, order_and_classify
 
 
 @dataclass

@@ -11,19 +11,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.documents import positions
-from service.documents.files import (
-    BROWSER_IMAGES,
-    MediaType,
-    encode_display,
-    encode_png,
-    render_page,
-)
+from service.documents.files import BROWSER_IMAGES, MediaType, render_page
 from service.documents.models import OCR_KINDS, Document, OcrStatus, Page, Segment, SegmentKind
 from service.errors import OcrFailed, PermanentError
+from service.imaging import encode_display, encode_png
 from service.ocr.engines.base import Block, Line, OcrEngine, PageLayout
 from service.ocr.languages import ModelChoice, ocr_models
-from service.ocr.text import normalise, storable
 from service.storage import Storage
+from service.text import normalise, storable
 from service.transcription.layout import store_detected
 
 if TYPE_CHECKING:
@@ -106,7 +101,7 @@ def _record_preparation(page: Page, reading: Reading, storage: Storage) -> None:
     page.script = reading.choice.script
     # Kept when preparing changed more than the colours (turned, deskewed, rescaled, filtered).
     # Otherwise the boxes fit the browser's copy of the scan, which is shown instead: on most
-    # Antiqua pages that saves a PNG encoding (~50 ms) and 1–2 MB of storage per page.
+    # Antiqua pages that saves a PNG encoding and its storage per page.
     page.ocr_image_sha256 = (
         storage.put_bytes(encode_png(prepared.image)) if prepared.altered else None
     )

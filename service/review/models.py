@@ -14,8 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 # The tables these rows refer to (`users`, `translations`), so that the models work in a
 # process that has imported nothing else.
 from service.accounts import models as _accounts  # noqa: F401
-from service.db import Base, TimestampMixin
-from service.documents.models import enum_column
+from service.db import Base, TimestampMixin, enum_column
+from service.documents import models as _documents  # noqa: F401 - tables its foreign keys name
 from service.translation import models as _translation  # noqa: F401
 
 

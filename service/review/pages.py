@@ -6,14 +6,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.documents import service as documents
 from service.documents.models import PROSE_KINDS, Document, Page, Segment
-from service.documents.spans import word_spans
 from service.errors import PageNotFound, SegmentNotFound
 from service.jobs.models import Job
 from service.review import service
@@ -171,7 +169,7 @@ def review_page(
     notes = _page_annotations(session, page.id)
     states = [row_state(s, notes.get(s.id, [])) for s in segments]
     state = page_state(session, document, page, page_count, progress.pair, states)
-    rows = _rows(session, segments, notes, threshold, state)
+    rows = _rows(segments, notes, threshold, state)
     return ReviewPage(document, page, page_count, rows, state)
 
 
@@ -188,7 +186,7 @@ def review_row(
     notes = _annotations(session, segment_id)
     states = [row_state(segment, notes.get(segment_id, []))]
     state = page_state(session, document, page, 0, progress.pair, states)
-    return document, _rows(session, [segment], notes, threshold, state)[0]
+    return document, _rows([segment], notes, threshold, state)[0]
 
 
 def _page_annotations(session: Session, page_id: int) -> dict[int, list[Annotation]]:
@@ -209,25 +207,21 @@ def _by_segment(annotations: Iterable[Annotation]) -> dict[int, list[Annotation]
 
 
 def _rows(
-    session: Session,
     segments: list[ReviewSegment],
     notes: dict[int, list[Annotation]],
     threshold: float,
     state: PageState,
 ) -> list[Row]:
-    # Rows written before word spans existed (or in bulk) still need their word boxes.
-    lines = documents.segment_lines(session, [s.id for s in segments if s.word_spans is None])
-    return [_row(s, notes.get(s.id, []), threshold, lines.get(s.id, []), state) for s in segments]
+    return [_row(s, notes.get(s.id, []), threshold, state) for s in segments]
 
 
 def _row(
     seg: ReviewSegment,
     notes: list[Annotation],
     threshold: float,
-    lines: list[dict[str, Any]],
     state: PageState,
 ) -> Row:
-    spans = seg.word_spans if seg.word_spans is not None else word_spans(seg.text, lines)
+    spans = seg.word_spans
     source = _source_runs(seg, notes, threshold, spans)
     tr = seg.translation
     shown = tr.text if tr is not None and tr.status is not TranslationStatus.FAILED else ""

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from service.deps import ReviewerDep, SessionDep
 from service.documents import service as documents
 from service.documents.models import Segment
+from service.review import search as searching
 from service.review import service
 from service.review.models import Annotation, AnnotationLayer, AnnotationType
 from service.review.schemas import (
@@ -23,6 +24,7 @@ from service.review.schemas import (
     SourceEdit,
     TranslationEdit,
 )
+from service.translation import shown
 from service.translation.corrections import word_diff
 
 router = APIRouter(prefix="/api", tags=["review"])
@@ -35,7 +37,7 @@ def segment_state(session: Session, segment_id: int) -> SegmentState:
     """The segment's texts, versions and translation state after a change."""
     segment = documents.get_segment_or_raise(session, segment_id)
     translation = service.current_translation(session, segment_id)
-    stale = translation is not None and documents.translation_stale(
+    stale = translation is not None and shown.translation_stale(
         translation.status, translation.source_hash, segment.normalized
     )
     return SegmentState(
@@ -187,10 +189,10 @@ def search(
             segment_id=h.segment_id,
             layer=h.layer,
             form=h.form,
-            excerpt=h.excerpt.replace(service.HIGHLIGHT_START, "").replace(
-                service.HIGHLIGHT_END, ""
+            excerpt=h.excerpt.replace(searching.HIGHLIGHT_START, "").replace(
+                searching.HIGHLIGHT_END, ""
             ),
             url=f"/documents/{h.document_id}?page={h.page_number}#seg-{h.segment_id}",
         )
-        for h in service.search(session, q)
+        for h in searching.search(session, q)
     ]

@@ -7,14 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, bindparam, cast, false, func, select, true
+from sqlalchemy import ColumnElement, Select, String, bindparam, cast, false, func, select
 from sqlalchemy.orm import Session
 
 from service.accounts import access
-from service.documents.models import Document, Page, Segment, SegmentKind
-from service.documents.service import sql_translation_stale
+from service.documents.models import Page, Segment, SegmentKind
 from service.errors import EditConflict, InvalidInput, NotFound, SegmentNotFound
-from service.ocr.text import normalise, source_hash, storable
 from service.review.models import (
     Annotation,
     AnnotationLayer,
@@ -24,9 +22,9 @@ from service.review.models import (
     EditField,
 )
 from service.review.render import trimmed
-from service.review.search import Form, Query, matched_form
+from service.text import normalise, source_hash, storable
 from service.translation.models import Translation, TranslationStatus
-from service.translation.shown import latest_shown, shown
+from service.translation.shown import latest_shown, shown, sql_translation_stale
 
 MANUAL_BACKEND = "manual"
 MANUAL_MODEL = "reviewer"
@@ -151,7 +149,7 @@ class ReviewSegment:
     y0: int
     x1: int
     y1: int
-    word_spans: list[list[float]] | None
+    word_spans: list[list[float]]
     confidence: float | None
     min_confidence: float | None
     version: int
@@ -439,83 +437,3 @@ def list_annotations(
     if layer is not None:
         query = query.where(Annotation.layer == layer)
     return [(a, s, n) for a, s, n in session.execute(query)]
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """A segment matching a search, with a highlighted excerpt of the matching layer and
-    the form of its text that matched (diplomatic, normalised, without accents)."""
-
-    document_id: int
-    document_title: str
-    page_number: int
-    segment_id: int
-    layer: AnnotationLayer
-    excerpt: str
-    form: Form
-
-
-def search(session: Session, query: str, limit: int = 50) -> list[SearchHit]:
-    """Full-text search over sources and translations, each in its document's language."""
-    if not query.strip():
-        return []
-    q = Query(query.strip())
-    return _search(session, q, limit, AnnotationLayer.SOURCE) + _search(
-        session, q, limit, AnnotationLayer.TRANSLATION
-    )
-
-
-def _search(session: Session, q: Query, limit: int, layer: AnnotationLayer) -> list[SearchHit]:
-    """One layer's matches: sources in the source language, translations in the target's;
-    without accents unless the query has some."""
-    source = layer is AnnotationLayer.SOURCE
-    language = Document.source_lang if source else Document.target_lang
-    text = Segment.normalized if source else Translation.text
-    vector = Segment.search_vector if source else Translation.search_vector
-    exact = func.palimpsest_fts_config(language)
-    config = exact if q.accented else func.palimpsest_fts_config_unaccent(language)
-    tsquery = func.websearch_to_tsquery(config, q.reading)
-    query = (
-        select(
-            Document.id,
-            Document.title,
-            Page.number,
-            Segment.id,
-            func.ts_headline(config, text, tsquery, HEADLINE_OPTIONS),
-            Segment.text,
-            text,
-        )
-        .select_from(Segment)
-        .join(Page, Page.id == Segment.page_id)
-        .join(Document, Document.id == Segment.document_id)
-        .where(vector.op("@@")(tsquery), _visible_documents())
-        .order_by(func.ts_rank(vector, tsquery).desc(), Segment.id)
-        .limit(limit)
-    )
-    if not source:
-        query = query.join(Translation, Translation.segment_id == Segment.id).where(shown())
-    return [
-        SearchHit(d, t, n, s, layer, h, _form(q, source, diplomatic, found))
-        for d, t, n, s, h, diplomatic, found in session.execute(query)
-    ]
-
-
-def _form(q: Query, source: bool, diplomatic: str, text: str) -> Form:
-    if source:
-        return matched_form(q, [(Form.DIPLOMATIC, diplomatic), (Form.NORMALISED, text)])
-    return matched_form(q, [(Form.TRANSLATION, text)])
-
-
-def _visible_documents() -> ColumnElement[bool]:
-    collections = access.visible_collections()
-    if collections is None:
-        return true()
-    return Document.collection_id.is_(None) | Document.collection_id.in_(collections)
-
-
-# ts_headline marks matches with sentinels that the template turns into <mark> after escaping.
-HIGHLIGHT_START, HIGHLIGHT_END = "\u2063[[", "]]\u2063"
-HEADLINE_OPTIONS = (
-    f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_END}, MaxWords=30, MinWords=12, "
-    'MaxFragments=2, FragmentDelimiter=" … "'
-)

@@ -16,7 +16,7 @@ from service.documents.models import Document
 from service.documents.summary import summarise
 from service.exports.service import FORMATS
 from service.jobs import service as jobs
-from service.review import live, service
+from service.review import live, search, service
 from service.review.models import AnnotationType
 from service.review.pages import Progress, ReviewPage, RowStatus, review_page, review_row
 from service.templating import templates
@@ -40,7 +40,7 @@ def document_page(
     page_count = documents.page_count(session, document_id)
     progress = _progress(session, document_id)
     view = _view(session, settings, document, page, page_count, progress)
-    engines = [o for o in backends.engine_options(settings) if o.value != "auto"]
+    backend_models = [o for o in backends.backend_model_options(settings) if o.value != "auto"]
     context = {
         "document": document,
         "page_count": page_count,
@@ -49,9 +49,9 @@ def document_page(
         "annotation_types": list(AnnotationType),
         "row_statuses": list(RowStatus),
         "export_formats": [(f.value, info.label) for f, info in FORMATS.items()],
-        "engines": engines,
+        "backend_models": backend_models,
         "preselected": backends.preferred(
-            engines, backends.engine_value(document.backend, document.model)
+            backend_models, backends.backend_model_value(document.backend, document.model)
         ),
         "view": view,
         "token": view.state.token if view is not None else _empty_token(page_count),
@@ -156,7 +156,7 @@ def highlight(excerpt: str) -> Markup:
     """Escape a search excerpt, then turn the match sentinels into <mark>."""
     escaped = str(escape(excerpt))
     return Markup(  # noqa: S704 - the text was escaped on the line above
-        escaped.replace(service.HIGHLIGHT_START, "<mark>").replace(service.HIGHLIGHT_END, "</mark>")
+        escaped.replace(search.HIGHLIGHT_START, "<mark>").replace(search.HIGHLIGHT_END, "</mark>")
     )
 
 
@@ -165,7 +165,7 @@ def search_page(
     request: Request, session: SessionDep, q: Annotated[str, Query(max_length=500)] = ""
 ) -> Response:
     """Full-text search in sources and translations; results link to the segment."""
-    hits = service.search(session, q) if q.strip() else []
+    hits = search.search(session, q) if q.strip() else []
     return templates().TemplateResponse(
         request,
         "review/search.html",

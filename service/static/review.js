@@ -55,7 +55,7 @@
   });
 
   // ---- translate again, compare models (document actions) ----------------------------
-  function engineParts(value, override) {
+  function backendModelParts(value, override) {
     const [backend, model] = String(value || "").split("|");
     return { backend: backend || null, model: (override && override.trim()) || model || null };
   }
@@ -70,7 +70,7 @@
     event.preventDefault();
     const id = retranslateForm.dataset.documentId;
     const data = new FormData(retranslateForm);
-    const choice = engineParts(data.get("engine"), data.get("model"));
+    const choice = backendModelParts(data.get("backend_model"), data.get("model"));
     const scope = data.get("scope");
     let result;
     if (scope === "stale") {
@@ -90,7 +90,7 @@
   if (compareForm) compareForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(compareForm);
-    const models = data.getAll("engine").map((value) => engineParts(value));
+    const models = data.getAll("backend_model").map((value) => backendModelParts(value));
     if (models.length < 2) { flash("Choose two or more models to compare.", "error"); return; }
     const body = { models };
     if (data.get("scope") === "page" && review) { body.page_from = pageNumber(); body.page_to = pageNumber(); }

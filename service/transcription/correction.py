@@ -23,7 +23,7 @@ from service.translation.backends.base import ModelInfo
 from service.translation.models import RunStatus, TranslationRun
 
 if TYPE_CHECKING:
-    from service.jobs.pipeline import Context
+    from service.jobs.context import Context
 
 FROM_IMAGE = {"kind": "from_image", "message": "corrected from the page image and the OCR text"}
 

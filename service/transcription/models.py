@@ -15,8 +15,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, TimestampMixin
-from service.documents.models import enum_column
+from service.db import Base, TimestampMixin, enum_column
 
 
 class ProposalUnit(StrEnum):

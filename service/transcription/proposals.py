@@ -28,7 +28,7 @@ from service.transcription.vision import BACKENDS, images, reading
 from service.transcription.vision.prompts import PROMPT_VERSION
 
 if TYPE_CHECKING:
-    from service.jobs.pipeline import Context
+    from service.jobs.context import Context
 
 log = logging.getLogger(__name__)
 BBox = tuple[int, int, int, int]

@@ -18,11 +18,10 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from service.documents import positions
+from service.documents import outcome, positions
 from service.documents import service as documents
 from service.documents.models import Document, OcrStatus, Page, Segment, SegmentKind
 from service.errors import EditConflict, InvalidInput
-from service.ocr.text import normalise, storable
 from service.review.models import (
     Annotation,
     AnnotationLayer,
@@ -31,6 +30,7 @@ from service.review.models import (
     Edit,
     EditField,
 )
+from service.text import normalise, storable
 from service.transcription import layout
 from service.transcription.schemas import LineIn, ManualSegmentCreate, ManualSegmentUpdate
 from service.translation import runs
@@ -131,7 +131,7 @@ def delete_segment(session: Session, segment_id: int) -> Page:
     session.expunge(segment)
     positions.renumber(session, page.id)
     refresh_page(session, page)
-    documents.settle_outcome(session, page.document)
+    outcome.settle_outcome(session, page.document)
     return page
 
 
@@ -336,7 +336,7 @@ def _record(session: Session, segment: Segment, before: str, after: str, author:
 def _after_change(session: Session, page: Page, segment: Segment, translate: bool) -> Saved:
     refresh_page(session, page)
     document = page.document
-    documents.settle_outcome(session, document)
+    outcome.settle_outcome(session, document)
     session.flush()
     if not translate:
         return Saved(segment)

@@ -17,7 +17,7 @@ from service.jobs.steps import Step
 from service.transcription.layout import store_detected
 
 if TYPE_CHECKING:
-    from service.jobs.pipeline import Context
+    from service.jobs.context import Context
 
 log = logging.getLogger(__name__)
 

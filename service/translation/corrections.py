@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from service.documents.models import PROSE_KINDS, Page, Segment, SegmentKind
-from service.ocr.text import source_hash
+from service.text import source_hash
 from service.translation.models import Correction
 
 _TOKENS = re.compile(r"\s+|[^\s]+")

@@ -17,7 +17,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from service.ocr.text import storable
+from service.text import storable
 from service.translation.backends.base import GlossaryHint
 from service.translation.models import MemoryEntry, RunKind
 

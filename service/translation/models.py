@@ -24,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, TimestampMixin
-from service.documents.models import enum_column
+from service.db import Base, TimestampMixin, enum_column
+from service.documents import models as _documents  # noqa: F401 - tables its foreign keys name
 
 
 class TranslationStatus(StrEnum):

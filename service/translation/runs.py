@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from service.accounts import access
 from service.documents.models import Document, Page, Segment, SegmentKind, translatable
 from service.errors import InvalidInput, NotFound
-from service.ocr.text import source_hash
 from service.translation.backends import BackendChoice, BackendName, stored_name
 from service.translation.backends.base import ModelInfo, Unit
 from service.translation.chunking import SegmentText, plan_batches
@@ -32,9 +31,9 @@ from service.translation.models import (
     RunStatus,
     Translation,
     TranslationRun,
-    TranslationStatus,
 )
 from service.translation.prompts import PROMPT_VERSION
+from service.translation.shown import sql_translation_stale
 
 TERMINAL = (RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED)
 BACKENDS = tuple(b.value for b in BackendName)
@@ -316,27 +315,17 @@ def cancel(session: Session, run: TranslationRun, who: str) -> None:
     session.flush()
 
 
-def fail_pending(session: Session, run: TranslationRun, reason: str) -> None:
-    """Mark every unsettled item failed with the reason."""
-    session.execute(
-        update(RunItem)
-        .where(RunItem.run_id == run.id, RunItem.status == ItemStatus.PENDING)
-        .values(status=ItemStatus.FAILED, note=reason)
-    )
-    run.error = reason
-
-
 def stale_segment_ids(session: Session, document_id: int) -> list[int]:
     """Segments whose translation was made from a source text that has changed since."""
     rows = session.execute(
-        select(Segment.id, Segment.normalized, Translation.source_hash)
+        select(Segment.id)
         .join(Translation, Translation.segment_id == Segment.id)
         .where(
             Segment.document_id == document_id,
-            Translation.status != TranslationStatus.FAILED,
+            sql_translation_stale(Translation.status, Translation.source_hash, Segment.normalized),
         )
     )
-    return sorted({seg_id for seg_id, text, old in rows if old != source_hash(text)})
+    return sorted(set(rows.scalars()))
 
 
 def items(session: Session, run_id: int) -> Sequence[RunItem]:

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from service.documents.models import Document, Page, Segment, translatable
-from service.ocr.text import source_hash, storable
+from service.text import source_hash, storable
 from service.translation import batching, glossary, memory
 from service.translation.backends.base import Task, TranslationBackend, Unit
 from service.translation.checks import is_doubt

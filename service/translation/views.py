@@ -49,7 +49,7 @@ def corrections_page(
     proposals (post-correction is off by default)."""
     document = documents.get_or_raise(session, document_id)
     items = corrections.for_document(session, document_id)
-    engines = [o for o in backends.engine_options(settings) if o.value != "auto"]
+    backend_models = [o for o in backends.backend_model_options(settings) if o.value != "auto"]
     return templates().TemplateResponse(
         request,
         "translation/corrections.html",
@@ -57,9 +57,9 @@ def corrections_page(
             "document": document,
             "items": items,
             "automatic": settings.ocr_post_correction,
-            "engines": engines,
+            "backend_models": backend_models,
             "preselected": backends.preferred(
-                engines, f"{document.backend}|{document.model or ''}"
+                backend_models, f"{document.backend}|{document.model or ''}"
             ),
             "page_count": len(document.pages),
             "jobs": jobs.for_document(session, document_id),
@@ -72,12 +72,12 @@ def corrections_page(
 def request_corrections(
     session: SessionDep,
     document_id: int,
-    engine: Annotated[str, Form()] = "",
+    backend_model: Annotated[str, Form()] = "",
     page: Annotated[str, Form()] = "",
 ) -> Response:
     """Ask a model for OCR corrections of one page or the whole document (a `correct` run)."""
     document = documents.get_or_raise(session, document_id)
-    backend, _, model = engine.partition("|")
+    backend, _, model = backend_model.partition("|")
     number = int(page) if page.strip().isdigit() else None
     request = runs.RunRequest(
         backend or document.backend,

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import DATA_DIR
 from tests.fakes.ollama_server import FakeOllama, wait_until
-from tests.workerproc import worker, worker_ollama
+from tests.support.workerproc import worker, worker_ollama
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM_FLAGS = [

@@ -8,7 +8,7 @@ from playwright.sync_api import Page
 from sqlalchemy.orm import Session
 
 from tests.browser.conftest import PageLog, screenshot
-from tests.helpers import make_document
+from tests.support.helpers import make_document
 
 pytestmark = pytest.mark.e2e
 

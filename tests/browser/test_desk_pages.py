@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from service.accounts.models import User
 from tests.browser.conftest import screenshot
-from tests.helpers import make_document
+from tests.support.helpers import make_document
 from tests.workers.test_bad_uploads import huge_png_header
 
 pytestmark = pytest.mark.e2e

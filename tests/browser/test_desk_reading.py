@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.storage import get_storage
 from tests.browser.conftest import screenshot
-from tests.helpers import encode, make_document, segment_ids
+from tests.support.helpers import encode, make_document, segment_ids
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from service.translation.models import Translation
 from tests.browser.conftest import screenshot
 from tests.browser.test_accessibility import violations
-from tests.helpers import flag, make_document, segment_ids
+from tests.support.helpers import flag, make_document, segment_ids
 
 pytestmark = pytest.mark.e2e
 REASON = "1783 is not in the source"

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Dialog, Page, expect
 from sqlalchemy.orm import Session
 
 from tests.browser.conftest import log_in, screenshot
-from tests.hostile import PAYLOADS, WORD, HostileDocument, make_hostile_document
+from tests.support.hostile import PAYLOADS, WORD, HostileDocument, make_hostile_document
 
 pytestmark = pytest.mark.e2e
 

@@ -37,9 +37,9 @@ from service.review.models import AnnotationType
 from service.storage import get_storage
 from tests.browser.conftest import ARTIFACTS
 from tests.conftest import DATA_DIR
-from tests.helpers import annotate, make_document, segment_ids
-from tests.hostile import WORD, make_hostile_document
-from tests.servers import StaticServer, served, static_server
+from tests.support.helpers import annotate, make_document, segment_ids
+from tests.support.hostile import WORD, make_hostile_document
+from tests.support.servers import StaticServer, served, static_server
 
 VENDOR = Path(__file__).parent / "vendor" / "mirador"
 RED = (200, 30, 30)

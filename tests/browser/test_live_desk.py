@@ -14,8 +14,8 @@ from service.documents.models import SegmentKind
 from tests.browser.conftest import screenshot
 from tests.browser.test_review_desk import upload_sample
 from tests.fakes.ollama_server import FakeOllama
-from tests.helpers import make_document, segment_ids
-from tests.workerproc import worker_log
+from tests.support.helpers import make_document, segment_ids
+from tests.support.workerproc import worker_log
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from tests.browser.conftest import screenshot
 from tests.conftest import SAMPLES
 from tests.fakes.ollama_server import fake_translation
-from tests.helpers import make_document
-from tests.workerproc import worker_log
+from tests.support.helpers import make_document
+from tests.support.workerproc import worker_log
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ def upload_sample(page: Page, live_server: str) -> int:
     page.fill("#title", "Discours académique")
     page.select_option("#source_lang", "fr")
     page.select_option("#target_lang", "en")
-    page.select_option("#engine", "ollama|llama3.2:3b")
+    page.select_option("#backend_model", "ollama|llama3.2:3b")
     screenshot(page, "01-upload-form")
     page.click("form.upload button[type=submit]")
     page.wait_for_url(re.compile(r"/documents/\d+$"))

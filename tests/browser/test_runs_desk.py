@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.jobs.models import Job, JobStage
 from tests.browser.conftest import screenshot
-from tests.helpers import make_document
+from tests.support.helpers import make_document
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +23,7 @@ def test_only_an_answering_model_is_preselected_and_a_waiting_run_can_be_cancell
 ) -> None:
     document = make_document(session, ["Le roy est mort.", "Vive le roy !"], ["a", "b"])
     page.goto(f"{live_server}/documents/{document.id}")
-    engine = page.locator("#retranslate select[name='engine']")
+    engine = page.locator("#retranslate select[name='backend_model']")
     # The document's own model answers (the Ollama stand-in): it is the one preselected.
     expect(engine).to_have_value("ollama|llama3.2:3b")
     openai = page.locator("#retranslate option[value='openai|']")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.documents.models import Collection, SegmentKind, SourceFile
 from tests.browser.conftest import log_in, screenshot
-from tests.helpers import make_document
+from tests.support.helpers import make_document
 
 pytestmark = pytest.mark.e2e
 

@@ -20,9 +20,9 @@ from tests.browser.test_accessibility import violations
 from tests.browser.test_hostile_input import RECORDER, ran
 from tests.conftest import SHARED_DATA, reset_caches
 from tests.fakes.ollama_server import FakeOllama, fake_translation, wait_until
-from tests.helpers import handwritten_page
-from tests.hostile import PAYLOADS
-from tests.workerproc import worker_log
+from tests.support.helpers import handwritten_page
+from tests.support.hostile import PAYLOADS
+from tests.support.workerproc import worker_log
 
 pytestmark = pytest.mark.e2e
 CANDIDE = SHARED_DATA / "pages" / "fra-hand-c1758-candide-ms-p2"

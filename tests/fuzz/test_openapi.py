@@ -20,7 +20,7 @@ from service.documents.models import Collection
 from service.main import create_app
 from service.review.models import AnnotationType
 from service.translation.models import GlossaryEntry, RunKind, RunPurpose, TranslationRun
-from tests.helpers import annotate, authed_client, make_document, segment_ids
+from tests.support.helpers import annotate, authed_client, make_document, segment_ids
 
 EXAMPLES_PER_OPERATION = 30
 MINIMUM_CASES = 1000

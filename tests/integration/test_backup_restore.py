@@ -22,8 +22,8 @@ from service.jobs.runner import run_inline
 from service.storage import store_for_url
 from tests.conftest import BASE_URL, TEST_DB, TEST_URL
 from tests.fakes.ollama_server import FakeOllama
-from tests.helpers import authed_client
-from tests.s3server import SeaweedS3
+from tests.support.helpers import authed_client
+from tests.support.s3server import SeaweedS3
 from tests.workers.test_pipeline import french_png, upload
 
 RESTORED_DB = f"{TEST_DB}_restored"

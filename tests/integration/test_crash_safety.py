@@ -24,9 +24,9 @@ from service.jobs.steps import Step, TaskName
 from service.translation.models import Translation
 from tests.conftest import DATA_DIR, TEST_REDIS
 from tests.fakes.ollama_server import FakeOllama, fake_translation, running, wait_until
-from tests.helpers import authed_client, encode, text_image
-from tests.servers import ThrowawayPostgres, ThrowawayRedis, free_port
-from tests.workerproc import kill_group, spawn_beat, spawn_worker, stop_group, wait_ready
+from tests.support.helpers import authed_client, encode, text_image
+from tests.support.servers import ThrowawayPostgres, ThrowawayRedis, free_port
+from tests.support.workerproc import kill_group, spawn_beat, spawn_worker, stop_group, wait_ready
 
 pytestmark = pytest.mark.e2e
 

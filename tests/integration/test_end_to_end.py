@@ -13,8 +13,8 @@ from lxml import etree
 from service.documents.models import PROSE_KINDS
 from tests.conftest import SAMPLES
 from tests.fakes.ollama_server import FakeOllama, fake_translation, wait_until
-from tests.helpers import authed_client, encode, text_image
-from tests.workerproc import worker_log
+from tests.support.helpers import authed_client, encode, text_image
+from tests.support.workerproc import worker_log
 
 pytestmark = pytest.mark.e2e
 NS = {"tei": "http://www.tei-c.org/ns/1.0"}

@@ -15,9 +15,9 @@ from lxml import etree
 
 from tests.conftest import SHARED_DATA
 from tests.fakes.ollama_server import FakeOllama, fake_translation, wait_until
-from tests.helpers import authed_client
 from tests.integration.test_end_to_end import wait_for_document
-from tests.workerproc import worker_log
+from tests.support.helpers import authed_client
+from tests.support.workerproc import worker_log
 
 pytestmark = pytest.mark.e2e
 TEI = {"tei": "http://www.tei-c.org/ns/1.0"}

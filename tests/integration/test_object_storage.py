@@ -19,7 +19,7 @@ from service.storage import LocalStore, store_for_url
 from service.storage.cache import BlobCache
 from service.storage.s3 import S3Store
 from tests.conftest import TEST_ENV
-from tests.s3server import SeaweedS3, free_ports
+from tests.support.s3server import SeaweedS3, free_ports
 
 
 @pytest.fixture
@@ -215,7 +215,7 @@ def test_deleting_a_document_deletes_its_objects(
 ) -> None:
     """The upload lands in the bucket before any task is queued (no worker runs here);
     deleting the document removes its objects, and the web host's data dir stays empty."""
-    from tests.helpers import authed_client, encode, text_image
+    from tests.support.helpers import authed_client, encode, text_image
 
     bucket = s3_env.new_bucket()
     configure(PALIMPSEST_STORAGE_URL=f"s3://{bucket}/p", PALIMPSEST_DATA_DIR=str(tmp_path))

@@ -23,10 +23,10 @@ from PIL import Image
 from service.documents.models import PROSE_KINDS
 from tests.conftest import TEST_REDIS, reset_caches
 from tests.fakes.ollama_server import FakeOllama, fake_translation, wait_until
-from tests.helpers import authed_client
 from tests.integration.test_crash_safety import FAST, document, upload
-from tests.s3server import SeaweedS3
-from tests.workerproc import spawn_beat, spawn_worker, stop_group, wait_ready
+from tests.support.helpers import authed_client
+from tests.support.s3server import SeaweedS3
+from tests.support.workerproc import spawn_beat, spawn_worker, stop_group, wait_ready
 
 pytestmark = pytest.mark.e2e
 FINAL = {"done", "partial", "failed"}

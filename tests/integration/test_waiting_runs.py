@@ -12,9 +12,9 @@ import redis
 from sqlalchemy.orm import Session
 
 from tests.conftest import TEST_REDIS
-from tests.helpers import authed_client, make_document
 from tests.integration.test_crash_safety import FAST, processes, progress, run_of, wait_for
-from tests.servers import free_port
+from tests.support.helpers import authed_client, make_document
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

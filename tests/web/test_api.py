@@ -10,7 +10,7 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.helpers import authed_client, encode, make_document, text_image
+from tests.support.helpers import authed_client, encode, make_document, text_image
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from service.config import PROJECT_ROOT
 from service.main import create_app
-from tests.helpers import authed_client, make_document
+from tests.support.helpers import authed_client, make_document
 
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/health")}
 LOGOUT = ("POST", "/logout")  # ends the client's session: tried last, on its own
@@ -243,7 +243,7 @@ def test_createuser_makes_the_first_admin(redis_client: redis.Redis) -> None:
 def test_a_collection_made_by_an_editor_stays_theirs_and_is_closed_to_others(
     redis_client: redis.Redis,
 ) -> None:
-    from tests.helpers import encode, text_image
+    from tests.support.helpers import encode, text_image
 
     author, other = authed_client("editor"), authed_client("editor")
     png = encode(text_image([["Hello"]]), "PNG")

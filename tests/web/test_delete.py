@@ -11,7 +11,7 @@ from service.db import unit_of_work
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
 from tests.fakes.ollama_server import FakeOllama
-from tests.helpers import authed_client, encode, text_image
+from tests.support.helpers import authed_client, encode, text_image
 
 TABLES = ["source_files", "pages", "segments", "translations", "annotations", "edits", "jobs"]
 
@@ -101,7 +101,7 @@ def test_deleting_a_document_removes_its_rows_files_and_images(
 
 
 def test_the_document_page_offers_deletion_with_a_confirmation(session: Session) -> None:
-    from tests.helpers import make_document
+    from tests.support.helpers import make_document
 
     document = make_document(session, ["Un."], ["One."], title="Brouillon")
     client = authed_client()
@@ -160,7 +160,7 @@ def test_an_administrator_deletes_a_collection_saying_what_becomes_of_its_docume
 def test_ungrouped_documents_open_to_every_user_and_the_page_offers_it(session: Session) -> None:
     admin = authed_client("admin")
     collection = admin.post("/api/collections", json={"name": "Open soon"}).json()["id"]
-    from tests.helpers import make_document
+    from tests.support.helpers import make_document
 
     document = make_document(session, ["Un."], None, title="Aushang")
     admin.put(f"/api/documents/{document.id}/collection", json={"collection_id": collection})

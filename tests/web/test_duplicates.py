@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from service.documents.models import Collection
-from tests.helpers import authed_client, encode, text_image
+from tests.support.helpers import authed_client, encode, text_image
 
 SCAN = encode(text_image([["Ratsprotokoll vom 3. März 1783"]]), "PNG")
 OTHER = encode(text_image([["Ein anderes Blatt"]]), "PNG")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.documents.models import Collection, Document
 from service.exports.service import FORMATS, ExportFormat
-from tests.helpers import authed_client, make_document
+from tests.support.helpers import authed_client, make_document
 from tests.test_cli import run
 
 TEI = {"tei": "http://www.tei-c.org/ns/1.0"}
@@ -140,7 +140,7 @@ def test_cli_exports_a_page_range_and_a_collection(session: Session, tmp_path: P
 def test_doubted_units_leave_a_tmx_by_query_form_and_cli(
     session: Session, client: TestClient, tmp_path: Path, tmx_dtd: Any
 ) -> None:
-    from tests.helpers import flag, segment_ids
+    from tests.support.helpers import flag, segment_ids
 
     document = make_document(session, ["Un.", "Deux."], ["One.", "Two in 1783."])
     flag(session, segment_ids(session, document.id)[1], ("invented_number", "1783 is not in it"))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from service.translation.models import Translation
 from tests.fakes.ollama_server import FakeOllama, fake_translation
-from tests.helpers import authed_client, flag, make_document, segment_ids, translate_now
+from tests.support.helpers import authed_client, flag, make_document, segment_ids, translate_now
 
 GOOD = "Le conseil de la ville s'est assemblé le matin."
 DOUBTFUL = "Le bailli a parlé longtemps devant le peuple de la ville."

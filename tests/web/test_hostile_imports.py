@@ -24,8 +24,8 @@ from service.documents.models import Document, DocumentStatus
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
 from tests.conftest import SAMPLES
-from tests.helpers import authed_client, encode
-from tests.hostile import (
+from tests.support.helpers import authed_client, encode
+from tests.support.hostile import (
     IIIF_MANIFESTS,
     IIIF_URLS,
     corrupt_entry,
@@ -33,7 +33,7 @@ from tests.hostile import (
     page_xml,
     zeros_entries,
 )
-from tests.servers import IiifServer
+from tests.support.servers import IiifServer
 from tests.unit.imports.test_iiif import manifest_v2
 
 PAGE_XML = SAMPLES / "fra-18c-borrdisc-p0019.page.xml"

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from service.config import PROJECT_ROOT
 from service.db import get_engine
-from tests.helpers import authed_client
-from tests.hostile import PAYLOADS, WORD, HostileDocument, make_hostile_document
+from tests.support.helpers import authed_client
+from tests.support.hostile import PAYLOADS, WORD, HostileDocument, make_hostile_document
 
 OUR_SCRIPTS = {"/static/app.js", "/static/review.js", "/static/desk-live.js", "/static/upload.js"}
 ACTIVE_TAGS = {"iframe", "object", "embed", "svg", "math", "template", "base", "frame"}

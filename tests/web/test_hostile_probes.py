@@ -9,8 +9,8 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.helpers import authed_client, make_document
-from tests.hostile import BAD_PAGE_NUMBERS, LONE_SURROGATES
+from tests.support.helpers import authed_client, make_document
+from tests.support.hostile import BAD_PAGE_NUMBERS, LONE_SURROGATES
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_a_translation_run_of_a_document_one_may_not_see_does_not_exist(
 
 
 def upload_png(client: TestClient, **fields: str) -> dict[str, object]:
-    from tests.helpers import encode, text_image
+    from tests.support.helpers import encode, text_image
 
     png = encode(text_image([["Hello"]]), "PNG")
     response = client.post(

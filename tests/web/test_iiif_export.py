@@ -22,9 +22,9 @@ from service.jobs.runner import run_inline
 from service.review.models import AnnotationLayer, AnnotationType
 from service.storage import get_storage
 from service.translation.models import TranslationStatus
-from tests.helpers import FONT, annotate, authed_client, make_document, segment_ids
-from tests.hostile import PAYLOADS, make_hostile_document
-from tests.servers import static_server
+from tests.support.helpers import FONT, annotate, authed_client, make_document, segment_ids
+from tests.support.hostile import PAYLOADS, make_hostile_document
+from tests.support.servers import static_server
 from tests.test_cli import run
 
 BASE = "https://archive.example.org/iiif/brief/"

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from service.documents.models import DocumentStatus, OcrStatus, Page, Segment
 from service.jobs.models import Job, JobStage, JobStatus
-from service.ocr.text import source_hash
+from service.text import source_hash
 from service.translation.models import Translation, TranslationStatus
-from tests.helpers import authed_client, make_document, segment_ids
+from tests.support.helpers import authed_client, make_document, segment_ids
 
 
 @pytest.fixture

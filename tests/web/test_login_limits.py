@@ -10,7 +10,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from service.main import create_app
-from tests.helpers import authed_client
+from tests.support.helpers import authed_client
 
 RIGHT = "correct horse battery"
 _addresses = itertools.count(1)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.observability import JsonFormatter, configure_logging, log_context, record_task
 from tests.fakes.ollama_server import FakeOllama
-from tests.helpers import authed_client, make_document
+from tests.support.helpers import authed_client, make_document
 
 
 def test_health_reports_database_redis_and_model_host(ollama: FakeOllama) -> None:

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.helpers import authed_client, make_document
+from tests.support.helpers import authed_client, make_document
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import httpx
 import redis
 
 from tests.conftest import DATA_DIR
-from tests.helpers import authed_client
-from tests.servers import served
+from tests.support.helpers import authed_client
+from tests.support.servers import served
 
 RIGHT = "correct horse battery"
 
@@ -43,7 +43,7 @@ def test_hostile_iiif_input_gets_4xx_on_a_connection_that_stays_open(
     from service.accounts import service as accounts
     from service.accounts.models import Role
     from service.db import unit_of_work
-    from tests.hostile import IIIF_MANIFESTS, IIIF_URLS
+    from tests.support.hostile import IIIF_MANIFESTS, IIIF_URLS
 
     with unit_of_work() as session:
         user = accounts.create_user(session, "iris", RIGHT, Role.EDITOR)

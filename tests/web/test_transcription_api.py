@@ -18,7 +18,7 @@ from service.documents.models import Document, DocumentStatus, Page, Segment, Se
 from service.review.models import Annotation, AnnotationType
 from service.translation.models import RunPurpose, TranslationRun
 from tests.conftest import SHARED_DATA
-from tests.helpers import authed_client, handwritten_page, make_document
+from tests.support.helpers import authed_client, handwritten_page, make_document
 
 CANDIDE = SHARED_DATA / "pages" / "fra-hand-c1758-candide-ms-p4"
 BOX = [300, 500, 2400, 700]

@@ -18,10 +18,10 @@ from service.documents.models import Segment
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
 from service.jobs.steps import Step, TaskName
-from service.ocr.text import normalise
+from service.text import normalise
 from service.translation.models import Correction, Translation
 from tests.fakes.ollama_server import FakeOllama, fake_correction, fake_translation
-from tests.helpers import authed_client, make_document
+from tests.support.helpers import authed_client, make_document
 
 
 @pytest.fixture
@@ -321,7 +321,7 @@ def test_an_editor_asks_for_corrections_of_one_page_from_the_corrections_page(
     assert page.count("no proposal yet") == 2
     asked = client.post(
         f"/documents/{document.id}/corrections",
-        data={"engine": "ollama|llama3.2:3b", "page": "2"},
+        data={"backend_model": "ollama|llama3.2:3b", "page": "2"},
         follow_redirects=False,
     )
     assert asked.status_code == 303

@@ -10,7 +10,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from tests.helpers import authed_client, encode, text_image
+from tests.support.helpers import authed_client, encode, text_image
 from tests.workers.test_bad_uploads import huge_png_header
 
 

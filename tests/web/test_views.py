@@ -9,7 +9,7 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.helpers import authed_client, encode, make_document, text_image
+from tests.support.helpers import authed_client, encode, make_document, text_image
 
 
 @pytest.fixture
@@ -162,11 +162,7 @@ def test_low_confidence_words_and_annotations_are_marked(
     ) in html
 
 
-def test_low_confidence_marks_follow_corrections_and_older_rows(
-    client: TestClient, session: Session
-) -> None:
-    from sqlalchemy import text
-
+def test_low_confidence_marks_follow_corrections(client: TestClient, session: Session) -> None:
     from service.documents.models import Segment
 
     document = make_document(session, ["Le roy vint", "Il part"], ["The king came", "He goes"])
@@ -175,9 +171,6 @@ def test_low_confidence_marks_follow_corrections_and_older_rows(
         segment.lines = [
             {"text": segment.text, "words": [{"text": w, "conf": c} for w, c in words.items()]}
         ]
-    session.commit()
-    # A row stored before word spans were kept is still marked from its word boxes.
-    session.execute(text("UPDATE segments SET word_spans = NULL WHERE id = :id"), {"id": second.id})
     session.commit()
     html = client.get(f"/documents/{document.id}").text
     assert '<span class="low-conf" title="OCR confidence 20 %">roy</span>' in html
@@ -326,7 +319,7 @@ def test_upload_form_offers_collections_and_available_models(
             "source_lang": "en",
             "target_lang": "fr",
             "collection": "Ratsprotokolle",
-            "engine": "embedded|",
+            "backend_model": "embedded|",
         },
         files=[("files", ("page.png", png, "image/png"))],
         follow_redirects=False,

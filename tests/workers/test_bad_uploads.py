@@ -16,7 +16,7 @@ from service.db import unit_of_work
 from service.documents import service as documents
 from service.documents.models import FileStatus
 from service.jobs import pipeline
-from tests.helpers import authed_client, encode, text_image
+from tests.support.helpers import authed_client, encode, text_image
 
 
 def pdf_with_pages(count: int) -> bytes:
@@ -78,7 +78,7 @@ def ingest(files: list[tuple[str, bytes]]) -> int:
         document = documents.create(
             session,
             ctx.storage,
-            documents.NewDocument(None, "fr", "en", translate=False),
+            documents.NewDocument(source_lang="fr", translate=False),
             uploads,
             ctx.settings.max_upload_bytes,
         )
@@ -182,7 +182,7 @@ def test_a_truncated_multi_page_tiff_fails_alone_and_the_good_page_is_read(
     from service.documents.models import Document, DocumentStatus
     from service.jobs.runner import run_inline
     from service.jobs.steps import Step, TaskName
-    from tests.hostile import truncated_tiff
+    from tests.support.hostile import truncated_tiff
 
     good = encode(text_image([["A good page"]]), "PNG")
     document_id = ingest([("good.png", good), ("half.tif", truncated_tiff())])

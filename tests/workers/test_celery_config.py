@@ -94,3 +94,17 @@ def test_beat_sends_the_reconciler_to_the_default_queue_on_its_interval() -> Non
     assert entry["options"]["queue"] == Queue.DEFAULT.value
     assert entry["options"]["expires"] <= entry["schedule"]  # a stale one is dropped
     assert worker_app().tasks[TaskName.RECONCILE.value].max_retries == 0
+
+
+def test_each_task_logs_its_first_id_under_the_name_the_task_gives_it() -> None:
+    import inspect
+
+    from service.jobs.steps import Step
+    from workers.base import ids_of
+
+    tasks = worker_app().tasks
+    for name in TaskName:
+        parameters = list(inspect.signature(tasks[name.value].run).parameters)
+        step = Step(name, (41,) if parameters else ())
+        # A translate_batch logged its run's id as document_id: the wrong rows were searched.
+        assert ids_of(step) == ({parameters[0]: 41} if parameters else {}), name

@@ -19,7 +19,7 @@ from service.documents.models import Document
 from service.translation.models import Translation, TranslationRun, TranslationStatus
 from tests.conftest import SAMPLES
 from tests.fakes.ollama_server import STRICT_MARK, FakeOllama, fake_translation
-from tests.helpers import make_document
+from tests.support.helpers import make_document
 from tests.workers.test_translation_runs import translate
 
 PARAGRAPH = (

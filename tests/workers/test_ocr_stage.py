@@ -11,19 +11,12 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.documents.models import (
-    Document,
-    DocumentStatus,
-    OcrStatus,
-    Page,
-    Segment,
-    SegmentKind,
-)
+from service.documents.models import Document, DocumentStatus, OcrStatus, Page, Segment, SegmentKind
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
 from service.translation.models import Translation
 from tests.fakes.ollama_server import FakeOllama
-from tests.helpers import authed_client, encode, text_image
+from tests.support.helpers import authed_client, encode, text_image
 from tests.workers.test_pipeline import upload
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from service.db import unit_of_work
 from service.documents import service as documents
 from service.documents.models import Document, DocumentStatus, FileStatus, OcrStatus, Page, Segment
-from service.jobs import pipeline
+from service.jobs import pipeline, translate_steps
 from service.jobs import service as jobs
 from service.jobs.models import JobStage, JobStatus
 from service.jobs.runner import run_inline
@@ -19,7 +19,7 @@ from service.jobs.steps import Step, TaskName
 from service.translation import runs
 from service.translation.models import Translation, TranslationStatus
 from tests.fakes.ollama_server import FakeOllama, fake_translation
-from tests.helpers import encode, text_image
+from tests.support.helpers import encode, text_image
 
 FRENCH = [
     ["Le conseil de la ville s'est assemblé", "le premier jour du mois de mai."],
@@ -105,7 +105,7 @@ def test_translating_a_batch_twice_calls_the_model_once(
     run = runs.primary(session, document_id)
     assert run is not None
     with unit_of_work() as s:
-        again = pipeline.translate_batch(s, ctx, run.id, segment_ids)
+        again = translate_steps.translate_batch(s, ctx, run.id, segment_ids)
     assert again == []
     assert len(ollama.chats) == calls
     assert len(translations(session, document_id)) == 2

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from service.documents.models import Segment
 from service.translation.models import Translation, TranslationStatus
 from tests.fakes.ollama_server import FakeOllama, fake_translation
-from tests.helpers import make_document
+from tests.support.helpers import make_document
 from tests.workers.test_translation_runs import translate
 
 ORDERS = [

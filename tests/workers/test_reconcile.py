@@ -24,7 +24,7 @@ from service.jobs.steps import Queue, Step, TaskName
 from service.translation import runs
 from service.translation.models import Translation
 from tests.fakes.ollama_server import FakeOllama
-from tests.helpers import encode, make_document, text_image
+from tests.support.helpers import encode, make_document, text_image
 from tests.workers.test_pipeline import upload
 
 STALL_S = 30.0

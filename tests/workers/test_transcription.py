@@ -18,7 +18,7 @@ from service.jobs.runner import run_inline
 from service.jobs.steps import Step, TaskName
 from tests.conftest import SHARED_DATA
 from tests.fakes.ollama_server import FakeOllama, fake_translation
-from tests.helpers import authed_client, encode, text_image
+from tests.support.helpers import authed_client, encode, text_image
 from tests.workers.test_pipeline import upload
 
 CANDIDE = SHARED_DATA / "pages" / "fra-hand-c1758-candide-ms-p1"

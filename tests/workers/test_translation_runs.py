@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.db import unit_of_work
 from service.documents.models import Document, DocumentStatus, Segment
-from service.jobs import pipeline
+from service.jobs import pipeline, translate_steps
 from service.jobs import service as jobs
 from service.jobs.models import JobStage, JobStatus
 from service.jobs.runner import run_inline
@@ -26,7 +26,7 @@ from service.translation.models import (
     TranslationStatus,
 )
 from tests.fakes.ollama_server import FakeOllama, digest_of, fake_translation, running
-from tests.helpers import make_document
+from tests.support.helpers import make_document
 
 
 def sentences(count: int, start: int = 0) -> list[str]:
@@ -255,7 +255,7 @@ def test_the_previous_segments_go_along_as_context(ollama: FakeOllama, session: 
     plan_run(run_id)
     ollama.chats.clear()
     with unit_of_work() as s:
-        pipeline.translate_batch(s, pipeline.default_context(), run_id, segment_ids[2:])
+        translate_steps.translate_batch(s, pipeline.default_context(), run_id, segment_ids[2:])
     assert ollama.chats == []  # done already: the idempotency guard holds
     forced_id = new_run(
         document.id, runs.RunRequest("ollama", segment_ids=segment_ids[2:], force=True)

@@ -30,7 +30,7 @@ from service.translation.models import Correction
 from tests.conftest import SAMPLES, SHARED_DATA, TEST_ENV
 from tests.fakes import openai_server
 from tests.fakes.ollama_server import FakeOllama, digest_of, fake_correction, fake_reading
-from tests.helpers import authed_client, handwritten_page, make_document
+from tests.support.helpers import authed_client, handwritten_page, make_document
 
 VISION = "qwen2.5vl:7b"
 CANDIDE = SHARED_DATA / "pages" / "fra-hand-c1758-candide-ms-p3"

@@ -15,8 +15,8 @@ from typing import Any
 import pytesseract
 from PIL import Image
 
-from service.documents.files import is_bilevel
 from service.errors import OcrFailed, TransientError
+from service.imaging import is_bilevel
 from service.ocr.engines.base import BBox, Block, Line, Orientation, PageLayout, Word
 
 # Tesseract spreads one page over all cores through OpenMP; we run one process per core,
@@ -110,8 +110,8 @@ _NETPBM_SUFFIX = {"1": "pbm", "L": "pgm", "RGB": "ppm"}
 
 def netpbm_mode(image: Image.Image) -> str:
     """The mode Tesseract is given the page in: a black-and-white page (a bilevel scan that
-    preparation left without grey) as 1 bit, which Tesseract reads 6–14 % faster than the
-    same pixels as grey, with the same words and boxes (bench/results/latest.md)."""
+    preparation left without grey) as 1 bit, which Tesseract reads faster than the same
+    pixels as grey, with the same words and boxes (bench/results/latest.md)."""
     if image.mode == "RGB":
         return "RGB"
     if image.mode == "1" or is_bilevel(image):

@@ -8,8 +8,8 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from service.ocr.languages import parse_tag
-from service.ocr.text import normalise
+from service.languages import parse_tag
+from service.text import normalise
 from service.translation.backends.base import strip_reasoning
 from service.translation.checks import guess_language
 from service.translation.corrections import DiffOp, word_diff

@@ -130,11 +130,11 @@ def _embedded(settings: Settings, choice: BackendChoice) -> TranslationBackend:
 
 
 _ENGINES_TTL_S = 30.0
-_engines_cache: dict[str, tuple[float, list[EngineOption]]] = {}
+_options_cache: dict[str, tuple[float, list[BackendModelOption]]] = {}
 
 
 @dataclass(frozen=True)
-class EngineOption:
+class BackendModelOption:
     """A `backend|model` a form offers, and whether its server answers right now."""
 
     value: str
@@ -142,23 +142,23 @@ class EngineOption:
     answers: bool = True
 
 
-def engine_options(settings: Settings) -> list[EngineOption]:
-    """Every engine a form offers, each marked by whether its server answers.
+def backend_model_options(settings: Settings) -> list[BackendModelOption]:
+    """Every backend|model choice a form offers, each marked by whether its server answers.
 
     Asking the servers costs a round trip (up to the probe timeout when one is down), so
     the answer is kept for half a minute.
     """
     now = time.monotonic()
     key = f"{settings.ollama_host} {settings.openai_base_url}"
-    cached = _engines_cache.get(key)
+    cached = _options_cache.get(key)
     if cached and now - cached[0] < _ENGINES_TTL_S:
         return cached[1]
-    engines = _engine_options(settings)
-    _engines_cache[key] = (now, engines)
-    return engines
+    backend_models = _backend_model_options(settings)
+    _options_cache[key] = (now, backend_models)
+    return backend_models
 
 
-def engine_value(backend: str | None, model: str | None) -> str:
+def backend_model_value(backend: str | None, model: str | None) -> str:
     """The form value (`backend|model`) of a document's model: Ollama's by name; the
     embedded and OpenAI-compatible ones by backend (their model is configured)."""
     if backend == BackendName.OLLAMA:
@@ -166,7 +166,7 @@ def engine_value(backend: str | None, model: str | None) -> str:
     return f"{backend}|"
 
 
-def preferred(options: list[EngineOption], wanted: str) -> str | None:
+def preferred(options: list[BackendModelOption], wanted: str) -> str | None:
     """The option to preselect: `wanted` if its server answers, else the first that does."""
     answering = [o.value for o in options if o.answers and o.value != "auto"]
     if wanted in answering:
@@ -174,24 +174,30 @@ def preferred(options: list[EngineOption], wanted: str) -> str | None:
     return answering[0] if answering else None
 
 
-def _engine_options(settings: Settings) -> list[EngineOption]:
-    engines = [
-        EngineOption("auto", "Automatic: Ollama if it runs with the model, else the embedded model")
+def _backend_model_options(settings: Settings) -> list[BackendModelOption]:
+    backend_models = [
+        BackendModelOption(
+            "auto", "Automatic: Ollama if it runs with the model, else the embedded model"
+        )
     ]
     models = ollama_models(settings)
     if models is None:
         label = f"Ollama at {settings.ollama_host}: not answering"
-        engines.append(EngineOption("ollama|", label, answers=False))
+        backend_models.append(BackendModelOption("ollama|", label, answers=False))
     else:
-        engines += [EngineOption(f"ollama|{name}", f"Ollama: {name}") for name in sorted(models)]
+        backend_models += [
+            BackendModelOption(f"ollama|{name}", f"Ollama: {name}") for name in sorted(models)
+        ]
     embedded = settings.embedded_model_file.name
-    engines.append(EngineOption("embedded|", f"Embedded (llama.cpp): {embedded}"))
+    backend_models.append(BackendModelOption("embedded|", f"Embedded (llama.cpp): {embedded}"))
     openai = f"OpenAI-compatible server at {settings.openai_base_url}"
     if openai_answers(settings):
-        engines.append(EngineOption("openai|", openai))
+        backend_models.append(BackendModelOption("openai|", openai))
     else:
-        engines.append(EngineOption("openai|", f"{openai}: not answering", answers=False))
-    return engines
+        backend_models.append(
+            BackendModelOption("openai|", f"{openai}: not answering", answers=False)
+        )
+    return backend_models
 
 
 def openai_answers(settings: Settings) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from service.errors import InvalidInput
-from service.ocr.languages import parse_tag
+from service.languages import parse_tag
 from service.translation.checks.base import Finding, Problem
 
 MIN_WORDS = 4

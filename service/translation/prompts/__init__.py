@@ -3,6 +3,7 @@ for base models, and TranslateGemma's own format."""
 
 from __future__ import annotations
 
+from service.languages import language_code, language_name
 from service.translation.prompts.chat import (
     CORRECT_PROMPT,
     STRICT_NOTE,
@@ -13,7 +14,6 @@ from service.translation.prompts.chat import (
     user_message,
 )
 from service.translation.prompts.fewshot import FEW_SHOT, completion_prompt
-from service.translation.prompts.languages import language_code, language_name
 
 # Bumped whenever a prompt changes: the translation memory keys on it.
 PROMPT_VERSION = "2026-12-04.1"

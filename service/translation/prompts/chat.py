@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from service.languages import language_name
 from service.translation.backends.base import BatchRequest, Task
 from service.translation.chunking import SegmentText
-from service.translation.prompts.languages import language_name
 
 SYSTEM_PROMPT = """You translate historical documents from {source} into {target}.
 {about}

@@ -12,9 +12,8 @@ is caught by the echo, invented-number and dropped-name checks.
 
 from __future__ import annotations
 
-from service.ocr.languages import parse_tag
+from service.languages import language_name, parse_tag
 from service.translation.backends.base import BatchRequest, Task
-from service.translation.prompts.languages import language_name
 
 # The same four sentences in every language, so that any pair can be shown. Four measured
 # better than three (the old ones) or six with the bundled model (bench/results).

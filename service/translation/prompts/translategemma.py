@@ -8,8 +8,8 @@ sentence mode, go first as an earlier exchange in the same format.
 
 from __future__ import annotations
 
+from service.languages import language_code, language_name
 from service.translation.backends.base import BatchRequest
-from service.translation.prompts.languages import language_code, language_name
 
 TEMPLATE = (
     "You are a professional {source} ({source_code}) to {target} ({target_code}) translator. "

@@ -5,7 +5,9 @@ from PIL import Image
 
 from service.documents.files import MediaType, count_pages, render_page, sniff
 from service.errors import UnreadableFile
-from tests.helpers import encode, text_image
+from tests.support.helpers import encode, text_image
+
+pytestmark = pytest.mark.unit
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -99,7 +101,7 @@ def test_the_browsers_copy_of_a_tiff_scan_is_a_jpeg_of_the_same_page() -> None:
 
     import numpy as np
 
-    from service.documents.files import encode_display
+    from service.imaging import encode_display
     from tests.conftest import SAMPLES
 
     scan = render_page(SAMPLES / "fra-18c-borrdisc-p0019.tif", MediaType.TIFF, 0, 300).image
@@ -116,7 +118,7 @@ def test_a_black_and_white_scan_keeps_its_sharp_edges_in_a_png() -> None:
 
     import numpy as np
 
-    from service.documents.files import encode_display
+    from service.imaging import encode_display
 
     page = text_image([["Ratsprotokoll vom 3. März 1783"]]).convert("1").convert("L")
     data = encode_display(page)
@@ -131,7 +133,7 @@ def test_a_page_stored_as_png_comes_back_pixel_for_pixel(mode: str) -> None:
 
     import numpy as np
 
-    from service.documents.files import encode_png
+    from service.imaging import encode_png
     from tests.conftest import SAMPLES
 
     scan = render_page(SAMPLES / "fra-18c-borrdisc-p0019.tif", MediaType.TIFF, 0, 300).image
@@ -149,7 +151,7 @@ def test_a_black_and_white_page_is_stored_as_a_one_bit_png(width: int | None) ->
 
     import numpy as np
 
-    from service.documents.files import encode_png
+    from service.imaging import encode_png
 
     page = text_image([["Ratsprotokoll vom 3. März 1783"]]).convert("1").convert("L")
     if width is not None:

@@ -23,7 +23,7 @@ from service.exports.model import Arrangement, ExportOptions
 from service.exports.service import ExportFormat, export
 from service.review.models import AnnotationLayer, AnnotationType
 from tests.fakes.ollama_server import FakeOllama, fake_translation
-from tests.helpers import annotate, flag, make_document, segment_ids, translate_now
+from tests.support.helpers import annotate, flag, make_document, segment_ids, translate_now
 
 TEI = {"tei": "http://www.tei-c.org/ns/1.0"}
 GOOD = "Le conseil de la ville s'est assemblé le matin."
@@ -152,7 +152,7 @@ def test_the_page_translation_layer_and_the_bilingual_pdf_say_it_too(
     from PIL import Image
 
     from service.storage import get_storage
-    from tests.helpers import encode
+    from tests.support.helpers import encode
 
     sha = get_storage().put_bytes(encode(Image.new("L", (1000, 1500), 255), "PNG"))
     document = make_document(session, ["Un.", "Deux."], ["One.", "Two."], image_sha256=sha)

@@ -9,7 +9,7 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from service.exports import model, tei, txt
-from tests.helpers import authed_client, make_document
+from tests.support.helpers import authed_client, make_document
 
 NS = {"tei": "http://www.tei-c.org/ns/1.0"}
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"

@@ -18,17 +18,15 @@ import jsonschema
 import pytest
 from docx.enum.text import WD_COLOR_INDEX
 from lxml import etree
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 from translate.storage.tmx import tmxfile
 
-from service.documents.models import Segment
 from service.exports import tabular
 from service.exports.model import Arrangement, ExportOptions, SourceLayer
 from service.exports.service import ExportFormat, export
 from service.review.models import AnnotationLayer, AnnotationType
 from service.translation.models import TranslationStatus
-from tests.helpers import annotate, make_document, segment_ids
+from tests.support.helpers import annotate, make_document, segment_ids
 
 TEI = {"tei": "http://www.tei-c.org/ns/1.0"}
 PAGE = {"pc": "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"}
@@ -96,24 +94,6 @@ def test_tei_carries_normalised_forms_unclear_words_and_annotations(
     apps = [a.get("ident") for a in header.iterfind(".//tei:application", TEI)]  # type: ignore[union-attr]
     assert apps == ["palimpsest", "tesseract", "ollama-llama3.2-3b"]
     assert "fra" in text_of(header.find(".//tei:application[@ident='tesseract']", TEI))  # type: ignore[union-attr]
-
-
-def test_rows_without_stored_word_offsets_still_mark_unclear_words(
-    session: Session, tei_schema: Any
-) -> None:
-    # Rows written by bulk inserts, or before word offsets were kept, have none stored:
-    # the export reads their word boxes instead.
-    document_id = annotated_document(session)
-    session.execute(
-        update(Segment).where(Segment.document_id == document_id).values(word_spans=None)
-    )
-    session.commit()
-    root = valid(tei_schema, export(session, document_id, ExportFormat.TEI).content)
-    p = root.find(".//tei:div[@type='transcription']/tei:p", TEI)
-    assert p is not None
-    assert [text_of(u) for u in p.iterfind(".//tei:unclear[@reason='low-confidence']", TEI)] == [
-        "kam"
-    ]
 
 
 def test_tei_gives_the_chosen_source_layer_alone(session: Session, tei_schema: Any) -> None:
@@ -322,7 +302,7 @@ def test_pdf_has_an_invisible_searchable_text_layer_and_a_bilingual_option(
     from PIL import Image
 
     from service.storage import get_storage
-    from tests.helpers import encode
+    from tests.support.helpers import encode
 
     sha = get_storage().put_bytes(encode(Image.new("L", (1000, 1500), 255), "PNG"))
     document = make_document(

@@ -15,13 +15,13 @@ from service.documents.service import NewDocument
 from service.imports import fetching, iiif
 from service.jobs import pipeline
 from service.jobs.runner import run_inline
-from tests.helpers import authed_client
-from tests.servers import IiifServer
+from tests.support.helpers import authed_client
+from tests.support.servers import IiifServer
 
 
 @pytest.fixture
 def server(iiif_server: IiifServer) -> IiifServer:
-    """The IIIF server of tests/servers.py, its host allowed."""
+    """The IIIF server of tests/support/servers.py, its host allowed."""
     return iiif_server
 
 
@@ -78,7 +78,7 @@ def manifest_v3(image_services: list[str]) -> dict[str, Any]:
 def create(url: str | None = None, manifest: bytes | None = None, fetch: bool = True) -> int:
     """A IIIF import as the web request makes it; then its fetch steps and what follows."""
     ctx = pipeline.default_context()
-    spec = NewDocument(None, "fr", "en", translate=False)
+    spec = NewDocument(source_lang="fr", translate=False)
     with unit_of_work() as session:
         document_id = fetching.create(
             session, ctx.storage, ctx.settings, spec, url=url, manifest=manifest

@@ -22,6 +22,7 @@ from service.exports.service import ExportFormat, export
 from service.imports import service as imports
 from service.jobs import pipeline
 from service.jobs import service as jobs
+from service.jobs.context import Context
 from service.jobs.models import JobStage, JobStatus
 from service.jobs.runner import run_inline
 from service.translation.models import Translation
@@ -46,7 +47,7 @@ def import_files(
     from service.jobs.pipeline import default_context
 
     ctx = default_context()
-    spec = NewDocument(None, lang, "en", "ollama", "llama3.2:3b", translate)
+    spec = NewDocument(source_lang=lang, backend="ollama", model="llama3.2:3b", translate=translate)
     with unit_of_work() as session:
         document_id = imports.create(
             session, ctx.storage, spec, uploads, zip_limits(ctx.settings)
@@ -112,7 +113,7 @@ def test_imported_page_skips_ocr_and_goes_to_translation(
     ollama: FakeOllama, session: Session
 ) -> None:
     document_id = import_files(upload(*BORRDISC), ingest=False)
-    ctx = pipeline.Context(
+    ctx = Context(
         settings=pipeline.default_context().settings,
         storage=pipeline.default_context().storage,
         make_engine=no_ocr,
@@ -272,7 +273,7 @@ def test_api_import_answers_202_and_queues_translation_not_ocr(
     session: Session, redis_client: Any
 ) -> None:
 
-    from tests.helpers import authed_client
+    from tests.support.helpers import authed_client
 
     client = authed_client()
     xml, tif = (SAMPLES / n for n in BORRDISC)

@@ -1,7 +1,10 @@
 import pytest
 
 from service.errors import InvalidInput
-from service.ocr.languages import normalise_tag, parse_tag, tesseract_languages
+from service.languages import normalise_tag, parse_tag
+from service.ocr.languages import tesseract_languages
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize(
@@ -34,3 +37,10 @@ def test_unsupported_or_malformed_tags_are_refused_with_the_supported_list(tag: 
     with pytest.raises(InvalidInput) as error:
         tesseract_languages(tag)
     assert "Unsupported" in error.value.message or "Malformed" in error.value.message
+
+
+def test_every_language_a_document_may_be_in_has_a_tesseract_model() -> None:
+    from service.languages import SUPPORTED
+    from service.ocr.languages import TESSERACT_MODELS
+
+    assert sorted(TESSERACT_MODELS) == list(SUPPORTED)

@@ -20,6 +20,8 @@ from PIL import Image
 from service.ocr.lines import find_lines, group_regions
 from tests.conftest import SHARED_DATA
 
+pytestmark = pytest.mark.unit
+
 PAGES = sorted((SHARED_DATA / "pages").glob("fra-hand-*"))
 ALTO = {"a": "http://www.loc.gov/standards/alto/ns-v4#"}
 Box = tuple[int, int, int, int]

@@ -11,8 +11,10 @@ from service.ocr.languages import ocr_models
 from service.ocr.long_s import Lexicon, decide, lexicon_for
 from service.ocr.preprocess import PrepStep, default_steps
 from service.ocr.reading import Reading, read_image
-from service.ocr.text import normalise
+from service.text import normalise
 from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.unit
 
 ENGINE = TesseractEngine()
 FRENCH_1700S = SAMPLES / "fra-18c-borrdisc-p0019.tif"

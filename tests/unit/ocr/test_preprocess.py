@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image, ImageFilter
 
 from service.ocr.preprocess import PrepStep, prepare, skew_angle
 from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.unit
 
 
 def _denoised(image: Image.Image) -> Image.Image:

@@ -11,9 +11,11 @@ from service.documents.models import SegmentKind
 from service.ocr.engines.tesseract import TesseractEngine
 from service.ocr.languages import ocr_models
 from service.ocr.reading import Reading, read_image
-from service.ocr.text import normalise
+from service.text import normalise
 from tests.conftest import SAMPLES, SHARED_DATA
-from tests.helpers import FONT
+from tests.support.helpers import FONT
+
+pytestmark = pytest.mark.unit
 
 ENGINE = TesseractEngine()
 

@@ -5,7 +5,9 @@ from PIL import Image
 
 from service.ocr.engines.tesseract import TesseractEngine
 from tests.conftest import SAMPLES
-from tests.helpers import text_image
+from tests.support.helpers import text_image
+
+pytestmark = pytest.mark.unit
 
 
 def test_paragraphs_come_back_as_blocks_in_reading_order_with_boxes() -> None:

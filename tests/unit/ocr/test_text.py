@@ -1,4 +1,8 @@
-from service.ocr.text import normalise, source_hash
+import pytest
+
+from service.text import normalise, source_hash
+
+pytestmark = pytest.mark.unit
 
 
 def test_reading_form_rejoins_words_across_line_break_hyphens() -> None:

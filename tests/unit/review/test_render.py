@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from service.review.render import Run, low_confidence_runs, runs, spans_marks
+
+pytestmark = pytest.mark.unit
 
 TEXT = "Le roy vint à Paris le 3. May, & y demeura."
 

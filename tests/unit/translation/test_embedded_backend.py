@@ -23,7 +23,7 @@ from service.translation.chunking import SegmentText
 from service.translation.models import Translation, TranslationStatus
 from service.translation.modes import choose_unit
 from service.translation.prompts import fewshot
-from tests.helpers import make_document
+from tests.support.helpers import make_document
 
 
 @pytest.fixture(scope="module")

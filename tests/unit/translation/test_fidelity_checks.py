@@ -15,6 +15,8 @@ from service.translation.checks.numbers import values
 from service.translation.prompts import fewshot
 from service.translation.sentences import count_sentences, split_sentences
 
+pytestmark = pytest.mark.unit
+
 CANDIDE = (
     "Il y avait en Westphalie, dans le château de monsieur le baron de Thunder-ten-tronckh, un "
     "jeune garçon à qui la nature avait donné les mœurs les plus douces. Sa physionomie "

@@ -19,8 +19,8 @@ from service.translation.backends.openai import OpenAIBackend, OpenAIOptions
 from service.translation.chunking import SegmentText
 from service.translation.models import Translation, TranslationStatus
 from tests.conftest import DATA_DIR
-from tests.helpers import make_document
-from tests.llama_server import llama_server
+from tests.support.helpers import make_document
+from tests.support.llama_server import llama_server
 
 ALIAS = "gemma-3-270m"
 

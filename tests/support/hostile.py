@@ -32,7 +32,7 @@ from service.translation.models import (
     TranslationRun,
     TranslationStatus,
 )
-from tests.helpers import annotate, make_document, segment_ids
+from tests.support.helpers import annotate, make_document, segment_ids
 
 PAYLOADS = [
     "<script>xss(1)</script>",

@@ -22,14 +22,6 @@ MARGIN_WIDTH = 0.22  # of the text area's width
 EDGE_BAND = 0.08  # of the text area's height, where furniture sits
 
 
-@dataclass
-class KindedBlock:
-    """A block with its role on the page."""
-
-    block: Block
-    kind: SegmentKind
-
-
 @dataclass(frozen=True)
 class Legibility:
     """Whether the page's text can be trusted, from its word confidences."""

@@ -25,7 +25,7 @@ import psycopg
 import redis
 
 from tests.fakes.ollama_server import wait_until
-from tests.helpers import encode, text_image
+from tests.support.helpers import encode, text_image
 
 
 def free_port() -> int:

@@ -22,9 +22,9 @@ from service.documents.models import (
 )
 from service.jobs import service as jobs
 from service.ocr.lines import find_lines
-from service.ocr.text import normalise, source_hash
 from service.review.models import Annotation, AnnotationLayer, AnnotationType
 from service.storage import get_storage
+from service.text import normalise, source_hash
 from service.transcription.layout import store_detected
 from service.translation.models import Translation, TranslationStatus
 
