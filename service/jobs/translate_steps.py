@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.documents import outcome
@@ -81,20 +81,16 @@ def _resolve_model(
 
 
 def _read_prefix(session: Session, document_id: int) -> int:
-    """The last page of the unbroken run of settled pages from the first: a page is planned
-    only when every page before it is read, so the previous sentences it is translated with
-    (which may run on from the pages before) are the same as in a whole-document plan."""
-    statuses = session.execute(
-        select(Page.number, Page.ocr_status)
-        .where(Page.document_id == document_id)
-        .order_by(Page.number)
-    ).all()
-    last = 0
-    for number, status in statuses:
-        if status is OcrStatus.PENDING:
-            break
-        last = number
-    return last
+    """The last page before the first one still unread: a page is planned only when every
+    page before it is read, so the previous sentences it is translated with (which may run
+    on from the pages before) are the same as in a whole-document plan."""
+    of_document = Page.document_id == document_id
+    unread = session.scalar(
+        select(func.min(Page.number)).where(of_document, Page.ocr_status == OcrStatus.PENDING)
+    )
+    if unread is not None:
+        return int(unread) - 1
+    return int(session.scalar(select(func.max(Page.number)).where(of_document)) or 0)
 
 
 def _correction(session: Session, ctx: Context, document: Document) -> list[Step]:
